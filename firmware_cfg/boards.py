@@ -1,0 +1,154 @@
+"""Evaluation boards: chip limits and antenna geometry.
+
+Antenna positions are in half-wavelength units at the board's design frequency, seen from the radar
+looking out along +y (boresight): ``x`` grows to the right (positive azimuth), ``z`` grows upward
+(positive elevation). The virtual array of a TDM-MIMO frame is ``tx + rx`` for every enabled pair, so
+DSP and the simulator build it from the same numbers (:func:`virtual_array`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Board:
+    """One radar evaluation board (chip + antenna layout).
+
+    Frequencies in [Hz], rates in [samples/s] or [bit/s], positions in half-wavelengths.
+    """
+
+    name: str
+    chip: str  # e.g. "xWR18xx"
+    aliases: tuple[str, ...]
+    freq_min_hz: float  # lowest RF frequency the chip synthesises
+    freq_max_hz: float  # highest RF frequency the chip synthesises
+    max_slope_hz_per_s: float
+    max_sample_rate_hz: float  # complex (1x) ADC rate limit; real mode allows the same rate
+    max_if_bandwidth_hz: float
+    tx_positions: tuple[tuple[float, float], ...]  # [(x, z)] per TX, half-wavelengths
+    rx_positions: tuple[tuple[float, float], ...]  # [(x, z)] per RX, half-wavelengths
+    rx_phase_sign: tuple[int, ...]  # +1/-1 per RX: feed polarity (AOP boards flip some)
+    lvds_lanes: int
+    lvds_lane_rate_bps: float
+    sdk_dialect: str  # "3.x" (subframe index present) or "1.x" (xWR14xx SDK 1.x)
+    platform_id: int  # value of the UART header's platform field
+    notes: str = ""
+
+    @property
+    def num_tx(self) -> int:
+        return len(self.tx_positions)
+
+    @property
+    def num_rx(self) -> int:
+        return len(self.rx_positions)
+
+    @property
+    def has_elevation(self) -> bool:
+        """True when the virtual array spans more than one height."""
+        zs = {z for _, z in self.tx_positions} | {z for _, z in self.rx_positions}
+        return len(zs) > 1
+
+    @property
+    def tx_mask_all(self) -> int:
+        return (1 << self.num_tx) - 1
+
+    @property
+    def rx_mask_all(self) -> int:
+        return (1 << self.num_rx) - 1
+
+
+# xWR14xx / xWR18xx / xWR68xx ISK boards share one layout: four RX spaced lambda/2 in azimuth,
+# TX0 and TX2 two wavelengths apart in azimuth, TX1 between them raised by lambda/2 (the elevation TX).
+_RX_LINE = ((0.0, 0.0), (1.0, 0.0), (2.0, 0.0), (3.0, 0.0))
+_TX_BOOST = ((0.0, 0.0), (2.0, 1.0), (4.0, 0.0))
+
+BOARDS: dict[str, Board] = {
+    b.name: b
+    for b in (
+        Board(
+            name="IWR1443BOOST",
+            chip="xWR14xx",
+            aliases=("AWR1443BOOST", "IWR1443", "AWR1443", "xWR14xx"),
+            freq_min_hz=76e9,
+            freq_max_hz=81e9,
+            max_slope_hz_per_s=100e12,
+            max_sample_rate_hz=18.75e6,
+            max_if_bandwidth_hz=15e6,
+            tx_positions=_TX_BOOST,
+            rx_positions=_RX_LINE,
+            rx_phase_sign=(1, 1, 1, 1),
+            lvds_lanes=4,
+            lvds_lane_rate_bps=600e6,
+            sdk_dialect="1.x",
+            platform_id=0xA1443,
+        ),
+        Board(
+            name="IWR1843BOOST",
+            chip="xWR18xx",
+            aliases=("AWR1843BOOST", "IWR1843", "AWR1843", "xWR18xx"),
+            freq_min_hz=76e9,
+            freq_max_hz=81e9,
+            max_slope_hz_per_s=100e12,
+            max_sample_rate_hz=12.5e6,
+            max_if_bandwidth_hz=10e6,
+            tx_positions=_TX_BOOST,
+            rx_positions=_RX_LINE,
+            rx_phase_sign=(1, 1, 1, 1),
+            lvds_lanes=2,
+            lvds_lane_rate_bps=600e6,
+            sdk_dialect="3.x",
+            platform_id=0xA1843,
+        ),
+        Board(
+            name="IWR6843ISK",
+            chip="xWR68xx",
+            aliases=("IWR6843ISK-ODS", "IWR6843", "AWR6843ISK", "xWR68xx"),
+            freq_min_hz=60e9,
+            freq_max_hz=64e9,
+            max_slope_hz_per_s=100e12,
+            max_sample_rate_hz=12.5e6,
+            max_if_bandwidth_hz=10e6,
+            tx_positions=_TX_BOOST,
+            rx_positions=_RX_LINE,
+            rx_phase_sign=(1, 1, 1, 1),
+            lvds_lanes=2,
+            lvds_lane_rate_bps=600e6,
+            sdk_dialect="3.x",
+            platform_id=0xA6843,
+        ),
+    )
+}
+
+
+def get_board(name: str) -> Board:
+    """Look a board up by name or alias (case-insensitive).
+
+    Raises:
+        KeyError: with the list of known boards when ``name`` is unknown.
+    """
+    key = name.strip().upper()
+    for board in BOARDS.values():
+        if key == board.name.upper() or key in (a.upper() for a in board.aliases):
+            return board
+    known = ", ".join(sorted(BOARDS))
+    raise KeyError(f"unknown board {name!r}; known boards: {known}")
+
+
+def virtual_array(board: Board, tx_order: tuple[int, ...], rx_indices: tuple[int, ...]) -> np.ndarray:
+    """Virtual antenna positions of a TDM-MIMO frame.
+
+    Args:
+        board: the board whose antennas are used.
+        tx_order: TX index of each chirp slot in a loop (``ChirpConfig.tx_order``).
+        rx_indices: enabled RX indices (``ChirpConfig.rx_indices``).
+
+    Returns:
+        ``[num_tx, num_rx, 2]`` float64 array of (x, z) in half-wavelengths; axis order matches the raw ADC
+        frame ``[tx, rx, loop, sample]``.
+    """
+    tx = np.asarray([board.tx_positions[t] for t in tx_order], dtype=np.float64)  # [num_tx, 2]
+    rx = np.asarray([board.rx_positions[r] for r in rx_indices], dtype=np.float64)  # [num_rx, 2]
+    return tx[:, None, :] + rx[None, :, :]

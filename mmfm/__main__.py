@@ -1,0 +1,3 @@
+from mmfm.cli import main
+
+raise SystemExit(main())

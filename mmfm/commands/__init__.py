@@ -1,0 +1,1 @@
+"""Subcommands of `mmfm`; each module exposes `register(subparsers)`."""

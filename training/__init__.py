@@ -1,0 +1,1 @@
+"""Training: CLMP, LoRA adaptation and the mm-LLM (see DESIGN.md). Only the `mmfm` CLI imports this package."""
