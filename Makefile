@@ -1,0 +1,55 @@
+# The verbs people type. Everything runs inside .venv/ at the repository root.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch comes from the local CPU wheel on the dev/CI machines; pin it before anything pulls a CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: help venv venv-all demo test test-slow lint format bench clean
+
+help:
+	@echo "make demo       set up .venv/ and run the main job on embedded defaults"
+	@echo "make test       set up .venv/ and run the default (fast) test tier + lint"
+	@echo "make test-slow  the slow tier (-m slow)"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make format     ruff format + ruff check --fix"
+	@echo "make bench      run the benchmarks in benchmarks/"
+	@echo "make venv-all   .venv/ with every extra (sim, train): installs $(TORCH) first"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed-test
+
+venv-all: | $(BIN)/python
+	$(BIN)/pip install -q '$(TORCH)'
+	$(BIN)/pip install -q -e '.[all]'
+
+demo: venv
+	$(BIN)/mmfm cfg show iwr1843boost_raw_activity
+	$(BIN)/mmfm dsp --example
+
+test: venv lint
+	$(BIN)/python -m pytest
+
+test-slow: venv
+	$(BIN)/python -m pytest -m slow
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
