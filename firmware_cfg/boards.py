@@ -26,7 +26,7 @@ class Board:
     freq_min_hz: float  # lowest RF frequency the chip synthesises
     freq_max_hz: float  # highest RF frequency the chip synthesises
     max_slope_hz_per_s: float
-    max_sample_rate_hz: float  # complex (1x) ADC rate limit; real mode allows the same rate
+    max_sample_rate_hz: float  # complex 1x ADC (DFE output) rate limit [samples/s]
     max_if_bandwidth_hz: float
     tx_positions: tuple[tuple[float, float], ...]  # [(x, z)] per TX, half-wavelengths
     rx_positions: tuple[tuple[float, float], ...]  # [(x, z)] per RX, half-wavelengths
@@ -36,6 +36,11 @@ class Board:
     sdk_dialect: str  # "3.x" (subframe index present) or "1.x" (xWR14xx SDK 1.x)
     platform_id: int  # value of the UART header's platform field
     notes: str = ""
+    max_sample_rate_real_hz: float = 0.0  # real / complex 2x DFE output rate limit; 0 = 2 x complex
+
+    def __post_init__(self) -> None:
+        if not self.max_sample_rate_real_hz:
+            object.__setattr__(self, "max_sample_rate_real_hz", 2.0 * self.max_sample_rate_hz)
 
     @property
     def num_tx(self) -> int:
@@ -65,6 +70,21 @@ class Board:
 _RX_LINE = ((0.0, 0.0), (1.0, 0.0), (2.0, 0.0), (3.0, 0.0))
 _TX_BOOST = ((0.0, 0.0), (2.0, 1.0), (4.0, 0.0))
 
+# Chip limits, with their sources:
+# * RF band 76-81 GHz (xWR14xx/18xx), 60-64 GHz (xWR68xx): TI data sheets SWRS211 (IWR1443),
+#   SWRS228 (IWR1843), SWRS219 (IWR6843), "FMCW transceiver" feature lists.
+# * IF bandwidth: IWR1843 and IWR6843 data sheets, "Receive Subsystem": "can support bandwidths up to
+#   10 MHz"; xWR1443/AWR1243 class: 15 MHz (TI SWRA553A "Programming Chirp Parameters in TI Radar
+#   Devices", section 2.1.1).
+# * ADC (DFE output) rate: IWR1443 complex 18.75 Msps, real 37.5 Msps (TI e2e thread 613071,
+#   "IWR1443 ADC sample rate"); xWR18xx/68xx complex 1x 12.5 Msps, real/complex 2x 25 Msps (TI data
+#   sheets; TI's own 68xx profile_2d runs 12500 ksps complex with "Max beat freq (80% of ADC sampling
+#   rate) 10 MHz" = the IF limit).
+# * Slope: 100 MHz/us for the 77 GHz chips (SWRA553A; gaoweifan/pyRadar testParam.ipynb checks the
+#   same). For the 60 GHz IWR6843 TI's SDK example profile_2d uses 166 MHz/us, so 100 MHz/us cannot be
+#   its limit; 250 MHz/us is used here as an upper bound NOT confirmed against a data sheet.
+# * LVDS: xWR18xx/68xx 2 lanes, xWR14xx 4 lanes, 600 Mbit/s per lane (the rule in pyRadar
+#   testParam.ipynb after SWRA553A: "max bytes per chirp = chirp time x lanes x 600 / 8").
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in (
@@ -76,6 +96,7 @@ BOARDS: dict[str, Board] = {
             freq_max_hz=81e9,
             max_slope_hz_per_s=100e12,
             max_sample_rate_hz=18.75e6,
+            max_sample_rate_real_hz=37.5e6,
             max_if_bandwidth_hz=15e6,
             tx_positions=_TX_BOOST,
             rx_positions=_RX_LINE,
@@ -108,7 +129,7 @@ BOARDS: dict[str, Board] = {
             aliases=("IWR6843ISK-ODS", "IWR6843", "AWR6843ISK", "xWR68xx"),
             freq_min_hz=60e9,
             freq_max_hz=64e9,
-            max_slope_hz_per_s=100e12,
+            max_slope_hz_per_s=250e12,  # unverified, see the note above BOARDS
             max_sample_rate_hz=12.5e6,
             max_if_bandwidth_hz=10e6,
             tx_positions=_TX_BOOST,

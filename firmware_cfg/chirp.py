@@ -153,6 +153,11 @@ class ChirpConfig(BaseModel):
         """Wavelength at :attr:`carrier_freq_hz` [m]."""
         return SPEED_OF_LIGHT_M_S / self.carrier_freq_hz
 
+    @property
+    def start_wavelength_m(self) -> float:
+        """Wavelength at the chirp start frequency [m] (what TI's SDK/Visualizer figures use)."""
+        return SPEED_OF_LIGHT_M_S / self.start_freq_hz
+
     # ---------------------------------------------------------------- range
     @property
     def range_resolution_m(self) -> float:

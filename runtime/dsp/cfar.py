@@ -1,0 +1,204 @@
+"""CFAR detectors: CA, CAGO, CASO and OS, in 1-D and along either axis of a map.
+
+TI semantics (``cfarCfg``): each cell under test (CUT) has ``guard_len`` guard cells and then
+``window_len`` noise cells on *each* side. The noise estimate is
+
+- CA: the sum of both windows divided by ``2**noise_div_shift`` (TI sets ``noise_div_shift =
+  log2(2 * window_len)`` so that this is the mean),
+- CAGO / CASO: the greater / smaller of the two one-sided sums divided by ``2**noise_div_shift``
+  (``log2(window_len)`` gives the mean),
+- OS (not in TI's demo): the ``rank``-th smallest of the ``2 * window_len`` noise cells.
+
+Without ``cyclic`` a cell whose window would leave the axis uses its complete side only (TI does the
+same at the edges); an axis too short for either side falls back to the mean of the cells available.
+A cell is detected when it exceeds the noise by ``threshold_db``: additively on a map in dB (TI runs
+CFAR on the log-magnitude detection matrix), multiplicatively (``10**(dB/10)``) on a power map.
+
+Everything is vectorised with cumulative sums (CA family) or a sliding-window sort (OS).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from firmware_cfg.demo import CfarAveraging, CfarConfig
+
+Scale = Literal["db", "power"]
+
+
+def _window_sums(
+    x: np.ndarray, guard_len: int, window_len: int, cyclic: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Left/right noise-window sums and cell counts along the last axis.
+
+    Returns ``(sum_left, count_left, sum_right, count_right)``, each ``[..., n]`` (counts broadcast
+    as ``[n]``).
+    """
+    n = x.shape[-1]
+    g, w = guard_len, window_len
+    idx = np.arange(n)
+    if cyclic:
+        reach = g + w
+        pad = np.take(x, np.arange(-reach, n + reach) % n, axis=-1)
+        c = np.concatenate([np.zeros(x.shape[:-1] + (1,), x.dtype), np.cumsum(pad, axis=-1)], -1)
+        i = idx + reach
+        left = c[..., i - g] - c[..., i - g - w]
+        right = c[..., i + g + 1 + w] - c[..., i + g + 1]
+        full = np.full(n, w)
+        return left, full, right, full
+    c = np.concatenate([np.zeros(x.shape[:-1] + (1,), x.dtype), np.cumsum(x, axis=-1)], -1)
+    lo_start = np.clip(idx - g - w, 0, n)
+    lo_stop = np.clip(idx - g, 0, n)
+    hi_start = np.clip(idx + g + 1, 0, n)
+    hi_stop = np.clip(idx + g + 1 + w, 0, n)
+    left = c[..., lo_stop] - c[..., lo_start]
+    right = c[..., hi_stop] - c[..., hi_start]
+    return left, lo_stop - lo_start, right, hi_stop - hi_start
+
+
+def cfar_noise(
+    x: np.ndarray,
+    *,
+    averaging: CfarAveraging | Literal["os"],
+    guard_len: int,
+    window_len: int,
+    cyclic: bool,
+    axis: int = -1,
+    noise_div_shift: int | None = None,
+    rank: int | None = None,
+) -> np.ndarray:
+    """Noise estimate of every cell along ``axis``.
+
+    Args:
+        x: real map (dB or power), any shape.
+        averaging: :class:`~firmware_cfg.demo.CfarAveraging` (CA, CAGO, CASO) or ``"os"``.
+        guard_len: guard cells on each side of the CUT.
+        window_len: noise cells on each side.
+        cyclic: wrap the windows around the ends of the axis.
+        axis: axis along which the windows slide.
+        noise_div_shift: TI divisor ``2**shift`` of the sum (CA: both sides; CAGO/CASO: one side).
+            None divides by the number of cells (the plain mean), which equals TI's choice
+            ``log2(2 window_len)`` / ``log2(window_len)``.
+        rank: OS-CFAR order statistic, 1-based, among ``2 * window_len`` cells (e.g. ``3/4`` of them).
+
+    Returns:
+        float ``[...]`` shaped like ``x``.
+    """
+    x = np.moveaxis(np.asarray(x), axis, -1)
+    if averaging == "os":
+        if rank is None or not 1 <= rank <= 2 * window_len:
+            raise ValueError(f"OS-CFAR rank must be in 1..{2 * window_len}, got {rank}")
+        noise = _os_noise(x, guard_len, window_len, cyclic, rank)
+        return np.moveaxis(noise, -1, axis)
+    mode = CfarAveraging(averaging)
+    s_l, n_l, s_r, n_r = _window_sums(x, guard_len, window_len, cyclic)
+    full_l, full_r = n_l == window_len, n_r == window_len
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_l = s_l / np.maximum(n_l, 1)
+        m_r = s_r / np.maximum(n_r, 1)
+        m_both = (s_l + s_r) / np.maximum(n_l + n_r, 1)
+    if mode is CfarAveraging.CA:
+        inner = m_both
+    elif mode is CfarAveraging.CAGO:
+        inner = np.maximum(m_l, m_r)
+    else:
+        inner = np.minimum(m_l, m_r)
+    noise = np.where(full_l & full_r, inner, np.where(full_l, m_l, np.where(full_r, m_r, m_both)))
+    if noise_div_shift is not None:
+        cells = 2 * window_len if mode is CfarAveraging.CA else window_len
+        noise = noise * (cells / float(1 << noise_div_shift))
+    return np.moveaxis(noise.astype(x.dtype, copy=False), -1, axis)
+
+
+def _os_noise(x: np.ndarray, guard_len: int, window_len: int, cyclic: bool, rank: int) -> np.ndarray:
+    """OS-CFAR noise along the last axis (see :func:`cfar_noise`)."""
+    n = x.shape[-1]
+    reach = guard_len + window_len
+    if cyclic:
+        pad = np.take(x, np.arange(-reach, n + reach) % n, axis=-1)
+    else:
+        inf = np.full(x.shape[:-1] + (reach,), np.inf, dtype=np.float64)
+        pad = np.concatenate([inf, x.astype(np.float64), inf], axis=-1)
+    win = sliding_window_view(pad, 2 * reach + 1, axis=-1)  # [..., n, 2 reach + 1]
+    train = np.concatenate([win[..., :window_len], win[..., -window_len:]], axis=-1)
+    train = np.sort(train, axis=-1)  # inf (outside the axis) sorts last
+    count = np.isfinite(train).sum(axis=-1)  # [..., n]
+    k = np.clip(np.rint(rank * count / (2 * window_len)).astype(int) - 1, 0, None)
+    return np.take_along_axis(train, k[..., None], axis=-1)[..., 0].astype(x.dtype)
+
+
+def threshold_exceeded(x: np.ndarray, noise: np.ndarray, threshold_db: float, scale: Scale) -> np.ndarray:
+    """``x > noise + threshold_db`` (dB maps) or ``x > noise * 10**(threshold_db/10)`` (power maps)."""
+    if scale == "db":
+        return x > noise + threshold_db
+    if scale == "power":
+        return x > noise * 10.0 ** (threshold_db / 10.0)
+    raise ValueError(f"scale must be 'db' or 'power', got {scale!r}")
+
+
+def cfar(
+    x: np.ndarray, cfg: CfarConfig, *, axis: int = -1, scale: Scale = "db"
+) -> tuple[np.ndarray, np.ndarray]:
+    """CA/CAGO/CASO-CFAR along one axis with the settings of one ``cfarCfg`` line.
+
+    Args:
+        x: real map, e.g. the detection map in dB ``[doppler, range]``; 1-D works too.
+        cfg: averaging mode, guard/window lengths, divisor shift, cyclic flag, threshold [dB].
+            (Peak grouping is applied by the chain, see :mod:`runtime.dsp.peaks`.)
+        axis: the CFAR direction.
+        scale: ``"db"`` (log-magnitude map, TI) or ``"power"`` (linear power map).
+
+    Returns:
+        ``(detected, noise)``: bool and float arrays shaped like ``x``.
+    """
+    noise = cfar_noise(
+        x,
+        averaging=cfg.averaging,
+        guard_len=cfg.guard_len,
+        window_len=cfg.window_len,
+        cyclic=cfg.cyclic,
+        axis=axis,
+        noise_div_shift=cfg.noise_div_shift,
+    )
+    return threshold_exceeded(x, noise, cfg.threshold_db, scale), noise
+
+
+def os_cfar(
+    x: np.ndarray,
+    *,
+    guard_len: int,
+    window_len: int,
+    rank: int,
+    threshold_db: float,
+    cyclic: bool,
+    axis: int = -1,
+    scale: Scale = "db",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ordered-statistic CFAR along one axis: noise = ``rank``-th smallest of the noise cells.
+
+    Robust next to strong neighbours (a target inside the window raises only the top order
+    statistics, which a rank below ``2 window_len`` ignores). Returns ``(detected, noise)``.
+    """
+    noise = cfar_noise(
+        x,
+        averaging="os",
+        guard_len=guard_len,
+        window_len=window_len,
+        cyclic=cyclic,
+        axis=axis,
+        rank=rank,
+    )
+    return threshold_exceeded(x, noise, threshold_db, scale), noise
+
+
+def ca_threshold_db_for_pfa(pfa: float, num_cells: int) -> float:
+    """CA-CFAR threshold [dB] on a *power* map of exponential (complex Gaussian) noise.
+
+    With ``N = num_cells`` averaged cells, ``Pfa = (1 + alpha / N) ** -N`` for the multiplier
+    ``alpha``; this inverts it and returns ``10 log10(alpha)``.
+    """
+    alpha = num_cells * (pfa ** (-1.0 / num_cells) - 1.0)
+    return float(10.0 * np.log10(alpha))

@@ -1,0 +1,266 @@
+"""The whole chain for one frame, with a precomputed plan per configuration.
+
+:func:`make_plan` builds (and caches per ``(ChirpConfig, DemoConfig, options)``) everything that does not
+depend on the data: the fused 2-D window, axes, the TDM phase table, the angle steering grid and the
+field-of-view mask. :func:`process_frame` then runs
+
+1. static clutter removal on the ADC samples when ``demo.clutter_removal`` (linear in slow time, so
+   identical to TI's removal after the range FFT),
+2. one multiply by the fused window ``w_doppler[l] * (-1)**l * w_range[s]`` (``(-1)**l`` moves zero
+   Doppler to bin ``N/2``: an fftshift without a copy),
+3. range FFT (last axis) and Doppler FFT (loop axis), complex64, ``scipy.fft`` with one worker,
+4. detection map ``10 log10(mean_virtual |X|^2)`` ``[doppler, range]``,
+5. CFAR along range and along Doppler, AND, peak grouping, field of view,
+6. angles on the detected cells only (after TDM compensation), points.
+
+Output cube layout: ``[tx, rx, doppler, range]``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from firmware_cfg.chirp import ChirpConfig
+from firmware_cfg.demo import DemoConfig
+from runtime.dsp.angle import ArrayGeometry, array_geometry, estimate_angles
+from runtime.dsp.cfar import cfar
+from runtime.dsp.doppler import DOPPLER_WINDOW, tdm_compensation, tdm_phase_table, velocity_axis_mps
+from runtime.dsp.peaks import interval_mask, local_max_mask
+from runtime.dsp.pointcloud import DETECTION_DTYPE, detections_to_points
+from runtime.dsp.range import RANGE_WINDOW, adc_samples, check_frame, range_axis_m
+from runtime.dsp.windows import make_window
+
+#: Azimuth beamforming grid points over u in [-1, 1) (TI's demo: a 64-point FFT; 256 gives ~0.45 deg
+#: steps at boresight before the parabolic refinement).
+ANGLE_GRID_SIZE = 256
+
+_TINY = np.float32(1e-30)
+
+
+@dataclass(frozen=True, eq=False)
+class DspPlan:
+    """Data-independent parts of the chain for one configuration (see :func:`make_plan`).
+
+    Attributes:
+        cfg, demo: the configuration the plan was built for.
+        window_2d: float32 ``[loop, sample]`` fused range x Doppler window with the fftshift sign.
+        range_axis_m: ``[num_range_bins]`` [m] (range bias subtracted).
+        velocity_axis_mps: ``[doppler_fft_size]`` [m/s], zero at ``N/2``.
+        tdm_table: complex64 ``[doppler_fft_size, num_tx]`` TDM compensation factors.
+        geometry: angle-estimation data (:class:`~runtime.dsp.angle.ArrayGeometry`).
+        fov: bool ``[doppler, range]`` cells inside the range and Doppler fields of view.
+        remove_dc: subtract each chirp's mean before the FFT.
+    """
+
+    cfg: ChirpConfig
+    demo: DemoConfig
+    window_2d: np.ndarray
+    range_axis_m: np.ndarray
+    velocity_axis_mps: np.ndarray
+    tdm_table: np.ndarray
+    geometry: ArrayGeometry
+    fov: np.ndarray
+    remove_dc: bool
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """Everything the chain computed for one frame.
+
+    Attributes:
+        cube: complex64 ``[tx, rx, doppler, range]``.
+        detection_db: float32 ``[doppler, range]`` log-magnitude non-coherent map [dB].
+        noise_db: float32 ``[doppler, range]`` range-CFAR noise estimate [dB].
+        detected: bool ``[doppler, range]`` cells that passed CFAR, peak grouping and FoV.
+        detections: :data:`~runtime.dsp.pointcloud.DETECTION_DTYPE` ``[n]``, strongest first.
+        points: :data:`~runtime.frames.POINT_DTYPE` ``[n]``, same order.
+    """
+
+    cube: np.ndarray
+    detection_db: np.ndarray
+    noise_db: np.ndarray
+    detected: np.ndarray
+    detections: np.ndarray
+    points: np.ndarray
+
+    @property
+    def range_doppler_db(self) -> np.ndarray:
+        """The detection map as ``[range, doppler]`` (a view)."""
+        return self.detection_db.T
+
+
+def make_plan(
+    cfg: ChirpConfig,
+    demo: DemoConfig | None = None,
+    *,
+    range_window: str = RANGE_WINDOW,
+    doppler_window: str = DOPPLER_WINDOW,
+    angle_grid_size: int = ANGLE_GRID_SIZE,
+    remove_dc: bool = False,
+) -> DspPlan:
+    """Precompute (and cache) the chain's data-independent parts for ``cfg`` and ``demo``.
+
+    Args:
+        cfg: chirp configuration.
+        demo: processing settings (default ``DemoConfig()``).
+        range_window, doppler_window: window names (TI's demo: Blackman, Hann).
+        angle_grid_size: azimuth grid points over ``u`` in ``[-1, 1)``.
+        remove_dc: subtract each chirp's mean ADC value before the range FFT.
+    """
+    return _make_plan(
+        cfg, demo or DemoConfig(), range_window, doppler_window, angle_grid_size, remove_dc
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _make_plan(
+    cfg: ChirpConfig,
+    demo: DemoConfig,
+    range_window: str,
+    doppler_window: str,
+    angle_grid_size: int,
+    remove_dc: bool,
+) -> DspPlan:
+    w_r = make_window(range_window, cfg.num_samples)  # [sample]
+    w_d = make_window(doppler_window, cfg.num_loops)  # [loop]
+    shift = np.where(np.arange(cfg.num_loops) % 2 == 0, 1.0, -1.0).astype(np.float32)
+    if cfg.doppler_fft_size % 2:
+        raise ValueError(f"Doppler FFT size {cfg.doppler_fft_size} must be even")
+    window_2d = np.ascontiguousarray(np.outer(w_d * shift, w_r), dtype=np.float32)
+    rng_axis = range_axis_m(cfg, demo)
+    vel_axis = velocity_axis_mps(cfg)
+    fov = interval_mask(vel_axis, demo.doppler_fov_mps)[:, None] & interval_mask(
+        rng_axis, demo.range_fov_m
+    )[None, :]
+    for arr in (window_2d, rng_axis, vel_axis, fov):
+        arr.setflags(write=False)
+    return DspPlan(
+        cfg=cfg,
+        demo=demo,
+        window_2d=window_2d,
+        range_axis_m=rng_axis,
+        velocity_axis_mps=vel_axis,
+        tdm_table=tdm_phase_table(cfg),
+        geometry=array_geometry(cfg, demo, angle_grid_size),
+        fov=fov,
+        remove_dc=remove_dc,
+    )
+
+
+def range_doppler_cube(frame: np.ndarray, plan: DspPlan) -> np.ndarray:
+    """Clutter removal, fused window, range FFT and Doppler FFT.
+
+    Args:
+        frame: ``[tx, rx, loop, sample]`` raw ADC (``cfg.frame_shape``).
+        plan: :func:`make_plan` output.
+
+    Returns:
+        complex64 ``[tx, rx, doppler, range]``, zero velocity at Doppler bin ``N/2``.
+    """
+    cfg = plan.cfg
+    check_frame(frame, cfg)
+    x = adc_samples(frame, cfg)
+    if plan.demo.clutter_removal:
+        x = x - x.mean(axis=2, keepdims=True, dtype=x.dtype)
+    if plan.remove_dc:
+        x = x - x.mean(axis=3, keepdims=True, dtype=x.dtype)
+    x = x * plan.window_2d  # [tx, rx, loop, sample]
+    if cfg.adc_format.is_complex:
+        r = scipy.fft.fft(x, n=cfg.range_fft_size, axis=3, workers=1, overwrite_x=True)
+    else:
+        r = scipy.fft.rfft(x, n=cfg.range_fft_size, axis=3, workers=1)[..., : cfg.num_range_bins]
+    return scipy.fft.fft(r, n=cfg.doppler_fft_size, axis=2, workers=1, overwrite_x=True)
+
+
+def detection_map_db(cube: np.ndarray) -> np.ndarray:
+    """``10 log10(mean over virtual antennas of |X|^2)``, float32 ``[doppler, range]`` [dB]."""
+    flat = cube.reshape(-1, *cube.shape[2:])  # [virtual, doppler, range]
+    power = np.square(flat.real)
+    power += np.square(flat.imag)
+    p = power.sum(axis=0)
+    p *= np.float32(1.0 / flat.shape[0])
+    np.maximum(p, _TINY, out=p)
+    np.log10(p, out=p)
+    p *= np.float32(10.0)
+    return p
+
+
+def detect_cells(det_db: np.ndarray, plan: DspPlan) -> tuple[np.ndarray, np.ndarray]:
+    """CFAR along range and Doppler, AND, peak grouping, FoV.
+
+    Args:
+        det_db: float32 ``[doppler, range]`` detection map [dB].
+        plan: :func:`make_plan` output.
+
+    Returns:
+        ``(detected, noise_db)``: bool ``[doppler, range]`` and the range-CFAR noise [dB].
+    """
+    demo = plan.demo
+    hit_r, noise_r = cfar(det_db, demo.cfar_range, axis=1, scale="db")
+    hit_d, _ = cfar(det_db, demo.cfar_doppler, axis=0, scale="db")
+    hit = hit_r & hit_d & plan.fov
+    if demo.cfar_range.peak_grouping:
+        hit &= local_max_mask(det_db, axis=1, cyclic=False)
+    if demo.cfar_doppler.peak_grouping:
+        hit &= local_max_mask(det_db, axis=0, cyclic=True)
+    return hit, noise_r
+
+
+def _detections(
+    cube: np.ndarray, det_db: np.ndarray, noise_db: np.ndarray, hit: np.ndarray, plan: DspPlan
+) -> np.ndarray:
+    """Angles on the detected cells -> :data:`DETECTION_DTYPE`, strongest first, angle FoV applied."""
+    d_idx, r_idx = np.nonzero(hit)
+    order = np.argsort(-det_db[d_idx, r_idx], kind="stable")
+    d_idx, r_idx = d_idx[order], r_idx[order]
+    virtual = np.moveaxis(cube[:, :, d_idx, r_idx], 2, 0)  # [n, tx, rx]
+    virtual = tdm_compensation(virtual, d_idx, plan.cfg, plan.tdm_table)
+    cell, az, el, _ = estimate_angles(virtual, plan.geometry, plan.demo)
+    d_c, r_c = d_idx[cell], r_idx[cell]
+    det = np.empty(cell.size, dtype=DETECTION_DTYPE)
+    det["range_m"] = plan.range_axis_m[r_c]
+    det["velocity_mps"] = plan.velocity_axis_mps[d_c]
+    det["azimuth_deg"] = az
+    det["elevation_deg"] = el
+    det["power_db"] = det_db[d_c, r_c]
+    det["noise_db"] = noise_db[d_c, r_c]
+    det["snr_db"] = det["power_db"] - det["noise_db"]
+    det["range_bin"] = r_c
+    det["doppler_bin"] = d_c
+    demo = plan.demo
+    keep = (
+        (az >= demo.azimuth_fov_deg[0])
+        & (az <= demo.azimuth_fov_deg[1])
+        & (el >= demo.elevation_fov_deg[0])
+        & (el <= demo.elevation_fov_deg[1])
+    )
+    det = det[keep]
+    return det[np.argsort(-det["power_db"], kind="stable")]
+
+
+def process_frame(frame: np.ndarray, plan: DspPlan) -> FrameResult:
+    """Run the whole chain on one frame.
+
+    Args:
+        frame: ``[tx, rx, loop, sample]`` raw ADC.
+        plan: :func:`make_plan` output for the frame's config.
+
+    Returns:
+        :class:`FrameResult` (cube, maps, detections, points).
+    """
+    cube = range_doppler_cube(frame, plan)
+    det_db = detection_map_db(cube)
+    hit, noise_db = detect_cells(det_db, plan)
+    det = _detections(cube, det_db, noise_db, hit, plan)
+    return FrameResult(
+        cube=cube,
+        detection_db=det_db,
+        noise_db=noise_db,
+        detected=hit,
+        detections=det,
+        points=detections_to_points(det),
+    )

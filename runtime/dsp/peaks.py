@@ -1,0 +1,45 @@
+"""Peak grouping and field-of-view filtering of CFAR detections (TI demo semantics).
+
+TI's peak grouping keeps a detected cell only when it is a local maximum of the detection matrix along
+the CFAR direction (range and/or Doppler, per ``CfarConfig.peak_grouping``); a target's skirt of
+neighbouring cells then yields one point per peak.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def local_max_mask(x: np.ndarray, axis: int, *, cyclic: bool) -> np.ndarray:
+    """True where ``x`` is a local maximum along ``axis``.
+
+    A cell qualifies when it is ``>`` its lower neighbour and ``>=`` its upper neighbour (one cell per
+    plateau). Without ``cyclic`` the ends compare with their single neighbour.
+
+    Args:
+        x: real array (e.g. the detection map in dB, ``[doppler, range]``).
+        axis: axis along which neighbours are compared.
+        cyclic: wrap around the ends (Doppler is cyclic).
+
+    Returns:
+        bool array shaped like ``x``.
+    """
+    x = np.moveaxis(np.asarray(x), axis, -1)
+    if cyclic:
+        lower = np.roll(x, 1, axis=-1)
+        upper = np.roll(x, -1, axis=-1)
+    else:
+        pad_lo = np.full(x.shape[:-1] + (1,), -np.inf, dtype=x.dtype)
+        lower = np.concatenate([pad_lo, x[..., :-1]], axis=-1)
+        upper = np.concatenate([x[..., 1:], pad_lo], axis=-1)
+    mask = (x > lower) & (x >= upper)
+    return np.moveaxis(mask, -1, axis)
+
+
+def interval_mask(axis_values: np.ndarray, fov: tuple[float, float] | None) -> np.ndarray:
+    """True where ``fov[0] <= value <= fov[1]`` (all True when ``fov`` is None). ``[n]`` bool."""
+    values = np.asarray(axis_values)
+    if fov is None:
+        return np.ones(values.shape, dtype=bool)
+    lo, hi = fov
+    return (values >= lo) & (values <= hi)
