@@ -115,7 +115,7 @@ class _Ctx:
         self.warnings.append(CfgWarning(self.source, line, message))
 
 
-def _arity_for(name: str, dialect: str) -> set[int] | None | bool:
+def _arity_for(name: str, dialect: str) -> set[int] | bool | None:
     """Allowed arities of ``name`` in ``dialect``; False when the command does not exist there."""
     spec = _ARITY[name]
     if "both" in spec:
@@ -181,9 +181,7 @@ def _check_arity_and_numbers(commands: list[CfgCommand], dialect: str, ctx: _Ctx
                 bad.add(cmd.line)
         elif allowed is not None and n not in allowed:
             want = " or ".join(str(a) for a in sorted(allowed))
-            ctx.error(
-                cmd.line, f"{cmd.name} expects {want} arguments in SDK {dialect}, got {n}"
-            )
+            ctx.error(cmd.line, f"{cmd.name} expects {want} arguments in SDK {dialect}, got {n}")
             bad.add(cmd.line)
             continue
         for i, tok in enumerate(cmd.args):
@@ -212,7 +210,10 @@ def _flt(cmd: CfgCommand, i: int) -> float:
 
 
 def _resolve_board(
-    board: str | None, comments: list[tuple[int, str]], start_freq_hz: float | None, dialect: str,
+    board: str | None,
+    comments: list[tuple[int, str]],
+    start_freq_hz: float | None,
+    dialect: str,
     ctx: _Ctx,
 ) -> tuple[Board | None, bool]:
     if board is not None:
@@ -263,7 +264,9 @@ def _build_chirp(
     adc = _last(commands, "adcCfg", bad)
     frame = _last(commands, "frameCfg", bad)
     adcbuf = _last(commands, "adcbufCfg", bad)
-    profiles = {_int(c, 0, ctx): c for c in commands if c.name == "profileCfg" and c.line not in bad}
+    profiles = {
+        _int(c, 0, ctx): c for c in commands if c.name == "profileCfg" and c.line not in bad
+    }
     chirps = [c for c in commands if c.name == "chirpCfg" and c.line not in bad]
     if channel is None or adc is None or frame is None or not profiles or not chirps:
         return None
@@ -331,11 +334,19 @@ def _build_chirp(
         if pid not in profiles:
             ctx.error(c.line, f"chirpCfg references profile {pid} but no profileCfg defines it")
         if tx <= 0 or tx & ~board.tx_mask_all:
-            ctx.error(c.line, f"chirpCfg TX mask {tx:#x}: {board.name} has TX mask {board.tx_mask_all:#x}")
+            ctx.error(
+                c.line, f"chirpCfg TX mask {tx:#x}: {board.name} has TX mask {board.tx_mask_all:#x}"
+            )
         elif tx & ~tx_mask:
-            ctx.error(c.line, f"chirpCfg TX mask {tx:#x} uses transmitters channelCfg does not enable ({tx_mask:#x})")
+            ctx.error(
+                c.line,
+                f"chirpCfg TX mask {tx:#x} uses transmitters channelCfg does not enable ({tx_mask:#x})",
+            )
         if any(float(x) != 0.0 for x in c.args[3:7]):
-            ctx.warn(c.line, "chirpCfg per-chirp variations (start/slope/idle/ADC start) are ignored by ChirpConfig")
+            ctx.warn(
+                c.line,
+                "chirpCfg per-chirp variations (start/slope/idle/ADC start) are ignored by ChirpConfig",
+            )
         for i in range(a, b + 1):
             slots[i] = (pid, tx, c.line)
     missing = [i for i in range(start_idx, end_idx + 1) if i not in slots]
@@ -346,7 +357,10 @@ def _build_chirp(
     frame_slots = [slots[i] for i in range(start_idx, end_idx + 1)]
     used_profiles = {pid for pid, _, _ in frame_slots}
     if len(used_profiles) != 1:
-        ctx.error(frame.line, f"the frame's chirps use several profiles {sorted(used_profiles)}: ChirpConfig needs one")
+        ctx.error(
+            frame.line,
+            f"the frame's chirps use several profiles {sorted(used_profiles)}: ChirpConfig needs one",
+        )
         return None
     pid = used_profiles.pop()
     if pid not in profiles:
@@ -363,24 +377,40 @@ def _build_chirp(
     if hpf1 not in range(4) or hpf2 not in range(4):
         ctx.error(line, f"profileCfg HPF corner codes must be 0..3, got {hpf1} and {hpf2}")
     if n_samples <= 0 or fs <= 0 or ramp_us <= 0 or idle_us < 0 or adc_start_us < 0:
-        ctx.error(line, "profileCfg needs positive samples, sample rate, ramp end and non-negative times")
+        ctx.error(
+            line, "profileCfg needs positive samples, sample rate, ramp end and non-negative times"
+        )
         return None
     if slope <= 0:
-        ctx.error(line, f"profileCfg slope {slope_mhz_us} MHz/us: only positive slopes are supported")
+        ctx.error(
+            line, f"profileCfg slope {slope_mhz_us} MHz/us: only positive slopes are supported"
+        )
         return None
     if slope > board.max_slope_hz_per_s * (1 + 1e-9):
-        ctx.error(line, f"slope {slope_mhz_us:g} MHz/us exceeds {board.name}'s {board.max_slope_hz_per_s / 1e12:g} MHz/us")
+        ctx.error(
+            line,
+            f"slope {slope_mhz_us:g} MHz/us exceeds {board.name}'s {board.max_slope_hz_per_s / 1e12:g} MHz/us",
+        )
     f_lo, f_hi = board.freq_min_hz, board.freq_max_hz
     if not f_lo <= start_hz <= f_hi:
-        ctx.error(line, f"start frequency {start_ghz:g} GHz outside {board.name}'s band {f_lo / 1e9:g}-{f_hi / 1e9:g} GHz")
+        ctx.error(
+            line,
+            f"start frequency {start_ghz:g} GHz outside {board.name}'s band {f_lo / 1e9:g}-{f_hi / 1e9:g} GHz",
+        )
     elif start_hz + slope * ramp_us * 1e-6 > f_hi * (1 + 1e-12):
         end = (start_hz + slope * ramp_us * 1e-6) / 1e9
-        ctx.error(line, f"ramp ends at {end:.3f} GHz (start + slope x rampEnd), above {board.name}'s {f_hi / 1e9:g} GHz")
+        ctx.error(
+            line,
+            f"ramp ends at {end:.3f} GHz (start + slope x rampEnd), above {board.name}'s {f_hi / 1e9:g} GHz",
+        )
     cplx1x = adc_format is AdcFormat.COMPLEX_1X
     max_fs = board.max_sample_rate_hz if cplx1x else board.max_sample_rate_real_hz
     if fs > max_fs * (1 + 1e-9):
         kind = "complex 1x" if cplx1x else "real/complex 2x"
-        ctx.error(line, f"ADC rate {fs_ksps:g} ksps exceeds {board.name}'s {kind} maximum {max_fs / 1e3:g} ksps")
+        ctx.error(
+            line,
+            f"ADC rate {fs_ksps:g} ksps exceeds {board.name}'s {kind} maximum {max_fs / 1e3:g} ksps",
+        )
     max_if = fs if adc_format is AdcFormat.COMPLEX_1X else fs / 2.0
     if USABLE_IF_FRACTION * max_if > board.max_if_bandwidth_hz * (1 + 1e-9):
         ctx.error(
@@ -468,8 +498,13 @@ def _build_demo(commands: list[CfgCommand], bad: set[int], dialect: str, ctx: _C
                     thr = float(a[5]) / SDK1_CFAR_SCALE
                     grp = cfar[0].peak_grouping
                 cfar[direction] = CfarConfig(
-                    averaging=CfarAveraging(mode), window_len=win, guard_len=guard,
-                    noise_div_shift=div, cyclic=cyc == 1, threshold_db=thr, peak_grouping=grp,
+                    averaging=CfarAveraging(mode),
+                    window_len=win,
+                    guard_len=guard,
+                    noise_div_shift=div,
+                    cyclic=cyc == 1,
+                    threshold_db=thr,
+                    peak_grouping=grp,
                 )
 
             guarded(cmd, do_cfar)
@@ -537,12 +572,21 @@ def _warnings(rc: RadarConfig, ctx: _Ctx) -> None:
     if rc.lvds_enabled:
         lv = rc.find("lvdsStreamCfg")[-1].line
         if not rc.fits_lvds():
-            ctx.warn(lv, f"LVDS needs {rc.lvds_rate_bps / 1e6:.0f} Mbit/s per chirp, the board has {rc.chirp.lvds_capacity_bps / 1e6:.0f}")
+            ctx.warn(
+                lv,
+                f"LVDS needs {rc.lvds_rate_bps / 1e6:.0f} Mbit/s per chirp, the board has {rc.chirp.lvds_capacity_bps / 1e6:.0f}",
+            )
         if not rc.fits_dca1000():
-            ctx.warn(lv, f"raw rate {rc.chirp.raw_data_rate_bps / 1e6:.0f} Mbit/s exceeds the DCA1000's sustained throughput")
+            ctx.warn(
+                lv,
+                f"raw rate {rc.chirp.raw_data_rate_bps / 1e6:.0f} Mbit/s exceeds the DCA1000's sustained throughput",
+            )
     if rc.chirp.duty_cycle > 0.9:
         fr = rc.find("frameCfg")[-1].line
-        ctx.warn(fr, f"chirps fill {rc.chirp.duty_cycle:.0%} of the frame: little time left for processing")
+        ctx.warn(
+            fr,
+            f"chirps fill {rc.chirp.duty_cycle:.0%} of the frame: little time left for processing",
+        )
 
 
 def parse_cfg_text(text: str, source: str = "<string>", board: str | None = None) -> RadarConfig:
@@ -579,7 +623,10 @@ def parse_cfg_text(text: str, source: str = "<string>", board: str | None = None
             break
     board_spec, inferred = _resolve_board(board, comments, start_freq_hz, dialect, ctx)
     if board_spec is None and start_freq_hz is not None and not ctx.errors:
-        ctx.error(0, f"cannot infer the board from start frequency {start_freq_hz / 1e9:g} GHz; pass board=")
+        ctx.error(
+            0,
+            f"cannot infer the board from start frequency {start_freq_hz / 1e9:g} GHz; pass board=",
+        )
     chirp = None
     if board_spec is not None:
         chirp = _build_chirp(commands, bad, dialect, board_spec, ctx)
@@ -618,5 +665,9 @@ def load_cfg(path: str | Path, board: str | None = None) -> RadarConfig:
         if str(path) in list_profiles():
             p = profile_path(str(path))
         else:
-            raise FileNotFoundError(f"{path}: no such file or bundled profile ({', '.join(list_profiles())})")
-    return parse_cfg_text(p.read_text(encoding="utf-8", errors="replace"), source=str(path), board=board)
+            raise FileNotFoundError(
+                f"{path}: no such file or bundled profile ({', '.join(list_profiles())})"
+            )
+    return parse_cfg_text(
+        p.read_text(encoding="utf-8", errors="replace"), source=str(path), board=board
+    )

@@ -173,7 +173,9 @@ class RadarConfig:
 
     def uart_rate_bps(self, max_points: int = DEFAULT_MAX_POINTS) -> float:
         """Line rate the data port needs [bit/s] (8N1: 10 bits per byte)."""
-        return self.uart_bytes_per_frame(max_points) * UART_BITS_PER_BYTE / self.chirp.frame_period_s
+        return (
+            self.uart_bytes_per_frame(max_points) * UART_BITS_PER_BYTE / self.chirp.frame_period_s
+        )
 
     def fits_uart(self, baud: int = DEFAULT_BAUD, max_points: int = DEFAULT_MAX_POINTS) -> bool:
         """True when one frame's UART packet leaves within one frame period at ``baud``."""

@@ -1,9 +1,9 @@
 """`mmfm cfg`: show, validate, emit and list TI mmWave ``.cfg`` chirp configurations.
 
-    mmfm cfg list
-    mmfm cfg show iwr1843boost_raw_activity [--json]
-    mmfm cfg validate my.cfg other.cfg --board IWR6843ISK
-    mmfm cfg emit my.cfg -o normalised.cfg
+mmfm cfg list
+mmfm cfg show iwr1843boost_raw_activity [--json]
+mmfm cfg validate my.cfg other.cfg --board IWR6843ISK
+mmfm cfg emit my.cfg -o normalised.cfg
 """
 
 from __future__ import annotations

@@ -29,33 +29,56 @@ from firmware_cfg.demo import CfarAveraging, CfarConfig
 Scale = Literal["db", "power"]
 
 
+def _cumsum0(x: np.ndarray) -> np.ndarray:
+    """Cumulative sum along the last axis with a leading zero: ``c[..., i] = sum(x[..., :i])``."""
+    c = np.empty(x.shape[:-1] + (x.shape[-1] + 1,), dtype=np.result_type(x.dtype, np.float32))
+    c[..., 0] = 0
+    np.cumsum(x, axis=-1, out=c[..., 1:])
+    return c
+
+
 def _window_sums(
     x: np.ndarray, guard_len: int, window_len: int, cyclic: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Left/right noise-window sums and cell counts along the last axis.
 
-    Returns ``(sum_left, count_left, sum_right, count_right)``, each ``[..., n]`` (counts broadcast
-    as ``[n]``).
+    Returns ``(sum_left, count_left, sum_right, count_right)``: sums ``[..., n]``, counts ``[n]``.
+    Only slices of one cumulative sum, no gathers.
     """
     n = x.shape[-1]
     g, w = guard_len, window_len
-    idx = np.arange(n)
     if cyclic:
         reach = g + w
-        pad = np.take(x, np.arange(-reach, n + reach) % n, axis=-1)
-        c = np.concatenate([np.zeros(x.shape[:-1] + (1,), x.dtype), np.cumsum(pad, axis=-1)], -1)
-        i = idx + reach
-        left = c[..., i - g] - c[..., i - g - w]
-        right = c[..., i + g + 1 + w] - c[..., i + g + 1]
+        reps = -(-reach // n)  # wrap as many times as the reach needs
+        tiled = np.concatenate([x] * (2 * reps + 1), axis=-1) if reps > 1 else None
+        if tiled is None:
+            pad = np.concatenate([x[..., n - reach :], x, x[..., :reach]], axis=-1)
+        else:
+            pad = tiled[..., reps * n - reach : reps * n + n + reach]
+        c = _cumsum0(pad)  # cell i of x sits at i + reach of pad
+        left = c[..., w : w + n] - c[..., :n]
+        right = c[..., 2 * reach + 1 : 2 * reach + 1 + n] - c[..., reach + g + 1 : reach + g + 1 + n]
         full = np.full(n, w)
         return left, full, right, full
-    c = np.concatenate([np.zeros(x.shape[:-1] + (1,), x.dtype), np.cumsum(x, axis=-1)], -1)
+    c = _cumsum0(x)
+    idx = np.arange(n)
     lo_start = np.clip(idx - g - w, 0, n)
     lo_stop = np.clip(idx - g, 0, n)
     hi_start = np.clip(idx + g + 1, 0, n)
     hi_stop = np.clip(idx + g + 1 + w, 0, n)
-    left = c[..., lo_stop] - c[..., lo_start]
-    right = c[..., hi_stop] - c[..., hi_start]
+    left = np.zeros(x.shape, dtype=c.dtype)
+    right = np.zeros(x.shape, dtype=c.dtype)
+    a = g + w  # first cell with a complete left window
+    if a < n:
+        left[..., a:] = c[..., w : n - g] - c[..., : n - a]
+    b = n - a - 1  # last cell with a complete right window (exclusive end b + 1)
+    if b >= 0:
+        right[..., : b + 1] = c[..., a + 1 : n + 1] - c[..., g + 1 : g + 2 + b]
+    # partial windows at the ends (only used when neither side is complete)
+    partial = np.flatnonzero((lo_stop - lo_start < w) & (hi_stop - hi_start < w))
+    if partial.size:
+        left[..., partial] = c[..., lo_stop[partial]] - c[..., lo_start[partial]]
+        right[..., partial] = c[..., hi_stop[partial]] - c[..., hi_start[partial]]
     return left, lo_stop - lo_start, right, hi_stop - hi_start
 
 
@@ -95,21 +118,28 @@ def cfar_noise(
         return np.moveaxis(noise, -1, axis)
     mode = CfarAveraging(averaging)
     s_l, n_l, s_r, n_r = _window_sums(x, guard_len, window_len, cyclic)
-    full_l, full_r = n_l == window_len, n_r == window_len
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m_l = s_l / np.maximum(n_l, 1)
-        m_r = s_r / np.maximum(n_r, 1)
-        m_both = (s_l + s_r) / np.maximum(n_l + n_r, 1)
     if mode is CfarAveraging.CA:
-        inner = m_both
+        noise = s_l + s_r
+        noise *= 1.0 / (2 * window_len)
     elif mode is CfarAveraging.CAGO:
-        inner = np.maximum(m_l, m_r)
+        noise = np.maximum(s_l, s_r)
+        noise *= 1.0 / window_len
     else:
-        inner = np.minimum(m_l, m_r)
-    noise = np.where(full_l & full_r, inner, np.where(full_l, m_l, np.where(full_r, m_r, m_both)))
+        noise = np.minimum(s_l, s_r)
+        noise *= 1.0 / window_len
+    full_l, full_r = n_l == window_len, n_r == window_len
+    edge = np.flatnonzero(~(full_l & full_r))  # only without cyclic: cells near the ends
+    if edge.size:
+        only_l = edge[full_l[edge]]
+        only_r = edge[full_r[edge]]
+        neither = edge[~full_l[edge] & ~full_r[edge]]
+        noise[..., only_l] = s_l[..., only_l] / window_len
+        noise[..., only_r] = s_r[..., only_r] / window_len
+        count = np.maximum(n_l[neither] + n_r[neither], 1)
+        noise[..., neither] = (s_l[..., neither] + s_r[..., neither]) / count
     if noise_div_shift is not None:
         cells = 2 * window_len if mode is CfarAveraging.CA else window_len
-        noise = noise * (cells / float(1 << noise_div_shift))
+        noise *= cells / float(1 << noise_div_shift)
     return np.moveaxis(noise.astype(x.dtype, copy=False), -1, axis)
 
 

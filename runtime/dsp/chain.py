@@ -168,7 +168,9 @@ def range_doppler_cube(frame: np.ndarray, plan: DspPlan) -> np.ndarray:
         x = x - x.mean(axis=2, keepdims=True, dtype=x.dtype)
     if plan.remove_dc:
         x = x - x.mean(axis=3, keepdims=True, dtype=x.dtype)
-    x = x * plan.window_2d  # [tx, rx, loop, sample]
+    own = not np.may_share_memory(x, frame)
+    x = np.multiply(x, plan.window_2d, out=x if own else None)  # [tx, rx, loop, sample]
+    # Both FFTs run in place in that buffer when no zero padding is needed (scipy's overwrite_x).
     if cfg.adc_format.is_complex:
         r = scipy.fft.fft(x, n=cfg.range_fft_size, axis=3, workers=1, overwrite_x=True)
     else:

@@ -1,0 +1,54 @@
+"""Bundled profiles validate cleanly; the benchmark profile is exactly what the benchmarks expect."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_cfg import AdcFormat, emit_cfg, get_board, load_cfg, parse_cfg_text
+from firmware_cfg.profiles import describe, list_profiles, profile_path
+
+BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk")
+USES = ("presence", "raw_activity", "vitals")
+
+
+def test_every_board_has_every_use() -> None:
+    names = set(list_profiles())
+    assert {f"{b}_{u}" for b in BOARDS for u in USES} <= names
+
+
+@pytest.mark.parametrize("name", list_profiles())
+def test_profile_validates_cleanly(name: str) -> None:
+    rc = load_cfg(name)
+    assert rc.warnings == ()
+    assert not rc.board_inferred and rc.board == get_board(name.split("_")[0]).name
+    assert describe(name)
+    assert parse_cfg_text(emit_cfg(rc)) == rc
+    if name.endswith("_presence"):
+        assert rc.fits_uart(921600) and not rc.lvds_enabled
+    if name.endswith("_raw_activity"):
+        assert rc.lvds_enabled and rc.fits_lvds() and rc.fits_dca1000()
+    if name.endswith("_vitals"):
+        assert rc.demo.send_azimuth_heatmap and rc.fits_uart(921600)
+        assert rc.chirp.range_resolution_m < 0.05
+
+
+def test_benchmark_profile_is_exact() -> None:
+    rc = load_cfg("iwr1843boost_raw_activity")
+    c = rc.chirp
+    assert rc.board == "IWR1843BOOST" and rc.dialect == "3.x"
+    assert c.tx_order == (0, 1, 2) and c.rx_indices == (0, 1, 2, 3)
+    assert c.frame_shape == (3, 4, 128, 256)
+    assert c.adc_format is AdcFormat.COMPLEX_1X and c.adc_bits == 16
+    assert c.frame_rate_hz == pytest.approx(20.0)
+    assert c.bytes_per_frame == 3 * 4 * 128 * 256 * 4
+    assert c.raw_data_rate_bps == pytest.approx(3 * 4 * 128 * 256 * 4 * 8 * 20)
+    assert c.frame_active_time_s < c.frame_period_s
+    assert rc.fits_lvds() and rc.fits_dca1000()
+
+
+def test_profile_path_accepts_suffix_and_rejects_unknown() -> None:
+    assert profile_path("IWR1843BOOST_presence.cfg").name == "iwr1843boost_presence.cfg"
+    with pytest.raises(KeyError, match="bundled"):
+        profile_path("nope")
+    with pytest.raises(FileNotFoundError):
+        load_cfg("no_such_profile_or_file")
