@@ -104,10 +104,10 @@ class SourceBase(abc.ABC):
             self._opened = False
             self._close()
 
-    def _open(self) -> None:
+    def _open(self) -> None:  # noqa: B027 (optional hook)
         """Acquire hardware / sockets / files."""
 
-    def _close(self) -> None:
+    def _close(self) -> None:  # noqa: B027 (optional hook)
         """Release what ``_open`` acquired; must not raise."""
 
     @abc.abstractmethod
