@@ -198,9 +198,7 @@ def estimate_angles(
     return cell, np.rad2deg(az), np.rad2deg(el), power
 
 
-def range_azimuth_map(
-    cube: np.ndarray, geom: ArrayGeometry, tdm_table: np.ndarray
-) -> np.ndarray:
+def range_azimuth_map(cube: np.ndarray, geom: ArrayGeometry, tdm_table: np.ndarray) -> np.ndarray:
     """Range-azimuth power, summed over Doppler after TDM compensation of each Doppler bin.
 
     Args:

@@ -31,7 +31,7 @@ Scale = Literal["db", "power"]
 
 def _cumsum0(x: np.ndarray) -> np.ndarray:
     """Cumulative sum along the last axis with a leading zero: ``c[..., i] = sum(x[..., :i])``."""
-    c = np.empty(x.shape[:-1] + (x.shape[-1] + 1,), dtype=np.result_type(x.dtype, np.float32))
+    c = np.empty((*x.shape[:-1], x.shape[-1] + 1), dtype=np.result_type(x.dtype, np.float32))
     c[..., 0] = 0
     np.cumsum(x, axis=-1, out=c[..., 1:])
     return c
@@ -57,7 +57,9 @@ def _window_sums(
             pad = tiled[..., reps * n - reach : reps * n + n + reach]
         c = _cumsum0(pad)  # cell i of x sits at i + reach of pad
         left = c[..., w : w + n] - c[..., :n]
-        right = c[..., 2 * reach + 1 : 2 * reach + 1 + n] - c[..., reach + g + 1 : reach + g + 1 + n]
+        right = (
+            c[..., 2 * reach + 1 : 2 * reach + 1 + n] - c[..., reach + g + 1 : reach + g + 1 + n]
+        )
         full = np.full(n, w)
         return left, full, right, full
     c = _cumsum0(x)
@@ -139,18 +141,22 @@ def cfar_noise(
         noise[..., neither] = (s_l[..., neither] + s_r[..., neither]) / count
     if noise_div_shift is not None:
         cells = 2 * window_len if mode is CfarAveraging.CA else window_len
-        noise *= cells / float(1 << noise_div_shift)
+        factor = cells / float(1 << noise_div_shift)
+        if factor != 1.0:
+            noise *= factor
     return np.moveaxis(noise.astype(x.dtype, copy=False), -1, axis)
 
 
-def _os_noise(x: np.ndarray, guard_len: int, window_len: int, cyclic: bool, rank: int) -> np.ndarray:
+def _os_noise(
+    x: np.ndarray, guard_len: int, window_len: int, cyclic: bool, rank: int
+) -> np.ndarray:
     """OS-CFAR noise along the last axis (see :func:`cfar_noise`)."""
     n = x.shape[-1]
     reach = guard_len + window_len
     if cyclic:
         pad = np.take(x, np.arange(-reach, n + reach) % n, axis=-1)
     else:
-        inf = np.full(x.shape[:-1] + (reach,), np.inf, dtype=np.float64)
+        inf = np.full((*x.shape[:-1], reach), np.inf, dtype=np.float64)
         pad = np.concatenate([inf, x.astype(np.float64), inf], axis=-1)
     win = sliding_window_view(pad, 2 * reach + 1, axis=-1)  # [..., n, 2 reach + 1]
     train = np.concatenate([win[..., :window_len], win[..., -window_len:]], axis=-1)
@@ -160,7 +166,9 @@ def _os_noise(x: np.ndarray, guard_len: int, window_len: int, cyclic: bool, rank
     return np.take_along_axis(train, k[..., None], axis=-1)[..., 0].astype(x.dtype)
 
 
-def threshold_exceeded(x: np.ndarray, noise: np.ndarray, threshold_db: float, scale: Scale) -> np.ndarray:
+def threshold_exceeded(
+    x: np.ndarray, noise: np.ndarray, threshold_db: float, scale: Scale
+) -> np.ndarray:
     """``x > noise + threshold_db`` (dB maps) or ``x > noise * 10**(threshold_db/10)`` (power maps)."""
     if scale == "db":
         return x > noise + threshold_db

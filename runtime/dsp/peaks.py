@@ -25,14 +25,14 @@ def local_max_mask(x: np.ndarray, axis: int, *, cyclic: bool) -> np.ndarray:
         bool array shaped like ``x``.
     """
     x = np.moveaxis(np.asarray(x), axis, -1)
+    mask = np.ones(x.shape, dtype=bool)
+    if x.shape[-1] < 2:
+        return np.moveaxis(mask, -1, axis)
+    np.greater(x[..., 1:], x[..., :-1], out=mask[..., 1:])  # > lower neighbour
+    mask[..., :-1] &= x[..., :-1] >= x[..., 1:]  # >= upper neighbour
     if cyclic:
-        lower = np.roll(x, 1, axis=-1)
-        upper = np.roll(x, -1, axis=-1)
-    else:
-        pad_lo = np.full(x.shape[:-1] + (1,), -np.inf, dtype=x.dtype)
-        lower = np.concatenate([pad_lo, x[..., :-1]], axis=-1)
-        upper = np.concatenate([x[..., 1:], pad_lo], axis=-1)
-    mask = (x > lower) & (x >= upper)
+        mask[..., 0] &= x[..., 0] > x[..., -1]
+        mask[..., -1] &= x[..., -1] >= x[..., 0]
     return np.moveaxis(mask, -1, axis)
 
 

@@ -122,9 +122,7 @@ def chest_signal(
     return ChestSignal(disp, time_s, rate, rbin, float(range_axis_m(cfg)[rbin]))
 
 
-def band_rate(
-    signal: np.ndarray, sample_rate_hz: float, band_per_min: tuple[float, float]
-) -> Rate:
+def band_rate(signal: np.ndarray, sample_rate_hz: float, band_per_min: tuple[float, float]) -> Rate:
     """Dominant rate of ``signal`` inside a band.
 
     Args:
