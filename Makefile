@@ -32,7 +32,7 @@ venv-all: | $(BIN)/python
 
 demo: venv
 	$(BIN)/mmfm cfg show iwr1843boost_raw_activity
-	$(BIN)/mmfm dsp --example
+	$(BIN)/mmfm dsp --example --all
 
 test: venv lint
 	$(BIN)/python -m pytest

@@ -158,6 +158,17 @@ def _print_table(path: Path, results: list[tuple[int, list[dict[str, float]]]]) 
             )
 
 
+def _print_example_truth(truth_path: Path) -> None:
+    """Print the targets the bundled example was synthesised with, to compare by eye."""
+    truth = json.loads(truth_path.read_text())
+    print(f"truth ({truth_path.name}; noise std {truth['noise_std']} ADC counts):")
+    for t in truth["targets"]:
+        print(
+            f"{'':>9} {t['range_m']:>8.3f} {t['velocity_mps']:>8.3f} "
+            f"{t['azimuth_deg']:>7.1f} {t['elevation_deg']:>7.1f}"
+        )
+
+
 def _save_png(out: str, result: Any, plan: Any, title: str) -> None:
     try:
         import matplotlib
@@ -256,6 +267,8 @@ def _run_checked(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         _print_table(path, results)
+        if args.example:
+            _print_example_truth(path.with_suffix(".truth.json"))
     if args.png and last is not None:
         _save_png(args.png, last, plan, f"{path.name} frame {indices[-1]}")
     return 0

@@ -19,7 +19,8 @@ Conventions (pinned by ``shared/vectors/dca1000_iwr1843.bin``, see ``tests/test_
   ``+2 S R / (c * bin spacing)``), and a target moving **away** (``velocity_mps > 0``) has a phase that
   **grows** from chirp to chirp (positive Doppler bin, step ``+4 pi v T / lambda``).
 - **Antenna phase.** Virtual antenna ``(x, z)`` in half-wavelengths (``cfg.virtual_array()``, x right,
-  z up) sees ``+pi * (x * sin(az) * cos(el) + z * sin(el)) * rx_phase_sign[rx]`` [rad]: the phase
+  z up) sees ``+pi * (x * sin(az) * cos(el) + z * sin(el))`` [rad], plus ``pi`` where the board's
+  ``rx_phase_sign[rx]`` is -1 (an inverted feed flips the polarity, as the DSP compensates): the phase
   **grows** along +x for a target at positive azimuth (toward +x). The vector fixes the azimuth sign; the
   elevation sign follows the same plane-wave rule (the vector holds targets at elevation 0 only).
 - **ADC format.** Complex formats return the analytic signal above. ``AdcFormat.REAL`` returns its real
@@ -103,13 +104,14 @@ def antenna_phase(cfg: ChirpConfig, azimuth_deg: float, elevation_deg: float) ->
 
     Returns:
         float64 ``[num_tx, num_rx]`` [rad]:
-        ``pi * (x sin(az) cos(el) + z sin(el)) * rx_phase_sign[rx]`` (see the module docstring).
+        ``pi * (x sin(az) cos(el) + z sin(el))``, plus ``pi`` on receivers whose feed polarity
+        (``rx_phase_sign``) is -1 (see the module docstring).
     """
     az, el = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
     pos = cfg.virtual_array()  # [num_tx, num_rx, 2] half-wavelengths
     phase = np.pi * (pos[..., 0] * np.sin(az) * np.cos(el) + pos[..., 1] * np.sin(el))
     sign = np.asarray([cfg.board_spec.rx_phase_sign[r] for r in cfg.rx_indices], dtype=np.float64)
-    return phase * sign[None, :]
+    return phase + np.where(sign < 0, np.pi, 0.0)[None, :]
 
 
 def synthesize_frame(
