@@ -15,8 +15,10 @@ from mmfm.cli import main
 def test_example_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dsp", "--example", "--top", "3"]) == 0
     out = capsys.readouterr().out
-    lines = out.strip().splitlines()
+    table, truth_part = out.split("truth (")
+    lines = table.strip().splitlines()
     assert "range m" in lines[1] and len(lines) == 2 + 3
+    assert len(truth_part.strip().splitlines()) == 1 + 3  # the example's truth printed beside
     truth = json.loads((REPO / "runtime/examples/two_people_iwr1843.truth.json").read_text())
     ranges = sorted(float(line.split()[2]) for line in lines[2:])
     for t, r in zip(sorted(t["range_m"] for t in truth["targets"]), ranges, strict=True):
