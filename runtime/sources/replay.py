@@ -1,0 +1,201 @@
+"""Replay recorded captures through the same :class:`~runtime.sources.base.Source` interface.
+
+What it reads (picked by :func:`detect_kind`):
+
+- an mmfm recording directory (``meta.json`` + ``radar.cfg`` + ``adc.bin``/``uart.dat`` +
+  ``frames.csv``, see :mod:`runtime.sources.recording`): frames, flags and timestamps as recorded;
+- a DCA1000 / mmWave Studio ``.bin`` with its ``.cfg`` (given, or beside it with the same stem):
+  :class:`~runtime.frames.RawFrame` at ``frame_number * frame_period_s``;
+- a UART data-port byte dump (``.dat``/``.uart``): :class:`~runtime.frames.PointCloudFrame` re-parsed
+  with :class:`~runtime.sources.uart_packets.UartPacketParser` (damage counted, never emitted);
+- a RadHAR text dump (``.txt``): :class:`~runtime.frames.PointCloudFrame` with the recorded stamps.
+
+``realtime=True`` paces frames at their recorded spacing (divided by ``speed``); otherwise they come
+as fast as the consumer takes them. ``close()`` from another thread ends a paced wait at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from firmware_cfg import RadarConfig, load_cfg
+from runtime.frames import PointCloudFrame, RawFrame
+from runtime.sources.base import SourceBase
+from runtime.sources.dca1000_layout import read_bin
+from runtime.sources.radhar import read_radhar
+from runtime.sources.recording import DATA_FILE, RecordingMeta, read_frame_rows
+from runtime.sources.uart_packets import UartPacketParser
+
+ReplayKind = Literal["recording", "dca1000_bin", "uart_bytes", "radhar"]
+_CHUNK = 4096  # bytes fed to the UART parser at a time (like a serial read)
+
+
+def detect_kind(path: str | Path) -> ReplayKind:
+    """What kind of capture ``path`` is.
+
+    Raises:
+        ValueError: naming the path when it is none of the kinds above.
+    """
+    p = Path(path)
+    if p.is_dir():
+        if (p / "meta.json").exists():
+            return "recording"
+        raise ValueError(f"{p}: a directory without meta.json is not an mmfm recording")
+    suffix = p.suffix.lower()
+    if suffix == ".bin":
+        return "dca1000_bin"
+    if suffix in (".dat", ".uart"):
+        return "uart_bytes"
+    if suffix == ".txt":
+        return "radhar"
+    raise ValueError(
+        f"{p}: unknown capture type {suffix or '(no suffix)'!r}; expected a recording directory, "
+        "a DCA1000 .bin, a UART .dat or a RadHAR .txt"
+    )
+
+
+class ReplaySource(SourceBase):
+    """Frames from a file or recording directory.
+
+    Args:
+        path: the capture (see the module docstring).
+        cfg: the capture's ``.cfg`` path / bundled profile name / :class:`RadarConfig` (needed for a
+            bare ``.bin``; optional for ``.dat``, where it pins the UART dialect and platform).
+        board: board name, when the ``.cfg`` does not say.
+        realtime: pace frames at their recorded spacing.
+        speed: playback speed factor for ``realtime`` (2.0 = twice as fast).
+        loop: start again at the end (frame numbers keep counting up).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        cfg: str | Path | RadarConfig | None = None,
+        board: str | None = None,
+        realtime: bool = False,
+        speed: float = 1.0,
+        loop: bool = False,
+    ) -> None:
+        super().__init__()
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.path = Path(path)
+        self.kind = detect_kind(self.path)
+        self.name = f"replay:{self.path.name}"
+        self._cfg_arg = cfg
+        self._board = board
+        self.realtime = realtime
+        self.speed = speed
+        self.loop = loop
+        self.rc: RadarConfig | None = None
+        self.meta: RecordingMeta | None = None
+        self._parser_counts = False  # the UART parser keeps the frame counters itself
+
+    # ------------------------------------------------------------------ set-up
+    def _resolve_cfg(self) -> RadarConfig | None:
+        arg = self._cfg_arg
+        if isinstance(arg, RadarConfig):
+            return arg
+        if arg is not None:
+            return load_cfg(arg, board=self._board)
+        if self.kind == "recording":
+            return load_cfg(self.path / "radar.cfg", board=self.meta.board if self.meta else None)
+        sibling = self.path.with_suffix(".cfg")
+        if sibling.exists():
+            return load_cfg(sibling, board=self._board)
+        if self.kind == "dca1000_bin":
+            raise ValueError(
+                f"{self.path}: a raw .bin needs its .cfg (pass cfg=..., or put {sibling.name} beside it)"
+            )
+        return None
+
+    def _open(self) -> None:
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no such file or directory")
+        if self.kind == "recording":
+            self.meta = RecordingMeta.read(self.path)
+        self.rc = self._resolve_cfg()
+
+    # ------------------------------------------------------------------ frames
+    def _raw_frames(self, path: Path, rows: dict[int, tuple[float, dict]]) -> Iterator[RawFrame]:
+        assert self.rc is not None
+        data = read_bin(path, self.rc.chirp, partial="warn")  # [frames, tx, rx, loop, sample]
+        period = self.rc.chirp.frame_period_s
+        numbers = sorted(rows) if rows else range(data.shape[0])
+        for index, number in enumerate(numbers):
+            if index >= data.shape[0]:
+                break
+            stamp, flags = rows.get(number, (number * period, {}))
+            yield RawFrame(
+                data=data[index], frame_number=number, timestamp=stamp, flags=dict(flags)
+            )
+
+    def _uart_frames(
+        self, path: Path, rows: dict[int, tuple[float, dict]]
+    ) -> Iterator[PointCloudFrame]:
+        self._parser_counts = True
+        parser = (
+            UartPacketParser.for_config(self.rc, stats=self.stats)
+            if self.rc is not None
+            else UartPacketParser(stats=self.stats)
+        )
+        period = self.rc.chirp.frame_period_s if self.rc is not None else 0.0
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                for uf in parser.feed(chunk, timestamp=0.0):
+                    frame = uf.to_point_cloud()
+                    if uf.frame_number in rows:
+                        frame.timestamp = rows[uf.frame_number][0]
+                    else:
+                        frame.timestamp = uf.frame_number * period
+                    yield frame
+
+    def _pass(self) -> Iterator[RawFrame | PointCloudFrame]:
+        """One pass over the capture (counters are updated by the caller)."""
+        if self.kind == "recording":
+            assert self.meta is not None
+            rows = {r.frame_number: (r.timestamp, r.flags) for r in read_frame_rows(self.path)}
+            data = self.path / DATA_FILE[self.meta.kind]
+            if self.meta.kind == "raw_adc":
+                yield from self._raw_frames(data, rows)
+            else:
+                yield from self._uart_frames(data, rows)
+        elif self.kind == "dca1000_bin":
+            yield from self._raw_frames(self.path, {})
+        elif self.kind == "uart_bytes":
+            yield from self._uart_frames(self.path, {})
+        else:
+            yield from read_radhar(self.path)
+
+    def frames(self) -> Iterator[RawFrame | PointCloudFrame]:
+        """Yield the capture's frames (paced when ``realtime``); see the class docstring."""
+        self.open()
+        offset = 0  # frame-number offset added on each loop pass
+        wall0: float | None = None
+        t0 = 0.0
+        while not self.stopping:
+            last_number = -1
+            for frame in self._pass():
+                if self.stopping:
+                    return
+                if self.realtime:
+                    if wall0 is None:
+                        wall0, t0 = time.monotonic(), frame.timestamp
+                    delay = wall0 + (frame.timestamp - t0) / self.speed - time.monotonic()
+                    if delay > 0 and self._stop.wait(delay):
+                        return
+                last_number = frame.frame_number
+                frame.frame_number += offset
+                if not self._parser_counts:
+                    self.stats.frames += 1
+                    if frame.flags:
+                        self.stats.frames_flagged += 1
+                yield frame
+            if not self.loop or last_number < 0:
+                return
+            offset += last_number + 1
+            wall0 = None  # restart pacing from the first frame of the next pass
