@@ -1,0 +1,1 @@
+"""Propagation backends: meshes + radar pose -> :class:`~sim.propagation.paths.PathSet`."""
