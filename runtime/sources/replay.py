@@ -145,14 +145,19 @@ class ReplaySource(SourceBase):
         )
         period = self.rc.chirp.frame_period_s if self.rc is not None else 0.0
         with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                for uf in parser.feed(chunk, timestamp=0.0):
+            while True:
+                chunk = fh.read(_CHUNK)
+                # at the end of the file, release the packet held for its end check
+                parsed = parser.feed(chunk, timestamp=0.0) if chunk else parser.flush(0.0)
+                for uf in parsed:
                     frame = uf.to_point_cloud()
                     if uf.frame_number in rows:
                         frame.timestamp = rows[uf.frame_number][0]
                     else:
                         frame.timestamp = uf.frame_number * period
                     yield frame
+                if not chunk:
+                    return
 
     def _pass(self) -> Iterator[RawFrame | PointCloudFrame]:
         """One pass over the capture (counters are updated by the caller)."""
