@@ -52,17 +52,24 @@ Damage policy
 -------------
 TI's protocol has no checksum, so structural consistency is the only evidence of integrity. A
 packet is accepted only when *every* check passes: version and platform plausible, total length
-a multiple of 32 and within bounds, no magic word inside the packet (a cut-short packet with the
-next one right behind it), every TLV header inside the packet, every TLV type known and not
-repeated, every TLV payload size consistent with the header's point count (and with the other
+a multiple of 32 and within bounds, no magic word starting inside the packet (a cut-short packet
+with the next one right behind it), every TLV header inside the packet, every TLV type known and
+not repeated, every TLV payload size consistent with the header's point count (and with the other
 TLVs), fewer than 32 bytes of padding left after the last TLV, and every point finite and inside a
 plausible box. **A packet with any damaged TLV emits nothing** (it is counted in
-``packets_damaged``), because after one inconsistent TLV nothing in the packet can be trusted.
-After a damaged packet the parser resynchronises on the next magic word *after the first byte*
-of the damaged packet, so the packet right behind a cut-short one is recovered.
+``packets_damaged``): after one inconsistent TLV nothing in the packet can be trusted. After a
+damaged packet the parser resynchronises on the next magic word *after the first byte* of the
+damaged packet, so the packet right behind a cut-short one is recovered.
 
-Not detectable by any parser (no checksum): a bit flipped inside a point record, or a lost byte in
-the trailing padding. These are the limits of the wire format, not of this parser.
+The end of a packet is confirmed by the next magic word right behind it (or by the end/pause of
+the stream, ``final=True``): bytes inserted into the last TLV would otherwise be absorbed by the
+padding unnoticed. When other bytes follow, the packet is kept only if its last TLV has a fixed
+size (stats, temperature), which pins every TLV before it; that last TLV is dropped and the frame
+flagged ``last_tlv_dropped``. Otherwise the packet is damaged.
+
+Not detectable by any parser (no checksum): bytes changed in place inside a point record (a bit
+flip), or a splice that happens to keep the packet length. These are the limits of the wire
+format, not of this parser.
 """
 
 from __future__ import annotations
@@ -292,6 +299,7 @@ class UartPacketParser:
         self.last_damage = ""
         self._buf = bytearray()
         self._scanned = 0  # buffer offset up to which the pending packet has no magic inside
+        self._held: tuple[UartFrame, int | None] | None = None  # decoded packet at offset 0
         self._last_frame: int | None = None
 
     @classmethod
@@ -318,27 +326,45 @@ class UartPacketParser:
         self.stats.bytes_skipped += len(self._buf)
         self._buf.clear()
         self._scanned = 0
+        self._held = None
         self._last_frame = None
 
-    def feed(self, data: bytes | bytearray | memoryview, timestamp: float | None = None) -> list[UartFrame]:
+    def feed(
+        self,
+        data: bytes | bytearray | memoryview = b"",
+        timestamp: float | None = None,
+        *,
+        final: bool = False,
+    ) -> list[UartFrame]:
         """Add bytes; return the frames they complete, in stream order. Never raises.
+
+        A structurally valid packet is released once the 8 bytes after it are known: the next
+        magic word confirms its end. Until then it is held, because bytes inserted into its last
+        TLV would be absorbed by the padding unnoticed. ``final=True`` says that nothing follows
+        for now (end of a file, or the port went quiet: a packet is sent as one burst), which
+        releases a held packet.
 
         Args:
             data: the next bytes from the data port.
             timestamp: arrival time [s since the epoch] for the completed frames;
                 ``time.time()`` when None.
+            final: the stream ended or paused after ``data``.
         """
         try:
-            n = len(data)
-            self.stats.bytes_received += n
+            self.stats.bytes_received += len(data)
             self._buf += data
-            return self._drain(time.time() if timestamp is None else float(timestamp))
+            return self._drain(time.time() if timestamp is None else float(timestamp), final)
         except Exception:  # pragma: no cover - a bug; keep the stream alive and count it
             self.internal_errors += 1
             self.stats.bytes_skipped += len(self._buf)
             self._buf.clear()
             self._scanned = 0
+            self._held = None
             return []
+
+    def flush(self, timestamp: float | None = None) -> list[UartFrame]:
+        """The stream ended or paused: release a packet held for its end check."""
+        return self.feed(b"", timestamp, final=True)
 
     # ------------------------------------------------------------------ framing
     def _damage(self, reason: str) -> None:
@@ -346,9 +372,10 @@ class UartPacketParser:
         self.damage_reasons[reason.split(":")[0]] += 1
         self.last_damage = reason
 
-    def _drain(self, ts: float) -> list[UartFrame]:
+    def _drain(self, ts: float, final: bool) -> list[UartFrame]:
         buf = self._buf
         out: list[UartFrame] = []
+        held, self._held = self._held, None
         pos = 0
         skipped = 0
         while True:
@@ -375,8 +402,9 @@ class UartPacketParser:
                 skipped += 1
                 self._scanned = 0
                 continue
-            # a cut-short packet: the next magic word lies inside the claimed length
-            end = min(len(buf), pos + length)
+            # a cut-short packet: the next magic word starts inside the claimed length (it may
+            # reach up to 7 bytes beyond it)
+            end = min(len(buf), pos + length + len(MAGIC) - 1)
             start = max(pos + 1, self._scanned)
             j = buf.find(MAGIC, start, end)
             if j >= 0:
@@ -388,9 +416,20 @@ class UartPacketParser:
             if avail < length:
                 self._scanned = max(pos + 1, end - (len(MAGIC) - 1))
                 break
-            packet = bytes(buf[pos : pos + length])
             try:
-                frame = self._decode(packet, hdr_len, ts)
+                if pos == 0 and held is not None:
+                    frame, last = held
+                else:
+                    frame, last = self._decode(bytes(buf[pos : pos + length]), hdr_len, ts)
+                held = None
+                # the packet's end is confirmed by the next magic word right behind it
+                if avail < length + len(MAGIC) and not final:
+                    self._held = (frame, last)
+                    self._scanned = 0
+                    break
+                follow = bytes(buf[pos + length : pos + length + len(MAGIC)])
+                if follow != MAGIC and not (final and MAGIC.startswith(follow)):
+                    self._drop_last_tlv(frame, last, len(follow))
             except _Damaged as exc:
                 self._damage(str(exc))
                 pos += 1
@@ -408,6 +447,21 @@ class UartPacketParser:
                 self._scanned = max(0, self._scanned - pos)
         self.stats.bytes_skipped += skipped
         return out
+
+    @staticmethod
+    def _drop_last_tlv(frame: UartFrame, last: int | None, n: int) -> None:
+        """Bytes that are not a magic word follow the packet: stray bytes between packets, or a
+        packet that lost or gained bytes and still walks (a misaligned TLV header can look valid).
+        Only a packet whose last TLV is a fixed-size one (stats, temperature) is kept: the TLVs
+        before it are pinned by its exact size, and the last TLV itself, which an insertion
+        absorbed by the padding could have shifted, is dropped (flag ``last_tlv_dropped``)."""
+        if last == 6:
+            frame.stats = None
+        elif last == 9:
+            frame.temperature = None
+        else:
+            raise _Damaged(f"trailing bytes: {n}+ B after a packet ending with TLV {last}")
+        frame.flags["last_tlv_dropped"] = int(last)
 
     def _header_len(self, version: int, length: int) -> int:
         major = _sdk_major(version)
@@ -446,7 +500,7 @@ class UartPacketParser:
         self._last_frame = fn
 
     # ------------------------------------------------------------------ decoding
-    def _decode(self, pkt: bytes, hdr_len: int, ts: float) -> UartFrame:
+    def _decode(self, pkt: bytes, hdr_len: int, ts: float) -> tuple[UartFrame, int | None]:
         length = len(pkt)
         if hdr_len == HEADER_3X_BYTES:
             version, _, platform, fn, cycles, nobj, ntlv, subframe = _HDR_3X.unpack_from(pkt)
@@ -469,6 +523,7 @@ class UartPacketParser:
         # ---- walk the TLVs: every header inside the packet, sizes consistent
         tlvs: dict[int, tuple[int, int]] = {}
         unknown = 0
+        last: int | None = None
         off = hdr_len
         for _ in range(ntlv):
             if off + TLV_HEADER_BYTES > length:
@@ -486,6 +541,7 @@ class UartPacketParser:
             else:
                 self._check_size(t, n, nobj, q_points)
                 tlvs[t] = (off, n)
+            last = t
             off += n
         if length - off >= SEGMENT_BYTES:
             raise _Damaged(f"padding: {length - off} B after the last TLV")
@@ -509,7 +565,9 @@ class UartPacketParser:
                 flat[:, :4] = np.frombuffer(pkt, "<f4", 4 * nobj, o).reshape(nobj, 4)
                 if 7 in tlvs:
                     o7 = tlvs[7][0]
-                    flat[:, 4:] = np.frombuffer(pkt, "<i2", 2 * nobj, o7).reshape(nobj, 2) * np.float32(0.1)
+                    flat[:, 4:] = np.frombuffer(pkt, "<i2", 2 * nobj, o7).reshape(
+                        nobj, 2
+                    ) * np.float32(0.1)
                 else:
                     flat[:, 4:] = np.nan
         elif 1020 in tlvs:
@@ -549,7 +607,7 @@ class UartPacketParser:
         if 9 in tlvs:
             vals = _TEMPERATURE.unpack_from(pkt, tlvs[9][0])
             frame.temperature = dict(zip(TEMPERATURE_FIELDS, vals, strict=True))
-        return frame
+        return frame, last
 
     @staticmethod
     def _check_size(t: int, n: int, nobj: int, q_points: bool) -> None:
@@ -561,10 +619,17 @@ class UartPacketParser:
             if q_points or n != 4 * nobj:
                 raise _Damaged(f"tlv size: side info {n} B for {nobj} points")
         elif t in (2, 3, 5):
-            if n == 0 or n % 2:
-                raise _Damaged(f"tlv size: type {t} has {n} B")
+            # range bins (and Doppler bins) are FFT sizes: powers of two
+            if n < 2 or n % 2 or (n // 2) & (n // 2 - 1):
+                raise _Damaged(f"tlv size: type {t} has {n} B, not 2 x a power of two")
         elif t in (4, 8):
-            if n == 0 or n % 4:
+            # range bins (a power of two) x virtual antennas (1..16) x 4 B
+            m = n // 4
+            if (
+                n == 0
+                or n % 4
+                or not any(m % k == 0 and (m // k) & (m // k - 1) == 0 for k in range(1, 17))
+            ):
                 raise _Damaged(f"tlv size: type {t} has {n} B")
         elif t == 6:
             if n != _STATS.size:
@@ -622,12 +687,12 @@ class UartPacketParser:
         el = rec["elevation"] * el_u
         az = rec["azimuth"] * az_u
         points = np.empty(nobj, dtype=POINT_DTYPE)
-        points["x"] = r * np.cos(el) * np.sin(az)
-        points["y"] = r * np.cos(el) * np.cos(az)
-        points["z"] = r * np.sin(el)
-        points["v"] = rec["doppler"] * dop_u
-        lin = rec["snr"] * snr_u
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):  # huge units overflow float32: the box check rejects them
+            points["x"] = r * np.cos(el) * np.sin(az)
+            points["y"] = r * np.cos(el) * np.cos(az)
+            points["z"] = r * np.sin(el)
+            points["v"] = rec["doppler"] * dop_u
+            lin = rec["snr"] * snr_u
             points["snr"] = np.where(lin > 0, 10.0 * np.log10(np.where(lin > 0, lin, 1.0)), np.nan)
         points["noise"] = np.nan
         return points
@@ -821,7 +886,9 @@ def _encode_compressed(pts: np.ndarray, units: tuple[float, float, float, float,
     rec["range"] = np.clip(np.round(r / rng_u), 0, 65535)
     rec["elevation"] = np.clip(np.round(el / el_u), -128, 127)
     rec["azimuth"] = np.clip(np.round(az / az_u), -128, 127)
-    rec["doppler"] = np.clip(np.round(np.nan_to_num(np.asarray(pts["v"], np.float64)) / dop_u), -32768, 32767)
+    rec["doppler"] = np.clip(
+        np.round(np.nan_to_num(np.asarray(pts["v"], np.float64)) / dop_u), -32768, 32767
+    )
     names = pts.dtype.names or ()
     if "snr" in names:
         snr_db = np.nan_to_num(np.asarray(pts["snr"], np.float64), nan=0.0)
