@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from mmfm import __version__
 
 # Order is the order in `mmfm --help`.
-SUBCOMMANDS: tuple[str, ...] = ("mmfm.commands.cfg", "mmfm.commands.dsp")
+SUBCOMMANDS: tuple[str, ...] = ("mmfm.commands.cfg", "mmfm.commands.dsp", "mmfm.commands.record")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ exactly (see :class:`runtime.sources.uart_packets.UartPacketParser`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime.frames import PointCloudFrame
@@ -36,6 +36,8 @@ class UartSource(SourceBase):
         read_timeout: seconds one read may block; a read that times out marks a pause on the line
             (releases a packet held for its end check) and bounds the latency of :meth:`close`.
         parser_options: extra :class:`UartPacketParser` keyword arguments.
+        tap: called with every chunk of bytes read, before parsing (a recorder keeps the raw
+            stream, damage included).
     """
 
     name = "uart"
@@ -49,6 +51,7 @@ class UartSource(SourceBase):
         read_size: int = 4096,
         read_timeout: float = 0.02,
         parser_options: dict[str, Any] | None = None,
+        tap: Callable[[bytes], None] | None = None,
     ) -> None:
         super().__init__()
         self.data_port = data_port
@@ -60,6 +63,7 @@ class UartSource(SourceBase):
             self.parser = UartPacketParser.for_config(radar_config, stats=self.stats, **opts)
         else:
             self.parser = UartPacketParser(stats=self.stats, **opts)
+        self.tap = tap
         self._serial: Any = None
 
     def _open(self) -> None:
@@ -97,6 +101,8 @@ class UartSource(SourceBase):
                 if self.stopping:
                     return
                 raise
+            if data and self.tap is not None:
+                self.tap(data)
             # an empty read is a pause on the line: a packet is sent as one burst, so a complete
             # packet held for its end check is released
             yield from self.parser.feed(data, final=not data)
