@@ -25,3 +25,6 @@ def require_shared(*parts: str) -> Path:
 @pytest.fixture
 def shared_dir() -> Path:
     return require_shared()
+
+
+from broker import mosquitto_broker  # noqa: E402, F401  (a private Mosquitto per test)

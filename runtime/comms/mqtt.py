@@ -1,0 +1,565 @@
+"""MQTT publisher (paho-mqtt 2.x) with Home Assistant discovery.
+
+Topic layout (``<prefix>`` = ``MqttSettings.topic_prefix``, ``<radar>`` and ``<zone>`` made topic-safe
+with :func:`~runtime.comms.homeassistant.slug`)::
+
+    <prefix>/available                     online/offline, retained; the MQTT last will (daemon alive)
+    <prefix>/<radar>/available             online/offline, retained (the radar's pipeline is up)
+    <prefix>/<radar>/<type>                Event.to_json(); QoS event_qos; retained for state types
+    <prefix>/<radar>/<type>/<zone>         events with attributes["zone"] (zone occupancy)
+    <prefix>/<radar>/tracks                tracks, QoS 0, never retained
+    <prefix>/<radar>/stats                 periodic stats, QoS 0
+    <prefix>/<radar>/ask                   (reserved, inbound) questions, with the mm-LLM issue
+    <prefix>/<radar>/answer                answers (an ``answer`` event; the MQTT 3.1.1 reply topic)
+    homeassistant/...                      discovery, see :mod:`runtime.comms.homeassistant`
+
+Inbound topics are routed through one table (:meth:`MqttCommunicator._routes`) that is subscribed
+after every (re)connect; today it holds only Home Assistant's ``homeassistant/status``. Questions
+will add ``<prefix>/+/ask`` with a handler that replies on the MQTT 5 response topic with the
+correlation data (or on ``<prefix>/<radar>/answer`` for 3.1.1 clients).
+
+Reliability: paho reconnects with exponential backoff (``reconnect_*_delay_s``). While the broker is
+away, QoS>0 messages wait in paho's in-memory queue (at most ``max_queued_messages``; beyond that new
+ones are dropped and counted) and go out when it returns; QoS 0 messages (tracks, stats) are dropped
+and counted. After every connect the communicator republishes ``<prefix>/available`` = online, each
+radar's availability, the discovery configs and (after a reconnect) the latest retained states, in
+case the broker lost its retained messages. A refused connection (bad user name or password, not
+authorised) is logged as an error and counted in ``stats()["auth_failures"]``; ``start(wait=True)``
+raises :class:`MqttAuthError` for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+from runtime.comms.base import StateProvider
+from runtime.comms.homeassistant import OFFLINE, ONLINE, Discovery, slug
+from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos
+from runtime.events import Event
+
+logger = logging.getLogger(__name__)
+
+#: CONNACK reason codes that mean "your credentials are wrong" (MQTT 5 values; paho maps the
+#: 3.1.1 return codes 4 and 5 onto them).
+AUTH_REASON_CODES = {134: "bad user name or password", 135: "not authorized"}
+
+
+class MqttError(RuntimeError):
+    """The MQTT publisher could not do what was asked."""
+
+
+class MqttAuthError(MqttError):
+    """The broker refused our credentials."""
+
+
+class MqttConnectError(MqttError):
+    """No connection within the time ``start(wait=True)`` was given."""
+
+
+def mmfm_version() -> str:
+    """The installed mmfm version (``runtime`` must not import the ``mmfm`` CLI package)."""
+    try:
+        return metadata.version("mmfm")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class MqttTopics:
+    """The topic layout under one prefix (see the module docstring)."""
+
+    prefix: str
+
+    def available(self, radar: str | None = None) -> str:
+        """Daemon availability (``radar=None``) or one radar's."""
+        return f"{self.prefix}/available" if radar is None else f"{self.radar(radar)}/available"
+
+    def radar(self, radar: str) -> str:
+        return f"{self.prefix}/{slug(radar)}"
+
+    def state(self, radar: str, event_type: str, zone: str | None = None) -> str:
+        """Where events of ``event_type`` (optionally for ``zone``) are published."""
+        topic = f"{self.radar(radar)}/{event_type}"
+        return topic if zone is None else f"{topic}/{slug(zone)}"
+
+    def event(self, event: Event) -> str:
+        zone = event.attributes.get("zone")
+        return self.state(event.radar, event.type, None if zone is None else str(zone))
+
+    def tracks(self, radar: str) -> str:
+        return self.state(radar, "tracks")
+
+    def stats(self, radar: str) -> str:
+        return f"{self.radar(radar)}/stats"
+
+    def ask(self, radar: str) -> str:
+        """Inbound questions (reserved; subscribed once the mm-LLM answers them)."""
+        return f"{self.radar(radar)}/ask"
+
+    def answer(self, radar: str) -> str:
+        """Answers for MQTT 3.1.1 askers (MQTT 5 askers get theirs on their response topic)."""
+        return self.state(radar, "answer")
+
+
+class _ProcessStats:
+    """CPU use of this process since the last call, and its resident memory (cheap: no psutil)."""
+
+    def __init__(self) -> None:
+        self._last = (time.monotonic(), self._cpu_s())
+
+    @staticmethod
+    def _cpu_s() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    @staticmethod
+    def _rss_mb() -> float:
+        try:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                pages = int(f.read().split()[1])
+            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, ValueError, IndexError):  # not Linux: peak RSS instead
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def sample(self) -> dict[str, float]:
+        now, cpu = time.monotonic(), self._cpu_s()
+        t0, cpu0 = self._last
+        self._last = (now, cpu)
+        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
+        return {"cpu_percent": round(percent, 1), "rss_mb": round(self._rss_mb(), 1)}
+
+
+class MqttCommunicator:
+    """Publishes events, tracks, stats and availability over MQTT, with Home Assistant discovery.
+
+    Args:
+        settings: validated :class:`MqttSettings`.
+        radars: the radars (``RadarInfo`` or dicts with ``id``, ``name``, ``board``, ``zones``).
+
+    The constructor touches no network; :meth:`start` connects. Every publish method is thread-safe
+    (paho's ``publish`` is) and never blocks: offline, QoS>0 messages are queued (bounded, counted)
+    and QoS 0 messages dropped (counted).
+    """
+
+    name = "mqtt"
+
+    def __init__(
+        self, settings: MqttSettings, radars: Sequence[RadarInfo | Mapping[str, Any]]
+    ) -> None:
+        self.settings = settings
+        self.radars = {r.id: r for r in radar_infos(radars)}
+        slugs = [slug(r) for r in self.radars]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError(f"radar ids collide once made topic-safe: {sorted(self.radars)}")
+        for radar in self.radars.values():
+            zone_slugs = [slug(z) for z in radar.zones]
+            if len(set(zone_slugs)) != len(zone_slugs):
+                raise ValueError(f"radar {radar.id!r}: zone names collide once made topic-safe")
+        self.topics = MqttTopics(settings.topic_prefix)
+        self.discovery = Discovery(
+            self.topics, settings.discovery_prefix, mmfm_version(), qos=settings.event_qos
+        )
+        self._client: mqtt.Client | None = None
+        self._state_provider: StateProvider | None = None
+        self._lock = threading.Lock()  # guards the fields below; never held while calling paho
+        # Serialises publishing availability and retained states, so that a republish after a
+        # reconnect never overtakes a newer value published from another thread.
+        self._order = threading.RLock()
+        self._available: dict[str, bool] = dict.fromkeys(self.radars, False)
+        self._removed: set[str] = set()
+        self._retained: dict[str, str] = {}  # latest retained state payload per topic
+        self._app_stats: dict[str, dict[str, Any]] = {}
+        self._connected = threading.Event()
+        self._first_reason: ReasonCode | None = None
+        self._stopping = False
+        self._stats_stop = threading.Event()
+        self._stats_thread: threading.Thread | None = None
+        self._process = _ProcessStats()
+        self._counters = dict.fromkeys(
+            (
+                "connects",
+                "reconnects",
+                "disconnects",
+                "connect_failures",
+                "auth_failures",
+                "published",
+                "delivered",
+                "dropped_queue_full",
+                "dropped_offline",
+                "discovery_announcements",
+                "ha_restarts",
+            ),
+            0,
+        )
+
+    # -- Communicator -----------------------------------------------------------------------------
+
+    def start(self, wait: bool = False, timeout: float = 10.0) -> None:
+        """Connect in the background (paho's network thread) and keep reconnecting.
+
+        Args:
+            wait: block until the first connection is accepted.
+            timeout: how long to wait [s].
+
+        Raises:
+            MqttAuthError: (``wait``) the broker refused the credentials.
+            MqttConnectError: (``wait``) no accepted connection within ``timeout``, or the
+                password's environment variable is missing.
+        """
+        if self._client is not None:
+            raise MqttError("MqttCommunicator.start() called twice")
+        s = self.settings
+        password = None
+        if s.password_env:
+            password = os.environ.get(s.password_env)
+            if password is None:
+                raise MqttConnectError(
+                    f"mqtt.password_env names ${s.password_env}, which is not set in the environment"
+                )
+        protocol = MQTTProtocolVersion.MQTTv5 if s.protocol == "5" else MQTTProtocolVersion.MQTTv311
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=protocol,
+        )
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message_unrouted
+        for topic, handler in self._routes():
+            client.message_callback_add(topic, handler)
+        client.max_queued_messages_set(s.max_queued_messages)
+        client.reconnect_delay_set(s.reconnect_min_delay_s, s.reconnect_max_delay_s)  # type: ignore[arg-type]
+        # The last will is registered with the CONNECT packet, so before connecting.
+        client.will_set(self.topics.available(), OFFLINE, qos=1, retain=True)
+        if s.username:
+            client.username_pw_set(s.username, password)
+        if s.use_tls:
+            client.tls_set(ca_certs=s.tls_ca_certs, certfile=s.tls_certfile, keyfile=s.tls_keyfile)
+            client.tls_insecure_set(s.tls_insecure)
+        self._client = client
+        self._stopping = False
+        self._stats_stop.clear()
+        self._first_reason = None
+        logger.info(
+            "MQTT: connecting to %s:%d as %r (user %r, TLS %s, MQTT %s)",
+            s.host,
+            s.port,
+            s.client_id,
+            s.username,
+            "on" if s.use_tls else "off",
+            s.protocol,
+        )
+        client.connect_async(s.host, s.port, keepalive=s.keepalive)
+        client.loop_start()
+        if s.stats_interval_s > 0:
+            self._stats_thread = threading.Thread(
+                target=self._stats_loop, name="mqtt-stats", daemon=True
+            )
+            self._stats_thread.start()
+        if not wait:
+            return
+        deadline = time.monotonic() + timeout
+        while not self._connected.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.stop()
+                raise MqttConnectError(
+                    f"MQTT: no connection to {s.host}:{s.port} within {timeout:g} s"
+                )
+            self._connected.wait(min(remaining, 0.05))
+            reason = self._first_reason
+            if reason is not None and reason.value in AUTH_REASON_CODES:
+                self.stop()
+                raise MqttAuthError(self._auth_message(reason))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish ``offline`` for every radar and the daemon, then disconnect (no last will)."""
+        client = self._client
+        self._stopping = True
+        self._stats_stop.set()
+        if self._stats_thread is not None:
+            self._stats_thread.join(timeout)
+            self._stats_thread = None
+        if client is None:
+            return
+        daemon_offline_sent = False
+        if self._connected.is_set():
+            with self._order:
+                infos = [
+                    client.publish(self.topics.available(r), OFFLINE, qos=1, retain=True)
+                    for r in self.radars
+                ]
+                infos.append(client.publish(self.topics.available(), OFFLINE, qos=1, retain=True))
+            deadline = time.monotonic() + timeout
+            for info in infos:
+                if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    self._count("dropped_queue_full")  # the queue is full of older messages
+                    continue
+                self._count("published")
+                while not info.is_published() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            daemon_offline_sent = infos[-1].is_published() if infos[-1].rc == 0 else False
+        unsent = self.stats()["queued"]
+        if unsent:
+            logger.warning("MQTT: stopping with %d queued messages unsent", unsent)
+        if self._connected.is_set() and not daemon_offline_sent and self.settings.protocol == "5":
+            # Could not say 'offline' ourselves: ask the broker to send the last will instead.
+            client.disconnect(
+                reasoncode=ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message")
+            )
+        else:
+            client.disconnect()
+        client.loop_stop()
+        self._client = None
+        self._connected.clear()
+        logger.info("MQTT: stopped")
+
+    def set_available(self, radar: str, online: bool) -> None:
+        with self._order:
+            with self._lock:
+                self._available[radar] = online
+            self._publish(self.topics.available(radar), ONLINE if online else OFFLINE, 1, True)
+
+    def publish_event(self, event: Event) -> None:
+        topic = self.topics.event(event)
+        payload = event.to_json()
+        if event.type == "tracks":
+            self._publish(topic, payload, 0, False)
+            return
+        retain = self.settings.retain_state and event.type in self.settings.state_event_types
+        if not retain:
+            self._publish(topic, payload, self.settings.event_qos, False)
+            return
+        with self._order:
+            with self._lock:
+                self._retained[topic] = payload
+            self._publish(topic, payload, self.settings.event_qos, True)
+
+    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
+        """Tracks as a ``tracks`` event (same JSON as the event engine's), QoS 0, not retained."""
+        event = Event("tracks", time, tracks, 1.0, radar)
+        self._publish(self.topics.tracks(radar), event.to_json(), 0, False)
+
+    def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
+        """Keep the pipeline's latest stats; they go out every ``stats_interval_s`` (or now if 0)."""
+        with self._lock:
+            self._app_stats[radar] = dict(stats)
+        if self.settings.stats_interval_s == 0:
+            self._send_stats(radar)
+
+    def set_state_provider(self, provider: StateProvider) -> None:
+        """Kept for request/reply over MQTT (questions); nothing queries it over MQTT yet."""
+        self._state_provider = provider
+
+    def stats(self) -> dict[str, int]:
+        """Counters: connects, reconnects, disconnects, connect_failures, auth_failures, published
+        (accepted by paho), delivered (QoS>0 acknowledged by the broker, QoS 0 written), queued
+        (published, not yet delivered: waiting for the broker), dropped_queue_full (over
+        max_queued_messages), dropped_offline (QoS 0 while away, or before start),
+        discovery_announcements, ha_restarts, connected (0/1)."""
+        with self._lock:
+            out = dict(self._counters)
+        out["queued"] = max(0, out["published"] - out["delivered"])
+        out["connected"] = int(self._connected.is_set())
+        return out
+
+    # -- Home Assistant ---------------------------------------------------------------------------
+
+    def announce(self) -> None:
+        """Publish (retained) discovery for the hub and every radar not removed."""
+        if not self.settings.discovery:
+            return
+        messages = self.discovery.hub_messages()
+        with self._lock:
+            radars = [r for rid, r in self.radars.items() if rid not in self._removed]
+            self._counters["discovery_announcements"] += 1
+        for radar in radars:
+            messages += self.discovery.radar_messages(radar)
+        for topic, payload in messages:
+            self._publish(topic, json.dumps(payload, sort_keys=True), 1, True)
+
+    def remove_discovery(self, radar: str) -> None:
+        """Delete ``radar``'s entities from Home Assistant (empty retained configs); it is not
+        re-announced until :meth:`restore_discovery`."""
+        info = self.radars[radar]
+        with self._lock:
+            self._removed.add(radar)
+        for topic in self.discovery.radar_config_topics(info):
+            self._publish(topic, "", 1, True)
+
+    def restore_discovery(self, radar: str) -> None:
+        """Undo :meth:`remove_discovery` and announce again."""
+        with self._lock:
+            self._removed.discard(radar)
+        self.announce()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _routes(self) -> list[tuple[str, Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]]]:
+        """Inbound topics and their handlers, subscribed after every connect."""
+        routes = []
+        if self.settings.discovery:
+            routes.append((self.discovery.status_topic, self._on_ha_status))
+        return routes
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counters[key] += n
+
+    def _publish(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        client = self._client
+        if client is None:
+            self._count("dropped_offline")
+            logger.debug("MQTT: not started, dropped %s", topic)
+            return
+        info = client.publish(topic, payload, qos=qos, retain=retain)
+        rc = info.rc
+        if rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            self._count("dropped_queue_full")
+            logger.debug(
+                "MQTT: queue full (%d), dropped %s", self.settings.max_queued_messages, topic
+            )
+        elif qos == 0 and rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._count("dropped_offline")
+        elif rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self._count("published")
+        else:
+            self._count("dropped_offline")
+            logger.warning("MQTT: publish to %s failed: %s", topic, mqtt.error_string(rc))
+
+    def _auth_message(self, reason: ReasonCode) -> str:
+        s = self.settings
+        who = f"user {s.username!r}" if s.username else "anonymous access"
+        hint = (
+            f"check mqtt.username and the password in ${s.password_env}"
+            if s.password_env
+            else "check mqtt.username / mqtt.password_env"
+        )
+        return (
+            f"MQTT broker {s.host}:{s.port} refused {who}: "
+            f"{AUTH_REASON_CODES.get(reason.value, str(reason))} ({hint})"
+        )
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if reason.is_failure:
+            if reason.value in AUTH_REASON_CODES:
+                self._count("auth_failures")
+                logger.error("%s", self._auth_message(reason))
+            else:
+                self._count("connect_failures")
+                logger.error("MQTT: broker refused the connection: %s", reason)
+            self._first_reason = reason
+            return
+        with self._lock:
+            self._counters["connects"] += 1
+            reconnect = self._counters["connects"] > 1
+            if reconnect:
+                self._counters["reconnects"] += 1
+        logger.info("MQTT: %s to %s:%d", "reconnected" if reconnect else "connected",
+                    self.settings.host, self.settings.port)  # fmt: skip
+        for topic, _ in self._routes():
+            client.subscribe(topic, qos=1)
+        self._republish(states=reconnect)
+        self.announce()
+        self._first_reason = reason
+        self._connected.set()  # after the announcements, so start(wait=True) returns after them
+
+    def _republish(self, states: bool) -> None:
+        """Daemon and radar availability, and (``states``) the latest retained states, in case the
+        broker lost its retained messages. Messages paho queued while the broker was away go out
+        after these, in order, so a queued newer value still wins."""
+        with self._order:
+            with self._lock:
+                available = dict(self._available)
+                retained = dict(self._retained) if states else {}
+            self._publish(self.topics.available(), ONLINE, 1, True)
+            for radar, online in available.items():
+                self._publish(self.topics.available(radar), ONLINE if online else OFFLINE, 1, True)
+            for topic, payload in retained.items():
+                self._publish(topic, payload, self.settings.event_qos, True)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._count("connect_failures")
+        logger.warning("MQTT: cannot reach %s:%d; retrying", self.settings.host, self.settings.port)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if not self._connected.is_set():
+            return  # a refused CONNACK, already reported
+        self._connected.clear()
+        self._count("disconnects")
+        if not self._stopping:
+            logger.warning("MQTT: lost the broker (%s); reconnecting with backoff", reason)
+
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any
+    ) -> None:
+        # QoS>0: acknowledged by the broker; QoS 0: written to the socket.
+        self._count("delivered")
+
+    def _on_ha_status(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.retain:
+            return  # a retained birth arrives on every subscribe; the connect already announced
+        status = msg.payload.decode("utf-8", "replace").strip()
+        if status != ONLINE:
+            logger.info("MQTT: Home Assistant went %s", status or "away")
+            return
+        logger.info("MQTT: Home Assistant (re)started; re-announcing discovery and availability")
+        self._count("ha_restarts")
+        self._republish(states=False)
+        self.announce()
+
+    def _on_message_unrouted(
+        self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage
+    ) -> None:
+        logger.debug("MQTT: ignored message on %s", msg.topic)
+
+    def _send_stats(self, radar: str) -> None:
+        with self._lock:
+            app = dict(self._app_stats.get(radar, {}))
+        doc = {
+            "radar": radar,
+            "time": time.time(),
+            "pipeline": app,
+            "mqtt": self.stats(),
+            "process": self._process.sample(),
+        }
+        self._publish(
+            self.topics.stats(radar), json.dumps(doc, sort_keys=True, default=str), 0, False
+        )
+
+    def _stats_loop(self) -> None:
+        while not self._stats_stop.wait(self.settings.stats_interval_s):
+            with self._lock:
+                radars = list(self._app_stats)
+            for radar in radars:
+                self._send_stats(radar)

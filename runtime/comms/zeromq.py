@@ -1,0 +1,291 @@
+"""ZeroMQ publisher: a PUB socket for events, tracks and stats, and a request socket for queries.
+
+PUB messages are two frames, ``[topic, JSON]``; topics end with ``/`` so that a prefix subscription
+(``mmfm/kitchen/``) never matches another radar (``mmfm/kitchen2/``)::
+
+    <prefix>/<radar>/event/<type>/            Event.to_json()
+    <prefix>/<radar>/event/<type>/<zone>/     events with attributes["zone"] (zone occupancy)
+    <prefix>/<radar>/tracks/                  tracks (a ``tracks`` event's JSON)
+    <prefix>/<radar>/stats/                   {"radar", "time", "pipeline": {...}, "zeromq": {...}}
+    <prefix>/<radar>/available/               {"radar", "time", "online": bool}
+
+The PUB socket's high-water mark is ``sndhwm``. With ``count_drops`` (default) the socket is made
+``ZMQ_XPUB_NODROP``, so a send that would overflow a subscriber's queue raises ``zmq.Again`` under
+``NOBLOCK``: the message is then dropped for every subscriber and counted in ``stats()["dropped_hwm"]``
+(libzmq's default would drop it silently for that subscriber only). Sends never block the pipeline.
+
+Requests: a ROUTER socket (clients use REQ, or DEALER for several requests in flight) takes one JSON
+object per message, ``{"type": ...}``, and answers one JSON object:
+
+* ``{"type": "ping"}`` -> ``{"type": "pong", "time": ..., "radars": [...]}``
+* ``{"type": "state"}`` -> the state provider's JSON (per radar: occupancy, count, tracks, vitals...)
+* anything else -> ``{"error": "unknown request type 'x'; known: state, ping"}``
+
+Request types live in one table (:meth:`ZeroMqCommunicator._request_handlers`); questions (``ask``)
+are added there with the mm-LLM issue. ROUTER rather than REP so that a slow answer can later be
+sent when it is ready without holding up pings and state queries.
+
+Threads: one background thread owns the ROUTER socket (zmq sockets are not thread-safe); PUB sends
+from any thread go through a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import zmq
+
+from runtime.comms.base import StateProvider
+from runtime.comms.settings import RadarInfo, ZeroMqSettings, radar_infos, topic_slug
+from runtime.events import Event
+
+logger = logging.getLogger(__name__)
+
+RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def _dumps(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), default=_json_default).encode("utf-8")
+
+
+class ZeroMqCommunicator:
+    """Publishes over a ZeroMQ PUB socket and answers JSON requests on a ROUTER socket.
+
+    Args:
+        settings: validated :class:`ZeroMqSettings`.
+        radars: the radars (``RadarInfo`` or dicts); their ids are listed in ``pong``.
+
+    The constructor opens nothing; :meth:`start` binds (and raises ``zmq.ZMQError`` if an endpoint
+    is taken). Publish methods are thread-safe and never block.
+    """
+
+    name = "zeromq"
+
+    def __init__(
+        self, settings: ZeroMqSettings, radars: Sequence[RadarInfo | Mapping[str, Any]]
+    ) -> None:
+        self.settings = settings
+        self.radars = {r.id: r for r in radar_infos(radars)}
+        self._ctx: zmq.Context[zmq.Socket[bytes]] | None = None
+        self._pub: zmq.Socket[bytes] | None = None
+        self._pub_lock = threading.Lock()
+        self._router: zmq.Socket[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._state_provider: StateProvider | None = None
+        self._counts_lock = threading.Lock()
+        self._counters = dict.fromkeys(
+            (
+                "sent",
+                "dropped_hwm",
+                "dropped_not_started",
+                "send_errors",
+                "requests",
+                "request_errors",
+            ),
+            0,
+        )
+        self.pub_address: str | None = None  # the bound endpoint (a '*' port resolved)
+        self.request_address: str | None = None
+
+    # -- Communicator -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind the PUB and request sockets and start the request thread."""
+        if self._ctx is not None:
+            raise RuntimeError("ZeroMqCommunicator.start() called twice")
+        s = self.settings
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        linger_ms = int(s.linger_s * 1000)
+        try:
+            pub = ctx.socket(zmq.PUB)
+            pub.setsockopt(zmq.LINGER, linger_ms)
+            pub.setsockopt(zmq.SNDHWM, s.sndhwm)
+            if s.count_drops:
+                pub.setsockopt(zmq.XPUB_NODROP, 1)
+            pub.bind(s.pub_endpoint)
+            self.pub_address = pub.getsockopt_string(zmq.LAST_ENDPOINT)
+            if s.request_endpoint is not None:
+                router = ctx.socket(zmq.ROUTER)
+                router.setsockopt(zmq.LINGER, linger_ms)
+                router.setsockopt(zmq.MAXMSGSIZE, s.max_request_bytes)
+                router.bind(s.request_endpoint)
+                self.request_address = router.getsockopt_string(zmq.LAST_ENDPOINT)
+                self._router = router
+        except zmq.ZMQError:
+            ctx.destroy(linger=0)
+            raise
+        self._ctx, self._pub = ctx, pub
+        self._stop.clear()
+        if self._router is not None:
+            # The socket moves to its owning thread here (thread start is a full memory barrier).
+            self._thread = threading.Thread(
+                target=self._serve, args=(self._router,), name="zmq-requests", daemon=True
+            )
+            self._thread.start()
+        logger.info(
+            "ZeroMQ: publishing on %s (SNDHWM %d), requests on %s",
+            self.pub_address,
+            s.sndhwm,
+            self.request_address or "off",
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the request thread and close the sockets (unsent messages get ``linger_s``)."""
+        self._stop.set()
+        stuck = False
+        if self._thread is not None:
+            self._thread.join(timeout)
+            stuck = self._thread.is_alive()
+            if stuck:
+                logger.warning("ZeroMQ: the request thread did not stop within %g s", timeout)
+            self._thread = None
+        self._router = None  # closed by its thread
+        with self._pub_lock:
+            pub, self._pub = self._pub, None
+            if pub is not None:
+                pub.close()
+        ctx, self._ctx = self._ctx, None
+        if ctx is not None:
+            if stuck:
+                ctx.destroy(linger=0)  # last resort: closes the thread's socket from here
+            else:
+                ctx.term()  # every socket is closed: returns once linger has passed
+        logger.info("ZeroMQ: stopped")
+
+    def set_available(self, radar: str, online: bool) -> None:
+        doc = {"radar": radar, "time": time.time(), "online": online}
+        self._send(f"{self._radar_topic(radar)}available/", _dumps(doc))
+
+    def publish_event(self, event: Event) -> None:
+        if event.type == "tracks":
+            topic = f"{self._radar_topic(event.radar)}tracks/"
+        else:
+            topic = f"{self._radar_topic(event.radar)}event/{event.type}/"
+            zone = event.attributes.get("zone")
+            if zone is not None:
+                topic += f"{topic_slug(str(zone))}/"
+        self._send(topic, event.to_json().encode("utf-8"))
+
+    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
+        """Tracks as a ``tracks`` event's JSON on ``<prefix>/<radar>/tracks/``."""
+        self.publish_event(Event("tracks", time, tracks, 1.0, radar))
+
+    def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
+        doc = {"radar": radar, "time": time.time(), "pipeline": stats, "zeromq": self.stats()}
+        try:
+            payload = _dumps(doc)
+        except TypeError as err:
+            self._count("send_errors")
+            logger.warning("ZeroMQ: stats for %s not sent: %s", radar, err)
+            return
+        self._send(f"{self._radar_topic(radar)}stats/", payload)
+
+    def set_state_provider(self, provider: StateProvider) -> None:
+        self._state_provider = provider
+
+    def stats(self) -> dict[str, int]:
+        """Counters: sent, dropped_hwm (a subscriber's queue was full), dropped_not_started,
+        send_errors, requests, request_errors (malformed or unknown requests, failed handlers)."""
+        with self._counts_lock:
+            return dict(self._counters)
+
+    # -- publishing -------------------------------------------------------------------------------
+
+    def _radar_topic(self, radar: str) -> str:
+        return f"{self.settings.topic_prefix}/{topic_slug(radar)}/"
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self._counters[key] += 1
+
+    def _send(self, topic: str, payload: bytes) -> None:
+        with self._pub_lock:
+            pub = self._pub
+            if pub is None:
+                self._count("dropped_not_started")
+                return
+            try:
+                pub.send_multipart([topic.encode("utf-8"), payload], flags=zmq.NOBLOCK)
+            except zmq.Again:
+                self._count("dropped_hwm")
+                return
+            except zmq.ZMQError as err:
+                self._count("send_errors")
+                logger.warning("ZeroMQ: send on %s failed: %s", topic, err)
+                return
+        self._count("sent")
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def _request_handlers(self) -> dict[str, RequestHandler]:
+        """Request types and their handlers (questions are added here later)."""
+        return {"state": self._handle_state, "ping": self._handle_ping}
+
+    def _handle_ping(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "pong", "time": time.time(), "radars": list(self.radars)}
+
+    def _handle_state(self, request: dict[str, Any]) -> dict[str, Any]:
+        provider = self._state_provider
+        if provider is None:
+            self._count("request_errors")
+            return {"error": "no state yet: the daemon has not set a state provider"}
+        return provider()
+
+    def handle_request(self, body: bytes) -> bytes:
+        """The JSON reply to one request body (also usable without sockets)."""
+        handlers = self._request_handlers()
+        known = ", ".join(handlers)
+        try:
+            request = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            self._count("request_errors")
+            return _dumps({"error": f"request is not JSON: {err}"})
+        if not isinstance(request, dict) or "type" not in request:
+            self._count("request_errors")
+            return _dumps({"error": f"a request is a JSON object with a 'type'; known: {known}"})
+        kind = request["type"]
+        handler = handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            self._count("request_errors")
+            return _dumps({"error": f"unknown request type {kind!r}; known: {known}"})
+        try:
+            return _dumps(handler(request))
+        except Exception as err:  # a failing provider must not kill the request thread
+            self._count("request_errors")
+            logger.exception("ZeroMQ: %r request failed", kind)
+            return _dumps({"error": f"{kind} request failed: {type(err).__name__}: {err}"})
+
+    def _serve(self, router: zmq.Socket[bytes]) -> None:
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        try:
+            while not self._stop.is_set():
+                if not poller.poll(50):  # [ms]: how soon stop() is noticed
+                    continue
+                frames = router.recv_multipart(zmq.NOBLOCK)
+                if len(frames) < 2:
+                    continue  # a ROUTER always prefixes the peer identity
+                self._count("requests")
+                envelope, body = frames[:-1], frames[-1]  # REQ: [id, b"", body]; DEALER: [id, body]
+                reply = self.handle_request(body)
+                try:
+                    router.send_multipart([*envelope, reply], flags=zmq.NOBLOCK)
+                except zmq.ZMQError as err:  # the peer went away
+                    logger.debug("ZeroMQ: reply not sent: %s", err)
+        except zmq.ZMQError as err:
+            if not self._stop.is_set():
+                logger.error("ZeroMQ: request socket failed: %s", err)
+        finally:
+            router.close()
