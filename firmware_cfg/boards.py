@@ -158,7 +158,9 @@ def get_board(name: str) -> Board:
     raise KeyError(f"unknown board {name!r}; known boards: {known}")
 
 
-def virtual_array(board: Board, tx_order: tuple[int, ...], rx_indices: tuple[int, ...]) -> np.ndarray:
+def virtual_array(
+    board: Board, tx_order: tuple[int, ...], rx_indices: tuple[int, ...]
+) -> np.ndarray:
     """Virtual antenna positions of a TDM-MIMO frame.
 
     Args:

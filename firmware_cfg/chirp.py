@@ -56,7 +56,9 @@ class ChirpConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    board: str = Field(description="board name from firmware_cfg.boards (antenna layout, chip limits)")
+    board: str = Field(
+        description="board name from firmware_cfg.boards (antenna layout, chip limits)"
+    )
     start_freq_hz: float = Field(gt=0, description="chirp start frequency [Hz]")
     freq_slope_hz_per_s: float = Field(gt=0, description="chirp slope [Hz/s]")
     idle_time_s: float = Field(ge=0, description="idle time before each chirp [s]")
@@ -66,9 +68,15 @@ class ChirpConfig(BaseModel):
     num_samples: int = Field(gt=0, description="ADC samples per chirp")
     sample_rate_hz: float = Field(gt=0, description="ADC sample rate [samples/s]")
     rx_gain_db: float = Field(default=30.0, description="RX gain [dB]")
-    tx_power_backoff_db: float = Field(default=0.0, ge=0, description="TX output power back-off [dB]")
-    hpf1_corner_hz: float = Field(default=175e3, gt=0, description="IF high-pass filter 1 corner [Hz]")
-    hpf2_corner_hz: float = Field(default=350e3, gt=0, description="IF high-pass filter 2 corner [Hz]")
+    tx_power_backoff_db: float = Field(
+        default=0.0, ge=0, description="TX output power back-off [dB]"
+    )
+    hpf1_corner_hz: float = Field(
+        default=175e3, gt=0, description="IF high-pass filter 1 corner [Hz]"
+    )
+    hpf2_corner_hz: float = Field(
+        default=350e3, gt=0, description="IF high-pass filter 2 corner [Hz]"
+    )
     rx_mask: int = Field(gt=0, description="enabled receivers, bit i = RX i (channelCfg)")
     tx_mask: int = Field(gt=0, description="enabled transmitters, bit i = TX i (channelCfg)")
     chirp_tx_masks: tuple[int, ...] = Field(
@@ -79,7 +87,9 @@ class ChirpConfig(BaseModel):
     frame_period_s: float = Field(gt=0, description="frame period [s]")
     adc_bits: int = Field(default=16, description="ADC resolution [bits]: 12, 14 or 16")
     adc_format: AdcFormat = Field(default=AdcFormat.COMPLEX_1X, description="ADC output format")
-    iq_swap: bool = Field(default=True, description="adcbufCfg SampleSwap: True = Q in the low word")
+    iq_swap: bool = Field(
+        default=True, description="adcbufCfg SampleSwap: True = Q in the low word"
+    )
     rx_interleaved: bool = Field(
         default=False, description="adcbufCfg ChanInterleave: True = RX samples interleaved"
     )

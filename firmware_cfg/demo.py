@@ -30,7 +30,9 @@ class CfarConfig(BaseModel):
     guard_len: int = Field(default=4, ge=0, description="guard cells on each side")
     noise_div_shift: int = Field(default=3, ge=0, description="log2 of the noise averaging divisor")
     cyclic: bool = Field(default=False, description="wrap the window around the axis ends")
-    threshold_db: float = Field(default=15.0, ge=0, description="detection threshold above noise [dB]")
+    threshold_db: float = Field(
+        default=15.0, ge=0, description="detection threshold above noise [dB]"
+    )
     peak_grouping: bool = Field(default=True, description="keep only local maxima along this axis")
 
 
