@@ -1,0 +1,455 @@
+"""People tracking: point clouds -> clusters -> Kalman tracks with positions, velocities and heights.
+
+Per frame (:meth:`Tracker.update`):
+
+1. **Floor frame.** Points arrive in the radar frame (x right, y boresight, z up, as TI reports them)
+   and are rotated by the mounting tilt and lifted by the mounting height (:func:`to_floor`): x right,
+   y forward along the floor, z up from the floor [m]. Points outside the configured height band or
+   floor area are dropped.
+2. **Clustering.** DBSCAN in ``(x, y, z * z_weight, v * velocity_weight_s)`` (:func:`cluster_points`,
+   vectorised with a k-d tree and connected components). A cluster that reaches within
+   ``person_radius_m`` of two confirmed tracks' predictions (people passing close by) is split
+   between them by nearest prediction.
+3. **Association.** Global nearest neighbour: the Hungarian algorithm on the horizontal Mahalanobis
+   distance (plus ``ln det S``) between each track's prediction and each cluster centroid, with a
+   chi-square gate and a hard distance gate. Confirmed tracks are preferred over tentative ones.
+4. **Kalman update.** Constant-velocity state ``[x, y, z, vx, vy, vz]`` (floor frame, m and m/s),
+   white-acceleration process noise (larger vertically: falls), measurement = the cluster centroid.
+5. **Height.** The ``height_percentile`` percentile of the associated points' heights above the floor,
+   exponentially smoothed (time constant ``height_tau_s``): the top of the body, for fall detection.
+6. **Life cycle.** An unassociated cluster with enough points, some of them moving (static points, from
+   furniture, never start a track but do keep a track alive: someone standing still), and far enough
+   from existing tracks starts a *tentative* track; it is *confirmed* after N hits within its first M
+   frames, else deleted. A confirmed track dies after ``max_unseen_s`` without points, or after the
+   longer ``max_unseen_static_s`` when its mean speed was below ``slow_speed_mps`` when last seen (a
+   still person whose points the clutter removal eats, as TI's group tracker keeps static targets).
+
+Not done: the radial velocity is not a Kalman measurement (it only helps clustering and the initial
+velocity); no track merging; no static clutter map (with the DSP's clutter removal off, a person standing
+right next to furniture may pull its static cluster into the track).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from runtime.events.settings import Mounting, TrackingSettings
+
+TrackState = Literal["tentative", "confirmed"]
+
+_INFEASIBLE = 1e9
+
+
+def to_floor(points: np.ndarray, mounting: Mounting) -> np.ndarray:
+    """Radar-frame points -> floor frame.
+
+    Args:
+        points: structured :data:`~runtime.frames.POINT_DTYPE` ``[n]`` (x right, y boresight, z up in
+            the radar's orientation [m]).
+        mounting: radar height above the floor and downward tilt.
+
+    Returns:
+        float64 ``[n, 3]`` floor-frame ``(x, y, z)`` [m]: x right, y forward along the floor, z up from
+        the floor.
+    """
+    tilt = np.deg2rad(mounting.tilt_deg)
+    c, s = np.cos(tilt), np.sin(tilt)
+    x = points["x"].astype(np.float64)
+    y = points["y"].astype(np.float64)
+    z = points["z"].astype(np.float64)
+    out = np.empty((points.shape[0], 3))
+    out[:, 0] = x
+    out[:, 1] = y * c + z * s
+    out[:, 2] = mounting.height_m - y * s + z * c
+    return out
+
+
+def from_floor(xyz: np.ndarray, mounting: Mounting) -> np.ndarray:
+    """Floor-frame positions ``[..., 3]`` [m] -> radar-frame ``(x, y, z)`` ``[..., 3]`` [m]."""
+    tilt = np.deg2rad(mounting.tilt_deg)
+    c, s = np.cos(tilt), np.sin(tilt)
+    p = np.asarray(xyz, dtype=np.float64)
+    yw, zw = p[..., 1], p[..., 2] - mounting.height_m
+    return np.stack([p[..., 0], yw * c - zw * s, yw * s + zw * c], axis=-1)
+
+
+def cluster_points(features: np.ndarray, eps: float, min_points: int) -> np.ndarray:
+    """DBSCAN labels.
+
+    Args:
+        features: ``[n, d]`` points in a (weighted) metric space.
+        eps: neighbourhood radius (same units).
+        min_points: neighbours within ``eps``, the point itself included, that make a core point.
+
+    Returns:
+        int ``[n]`` cluster label per point, ``0..k-1``, or ``-1`` for noise.
+    """
+    n = features.shape[0]
+    labels = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return labels
+    pairs = cKDTree(features).query_pairs(eps, output_type="ndarray")  # [e, 2]
+    degree = np.bincount(pairs.ravel(), minlength=n) + 1
+    core = degree >= min_points
+    if not core.any():
+        return labels
+    cc = pairs[core[pairs[:, 0]] & core[pairs[:, 1]]]  # core-core edges
+    graph = coo_matrix((np.ones(len(cc)), (cc[:, 0], cc[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    core_idx = np.flatnonzero(core)
+    _, core_labels = np.unique(comp[core_idx], return_inverse=True)
+    labels[core_idx] = core_labels
+    # border points: a non-core point joins the cluster of a core neighbour
+    border = pairs[core[pairs[:, 0]] != core[pairs[:, 1]]]
+    if len(border):
+        c_end = np.where(core[border[:, 0]], border[:, 0], border[:, 1])
+        b_end = np.where(core[border[:, 0]], border[:, 1], border[:, 0])
+        labels[b_end] = labels[c_end]
+    return labels
+
+
+@dataclass
+class Track:
+    """One tracked person (a snapshot; the tracker keeps its own state).
+
+    Attributes:
+        id: track id, unique over the tracker's life (starts at 1).
+        position: ``(x, y, z)`` floor frame [m]; z is the centroid height of the body's points.
+        velocity: ``(vx, vy, vz)`` floor frame [m/s].
+        height_m: smoothed top-of-body height above the floor [m] (see ``height_percentile``).
+        points: float64 ``[n, 4]`` the points associated this frame: floor-frame x, y, z [m] and radial
+            velocity [m/s] (+ = away from the radar); empty when not detected this frame.
+        age_s: time since birth [s].
+        hits: frames with associated points since birth.
+        state: ``"tentative"`` or ``"confirmed"``.
+        last_seen: time of the last frame with associated points [s, the frames' clock].
+        range_m: distance of the position from the radar [m].
+        mean_speed_mps: net horizontal displacement over the last ``speed_window_s`` divided by
+            the time it took [m/s]: steadier than the Kalman velocity for "is this person still?".
+    """
+
+    id: int
+    position: tuple[float, float, float]
+    velocity: tuple[float, float, float]
+    height_m: float
+    points: np.ndarray
+    age_s: float
+    hits: int
+    state: TrackState
+    last_seen: float
+    range_m: float
+    mean_speed_mps: float = 0.0
+
+    @property
+    def speed_mps(self) -> float:
+        """Horizontal speed [m/s]."""
+        return float(np.hypot(self.velocity[0], self.velocity[1]))
+
+    @property
+    def detected(self) -> bool:
+        """Points were associated in this frame."""
+        return self.points.shape[0] > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary (positions rounded to mm, points as a count)."""
+        return {
+            "id": self.id,
+            "position": [round(float(v), 3) for v in self.position],
+            "velocity": [round(float(v), 3) for v in self.velocity],
+            "height_m": round(float(self.height_m), 3),
+            "num_points": int(self.points.shape[0]),
+            "age_s": round(float(self.age_s), 3),
+            "hits": int(self.hits),
+            "state": self.state,
+            "range_m": round(float(self.range_m), 3),
+            "mean_speed_mps": round(float(self.mean_speed_mps), 3),
+        }
+
+
+@dataclass
+class _Unit:
+    """A track's filter state."""
+
+    id: int
+    x: np.ndarray  # [6] x, y, z, vx, vy, vz
+    P: np.ndarray  # [6, 6]
+    born: float
+    last_seen: float
+    height: float
+    height_t: float
+    state: TrackState = "tentative"
+    hits: int = 1
+    history: list[bool] = field(default_factory=list)  # hit/miss per frame while tentative
+    trail: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y)
+    slow_when_seen: bool = False  # mean speed below slow_speed_mps at the last hit
+    points: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
+
+
+def _mean_speed(trail: deque[tuple[float, float, float]]) -> float:
+    """Net horizontal displacement over a ``(t, x, y)`` trail / its duration [m/s]."""
+    if len(trail) < 2 or trail[-1][0] <= trail[0][0]:
+        return 0.0
+    (t0, x0, y0), (t1, x1, y1) = trail[0], trail[-1]
+    return float(np.hypot(x1 - x0, y1 - y0) / (t1 - t0))
+
+
+class Tracker:
+    """Kalman multi-target tracker over point-cloud frames (see the module docstring).
+
+    Args:
+        settings: clustering and tracking parameters.
+        mounting: the radar's height and tilt (radar frame -> floor frame).
+    """
+
+    def __init__(self, settings: TrackingSettings, mounting: Mounting | None = None) -> None:
+        self.settings = settings
+        self.mounting = mounting or Mounting()
+        self._units: list[_Unit] = []
+        self._next_id = 1
+        self._t: float | None = None
+
+    # ------------------------------------------------------------------ public
+    def update(self, points: np.ndarray, t: float) -> list[Track]:
+        """Advance the tracker to time ``t`` with one frame's points.
+
+        Args:
+            points: structured :data:`~runtime.frames.POINT_DTYPE` ``[n]`` in the radar frame.
+            t: the frame's time [s] (any clock, increasing).
+
+        Returns:
+            all live tracks (tentative and confirmed), by id.
+        """
+        dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        self._t = t
+        for u in self._units:
+            self._predict(u, dt)
+            u.points = np.empty((0, 4))
+
+        pts = self._floor_points(points)  # [n, 4] x, y, z, v
+        clusters = self._clusters(pts)
+        clusters, owners = self._split_shared(pts, clusters)
+        assigned = self._associate(pts, clusters, owners)
+
+        used = set()
+        for ui, ci in assigned:
+            self._update(self._units[ui], pts[clusters[ci]], t)
+            used.add(ci)
+        for u in self._units:
+            if u.state == "tentative" and u.points.shape[0] == 0:
+                u.history.append(False)
+        for ci, idx in enumerate(clusters):
+            if ci not in used:
+                self._maybe_birth(pts[idx], t)
+        self._life_cycle(t)
+        for u in self._units:
+            u.trail.append((t, float(u.x[0]), float(u.x[1])))
+            while len(u.trail) > 2 and t - u.trail[1][0] >= self.settings.speed_window_s:
+                u.trail.popleft()
+            if u.last_seen == t:
+                u.slow_when_seen = _mean_speed(u.trail) < self.settings.slow_speed_mps
+        return self.tracks()
+
+    def tracks(self) -> list[Track]:
+        """Snapshots of the live tracks, by id."""
+        t = self._t if self._t is not None else 0.0
+        out = []
+        for u in sorted(self._units, key=lambda u: u.id):
+            pos = u.x[:3]
+            rng = float(np.linalg.norm(from_floor(pos, self.mounting)))
+            out.append(
+                Track(
+                    id=u.id,
+                    position=(float(pos[0]), float(pos[1]), float(pos[2])),
+                    velocity=(float(u.x[3]), float(u.x[4]), float(u.x[5])),
+                    height_m=float(u.height),
+                    points=u.points,
+                    age_s=float(t - u.born),
+                    hits=u.hits,
+                    state=u.state,
+                    last_seen=u.last_seen,
+                    range_m=rng,
+                    mean_speed_mps=_mean_speed(u.trail),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ steps
+    def _floor_points(self, points: np.ndarray) -> np.ndarray:
+        s = self.settings
+        if points.shape[0] == 0:
+            return np.empty((0, 4))
+        xyz = to_floor(points, self.mounting)
+        pts = np.column_stack([xyz, points["v"].astype(np.float64)])
+        keep = (pts[:, 2] >= s.floor_z_range_m[0]) & (pts[:, 2] <= s.floor_z_range_m[1])
+        keep &= np.isfinite(pts).all(axis=1)
+        if s.bounds_m is not None:
+            x0, x1, y0, y1 = s.bounds_m
+            keep &= (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+        return pts[keep]
+
+    def _clusters(self, pts: np.ndarray) -> list[np.ndarray]:
+        s = self.settings
+        feats = pts * np.array([1.0, 1.0, s.z_weight, s.velocity_weight_s])
+        labels = cluster_points(feats, s.cluster_eps_m, s.cluster_min_points)
+        if not (labels >= 0).any():
+            return []
+        order = np.argsort(labels, kind="stable")
+        sorted_labels = labels[order]
+        bounds = np.flatnonzero(np.diff(sorted_labels)) + 1
+        groups = np.split(order, bounds)
+        return [g for g in groups if labels[g[0]] >= 0]
+
+    def _split_shared(
+        self, pts: np.ndarray, clusters: list[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[int | None]]:
+        """Split clusters that two or more confirmed tracks' predictions reach into.
+
+        Each point goes to the track minimising ``|xy - prediction|^2 + (w (v - v_pred))^2`` where
+        ``v_pred`` is the track's velocity projected on the point's line of sight and ``w`` is
+        ``velocity_weight_s``: where two people overlap, their Doppler still tells them apart.
+
+        Returns:
+            the clusters and, per cluster, the index (into ``self._units``) of the track it was split
+            for, or None.
+        """
+        s = self.settings
+        conf = [i for i, u in enumerate(self._units) if u.state == "confirmed"]
+        owners: list[int | None] = [None] * len(clusters)
+        if len(conf) < 2 or not clusters:
+            return clusters, owners
+        pred = np.array([self._units[i].x for i in conf])  # [T, 6]
+        radar = np.array([0.0, 0.0, self.mounting.height_m])
+        out: list[np.ndarray] = []
+        out_owners: list[int | None] = []
+        for idx in clusters:
+            p = pts[idx]  # [n_c, 4]
+            d_xy = np.linalg.norm(p[:, None, :2] - pred[None, :, :2], axis=2)  # [n_c, T]
+            near = np.flatnonzero(d_xy.min(axis=0) < s.person_radius_m)
+            if near.size < 2:
+                out.append(idx)
+                out_owners.append(None)
+                continue
+            los = p[:, :3] - radar
+            los /= np.maximum(np.linalg.norm(los, axis=1, keepdims=True), 1e-6)
+            v_pred = los @ pred[near, 3:].T  # [n_c, k]
+            cost = d_xy[:, near] ** 2 + (s.velocity_weight_s * (p[:, 3:4] - v_pred)) ** 2
+            owner = np.argmin(cost, axis=1)  # [n_c] into near
+            for j, k in enumerate(near):
+                sub = idx[owner == j]
+                if sub.size:
+                    out.append(sub)
+                    out_owners.append(conf[k])
+        return out, out_owners
+
+    def _associate(
+        self, pts: np.ndarray, clusters: list[np.ndarray], owners: list[int | None]
+    ) -> list[tuple[int, int]]:
+        s = self.settings
+        if not self._units or not clusters:
+            return []
+        cent = np.array([pts[idx, :2].mean(axis=0) for idx in clusters])  # [C, 2]
+        r_xy = s.measurement_std_m**2 * np.eye(2)
+        cost = np.full((len(self._units), len(clusters)), _INFEASIBLE)
+        for i, u in enumerate(self._units):
+            S = u.P[:2, :2] + r_xy
+            nu = cent - u.x[:2]  # [C, 2]
+            d2 = np.einsum("ci,ij,cj->c", nu, np.linalg.inv(S), nu)
+            ok = (d2 <= s.gate_chi2) & (np.linalg.norm(nu, axis=1) <= s.max_gate_m)
+            penalty = 0.0 if u.state == "confirmed" else s.gate_chi2
+            cost[i, ok] = d2[ok] + np.log(np.linalg.det(S)) + penalty
+        for c, owner in enumerate(owners):  # split parts belong to the track they were split for
+            if owner is not None:
+                keep = cost[owner, c]
+                cost[:, c] = _INFEASIBLE
+                cost[owner, c] = min(keep, 0.0)
+        rows, cols = linear_sum_assignment(cost)
+        return [
+            (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < _INFEASIBLE
+        ]
+
+    # ------------------------------------------------------------------ filter
+    def _predict(self, u: _Unit, dt: float) -> None:
+        if dt <= 0:
+            return
+        s = self.settings
+        F = np.eye(6)
+        F[:3, 3:] = dt * np.eye(3)
+        q = np.array([s.accel_std_mps2, s.accel_std_mps2, s.vertical_accel_std_mps2]) ** 2
+        Q = np.zeros((6, 6))
+        for k in range(3):
+            Q[k, k] = q[k] * dt**4 / 4
+            Q[k, k + 3] = Q[k + 3, k] = q[k] * dt**3 / 2
+            Q[k + 3, k + 3] = q[k] * dt**2
+        u.x = F @ u.x
+        u.P = F @ u.P @ F.T + Q
+
+    def _update(self, u: _Unit, pts: np.ndarray, t: float) -> None:
+        s = self.settings
+        z = pts[:, :3].mean(axis=0)
+        R = np.diag(
+            [s.measurement_std_m**2, s.measurement_std_m**2, s.vertical_measurement_std_m**2]
+        )
+        H = np.zeros((3, 6))
+        H[:, :3] = np.eye(3)
+        S = u.P[:3, :3] + R
+        K = u.P[:, :3] @ np.linalg.inv(S)  # [6, 3]
+        u.x = u.x + K @ (z - u.x[:3])
+        IKH = np.eye(6) - K @ H
+        u.P = IKH @ u.P @ IKH.T + K @ R @ K.T  # Joseph form
+        h = float(np.percentile(pts[:, 2], s.height_percentile))
+        dt = t - u.height_t
+        alpha = 1.0 if s.height_tau_s <= 0 else 1.0 - np.exp(-max(dt, 0.0) / s.height_tau_s)
+        u.height += alpha * (h - u.height)
+        u.height_t = t
+        u.last_seen = t
+        u.hits += 1
+        if u.state == "tentative":
+            u.history.append(True)
+        u.points = pts
+
+    def _maybe_birth(self, pts: np.ndarray, t: float) -> None:
+        s = self.settings
+        if len(self._units) >= s.max_tracks or pts.shape[0] < s.birth_min_points:
+            return
+        if np.count_nonzero(np.abs(pts[:, 3]) >= s.static_speed_mps) < s.birth_min_moving_points:
+            return
+        c = pts[:, :3].mean(axis=0)
+        for u in self._units:
+            if np.hypot(*(u.x[:2] - c[:2])) < s.birth_min_separation_m:
+                return
+        # initial velocity: mean radial velocity along the horizontal line of sight
+        los = c[:2] / max(float(np.hypot(*c[:2])), 1e-6)
+        v0 = float(np.median(pts[:, 3])) * los
+        x = np.array([c[0], c[1], c[2], v0[0], v0[1], 0.0])
+        P = np.diag([s.measurement_std_m**2] * 2 + [s.vertical_measurement_std_m**2] + [1.0] * 3)
+        h = float(np.percentile(pts[:, 2], s.height_percentile))
+        u = _Unit(id=self._next_id, x=x, P=P, born=t, last_seen=t, height=h, height_t=t)
+        u.history.append(True)
+        u.points = pts
+        self._next_id += 1
+        self._units.append(u)
+
+    def _life_cycle(self, t: float) -> None:
+        s = self.settings
+        keep = []
+        for u in self._units:
+            if u.state == "tentative":
+                n_hits = sum(u.history)
+                if n_hits >= s.confirm_hits:
+                    u.state = "confirmed"
+                elif len(u.history) >= s.confirm_window or t - u.last_seen > s.max_unseen_s:
+                    continue
+            else:
+                limit = s.max_unseen_static_s if u.slow_when_seen else s.max_unseen_s
+                if t - u.last_seen > limit:
+                    continue
+            keep.append(u)
+        self._units = keep

@@ -1,0 +1,156 @@
+"""Tracker: clustering, floor frame, N-of-M birth, death timeout, crossing people keep their ids, heights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_events_synthetic import FPS, MOUNTING, T0, Person, frame_points, scene_frames
+
+from runtime.events.settings import Mounting, TrackingSettings
+from runtime.frames import POINT_DTYPE
+from runtime.tracking import Track, Tracker, cluster_points, from_floor, to_floor
+
+
+def run(tracker: Tracker, frames) -> list[list[Track]]:
+    return [tracker.update(f.points, f.timestamp) for f in frames]
+
+
+def confirmed(tracks: list[Track]) -> list[Track]:
+    return [t for t in tracks if t.state == "confirmed"]
+
+
+def test_dbscan_finds_two_blobs_and_noise() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal([0, 0], 0.1, (20, 2))
+    b = rng.normal([3, 0], 0.1, (15, 2))
+    noise = np.array([[10.0, 10.0], [-10.0, 5.0]])
+    labels = cluster_points(np.vstack([a, b, noise]), eps=0.4, min_points=3)
+    assert len(set(labels[:20])) == 1 and len(set(labels[20:35])) == 1
+    assert labels[0] != labels[20] and labels[0] >= 0 and labels[20] >= 0
+    assert (labels[35:] == -1).all()
+    assert (cluster_points(np.empty((0, 2)), 0.4, 3) == -1).all()
+
+
+def test_floor_frame_tilt_and_height() -> None:
+    m = Mounting(height_m=2.0, tilt_deg=30.0)
+    p = np.zeros(1, dtype=POINT_DTYPE)
+    p["y"] = 4.0  # on the boresight, 4 m away
+    xyz = to_floor(p, m)[0]
+    assert np.allclose(xyz, [0.0, 4.0 * np.cos(np.pi / 6), 2.0 - 4.0 * np.sin(np.pi / 6)])
+    rng = np.random.default_rng(1)
+    floor = rng.uniform(-3, 3, (50, 3))
+    radar = from_floor(floor, m)
+    pts = np.zeros(50, dtype=POINT_DTYPE)
+    pts["x"], pts["y"], pts["z"] = radar.T
+    assert np.allclose(to_floor(pts, m), floor, atol=1e-5)
+
+
+def test_walking_person_position_velocity_height() -> None:
+    p = Person(path=[(0, -2.0, 3.0), (8, 2.0, 3.0)])  # 0.5 m/s along +x
+    tracker = Tracker(TrackingSettings(), MOUNTING)
+    history = run(tracker, scene_frames([p], 6.0, seed=2))
+    tracks = confirmed(history[-1])
+    assert len(tracks) == 1
+    tr = tracks[0]
+    truth = p.position(6.0)
+    assert np.hypot(tr.position[0] - truth[0], tr.position[1] - truth[1]) < 0.2
+    assert abs(tr.velocity[0] - 0.5) < 0.2 and abs(tr.velocity[1]) < 0.2
+    assert 1.35 < tr.height_m < 1.75
+    doc = tr.to_dict()
+    assert doc["state"] == "confirmed" and doc["num_points"] > 0
+
+
+def test_birth_needs_n_of_m_hits() -> None:
+    s = TrackingSettings(confirm_hits=3, confirm_window=5)
+    p = Person(path=[(0, 0.0, 2.0), (10, 0.0, 7.0)])
+    rng = np.random.default_rng(3)
+
+    def feed(pattern: list[bool]) -> list[Track]:
+        tracker = Tracker(s, MOUNTING)
+        out: list[Track] = []
+        for i, seen in enumerate(pattern):
+            t = i / FPS
+            pts = frame_points([p], t, rng, clutter=0) if seen else np.zeros(0, POINT_DTYPE)
+            out = tracker.update(pts, T0 + t)
+        return out
+
+    # 2 hits in the first 5 frames: the tentative track is dropped, and the next hit starts a new one
+    two = feed([True, False, True, False, False])
+    assert not confirmed(two)
+    # 3 hits in the first 5 frames: confirmed, even with misses in between
+    three = feed([True, False, True, False, True])
+    assert len(confirmed(three)) == 1
+    # a track is never confirmed before its Nth hit
+    assert not confirmed(feed([True, True]))
+
+
+def test_static_cluster_does_not_start_a_track_but_keeps_one() -> None:
+    s = TrackingSettings()
+    sofa = Person(path=[(0, 1.0, 3.0)], heights=[(0, 0.8)])  # never moves: static points only
+    tracker = Tracker(s, MOUNTING)
+    assert not confirmed(run(tracker, scene_frames([sofa], 3.0, seed=4))[-1])
+    assert not tracker.tracks()
+    # someone walks in and stops: the track lives on on static points
+    walker = Person(path=[(0, -2.0, 3.0), (3, 0.0, 3.0)])
+    tracker = Tracker(s, MOUNTING)
+    history = run(tracker, scene_frames([walker], 30.0, seed=5))
+    assert len(confirmed(history[-1])) == 1
+    assert confirmed(history[-1])[0].speed_mps < 0.1
+
+
+def test_track_dies_after_timeout() -> None:
+    s = TrackingSettings(max_unseen_s=1.5, max_unseen_static_s=6.0)
+    # a walker who vanishes in mid-stride (left through a door): dies after max_unseen_s
+    walker = Person(path=[(0, -2.0, 3.0), (10, 3.0, 3.0)], present=(0.0, 4.0))
+    tracker = Tracker(s, MOUNTING)
+    history = run(tracker, scene_frames([walker], 8.0, seed=6))
+    alive = [bool(confirmed(h)) for h in history]
+    last_seen = int(4.0 * FPS) - 1  # frame index of the last points
+    gone = alive.index(False, last_seen)
+    assert (gone - last_seen) / FPS == np.float64(1.6)  # first frame with > 1.5 s unseen
+    # a still person whose points stop (clutter removal) lives for max_unseen_static_s
+    still = Person(path=[(0, -2.0, 3.0), (2, 0.0, 3.0)], present=(0.0, 6.0))
+    tracker = Tracker(s, MOUNTING)
+    history = run(tracker, scene_frames([still], 16.0, seed=7))
+    alive = [bool(confirmed(h)) for h in history]
+    last_seen = int(6.0 * FPS) - 1
+    gone = alive.index(False, last_seen)
+    assert abs((gone - last_seen) / FPS - 6.1) < 1e-6
+
+
+CROSSINGS = {
+    # an X at right angles, meeting at (0, 3.5) at t = 4 s
+    "x": ([(0, -2.0, 1.5), (8, 2.0, 5.5)], [(0, -2.0, 5.5), (8, 2.0, 1.5)]),
+    # walking toward each other and passing 0.5 m apart at t = 4 s
+    "head-on": ([(0, -3.0, 3.2), (8, 3.0, 3.2)], [(0, 3.0, 3.7), (8, -3.0, 3.7)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CROSSINGS))
+@pytest.mark.parametrize("seed", range(3))
+def test_crossing_people_keep_their_ids(case: str, seed: int) -> None:
+    a, b = (Person(path=p) for p in CROSSINGS[case])
+    tracker = Tracker(TrackingSettings(), MOUNTING)
+    frames = scene_frames([a, b], 8.0, seed=10 + seed)
+    history = run(tracker, frames)
+    ids_a, ids_b = set(), set()
+    for f, tracks in zip(frames, history, strict=True):
+        t = f.timestamp - T0
+        if t < 1.0 or 3.3 < t < 4.7:  # birth, and the moment they overlap
+            continue
+        for tr in confirmed(tracks):
+            da = np.hypot(*(np.array(tr.position[:2]) - a.position(t)))
+            db = np.hypot(*(np.array(tr.position[:2]) - b.position(t)))
+            assert min(da, db) < 0.4, (t, tr)
+            (ids_a if da < db else ids_b).add(tr.id)
+    assert len(ids_a) == 1 and len(ids_b) == 1 and ids_a != ids_b, (ids_a, ids_b)
+    assert len(confirmed(history[-1])) == 2
+
+
+def test_heights_standing_sitting_lying() -> None:
+    s = TrackingSettings()
+    for h_top, lo, hi in ((1.7, 1.35, 1.75), (1.1, 0.8, 1.15), (0.35, 0.15, 0.45)):
+        p = Person(path=[(0, -2.0, 3.0), (2, 0.0, 3.0)], heights=[(0, 1.7), (2, 1.7), (3, h_top)])
+        tracker = Tracker(s, MOUNTING)
+        tr = confirmed(run(tracker, scene_frames([p], 8.0, seed=20))[-1])
+        assert len(tr) == 1 and lo < tr[0].height_m < hi, (h_top, tr)
