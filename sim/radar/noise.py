@@ -1,0 +1,167 @@
+"""Receiver model of a TI mmWave front end: gain to ADC counts, thermal noise and impairments.
+
+The propagation backends return unitless field ratios (``PathSet.gain``: the square root of the
+radar-equation power ratio for isotropic antennas, with the path's phase). :class:`NoiseModel` turns
+them into ADC counts and adds what a real receiver adds. Reference levels (documented defaults, TI
+xWR18xx/68xx data sheets SWRS228 / SWRS219, "RF specification"):
+
+- **TX power** 12 dBm per transmitter (minus ``ChirpConfig.tx_power_backoff_db``).
+- **Antenna gains** 10.5 dBi TX and RX (the BOOST/ISK patch arrays' boresight gain, TI's antenna
+  application notes give 10-11 dBi); the pattern is isotropic otherwise (not modelled).
+- **Noise figure** 14 dB (76-77 GHz; the data sheets quote 14-15 dB for 76-81 GHz, 12-13 dB for 60 GHz).
+- **Full scale.** A tone whose power at the RX input equals ``full_scale_input_dbm`` (default -8 dBm,
+  the data sheets' in-band IF 1-dB compression point) at ``rx_gain_db = 30`` reaches the 16-bit ADC's
+  full scale (32768 counts amplitude). Every dB of RX gain above 30 dB lowers that input level by a dB.
+
+So a sample in counts is ``x_counts = x_sqrtW * 10**((rx_gain_db - 30) / 20) * 32768 / sqrt(P_fs)``
+with ``x_sqrtW`` the complex amplitude in sqrt(W) (``|x|^2`` = tone power at the RX input) and
+``P_fs`` the full-scale input power [W]. A 1 m^2 target at 1 m then sits near -48 dBm at the input,
+about 330 counts at 30 dB gain, and thermal noise ``k T0 F B`` (B = sample rate for complex sampling,
+half of it for real) about -93 dBm, i.e. 1-2 counts rms: a realistic dynamic range for these chips.
+
+Impairments (all small and configurable; zero disables each):
+
+- IF high-pass filters: ``hpf1_corner_hz`` and ``hpf2_corner_hz`` of the config as two cascaded
+  first-order high-pass sections ``H(f) = (j f / fc) / (1 + j f / fc)``, applied to each path at its
+  beat frequency (amplitude and phase). The filters do not shape the thermal noise (not modelled).
+- DC offset per receiver [counts] and IQ imbalance (gain and phase of Q relative to I).
+- LO phase noise: the LO phase is a random walk sampled at each chirp start (linear in between) with
+  per-chirp step std ``sqrt(D * T_chirp)``, ``D = 4 pi^2 f^2 L(f)`` from the single-sideband level
+  ``L(f)`` at ``phase_noise_offset_hz``. A path of delay ``tau`` sees ``theta(t) - theta(t - tau)``
+  = ``tau * step / T_chirp``: proportional to range, so it cancels at short range. Only this
+  slow-time (chirp-to-chirp) part is modelled; the fast-time skirt within a chirp is not.
+- ADC quantisation: rounding to the ``adc_bits`` grid of a 16-bit container (``2**(16 - bits)``
+  counts per step) and clipping at full scale (-32768 .. 32767).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from firmware_cfg.chirp import ChirpConfig
+
+BOLTZMANN_J_PER_K = 1.380649e-23
+REFERENCE_TEMPERATURE_K = 290.0
+FULL_SCALE_COUNTS = 32768.0
+#: RX gain at which ``full_scale_input_dbm`` is specified [dB].
+REFERENCE_RX_GAIN_DB = 30.0
+
+
+def db_to_power(db: float) -> float:
+    return float(10.0 ** (db / 10.0))
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Receiver: scaling to counts, noise and impairments (defaults: see the module docstring).
+
+    Attributes:
+        calibrated: apply the radar equation scaling (TX power, antenna gains, RX gain, full scale).
+            False treats ``PathSet.gain`` as ADC counts already (the analytic reference convention).
+        tx_power_dbm: TX output power [dBm] before ``tx_power_backoff_db``.
+        tx_antenna_gain_dbi, rx_antenna_gain_dbi: boresight antenna gains [dBi].
+        full_scale_input_dbm: RX input tone power that reaches ADC full scale at 30 dB RX gain [dBm].
+        noise_figure_db: receiver noise figure [dB]; ``None`` = no thermal noise.
+        hpf: apply the config's IF high-pass filters to each path.
+        dc_offset_counts: complex DC offset added to every sample [counts] (one value, all RX).
+        iq_gain_imbalance_db: Q gain relative to I [dB].
+        iq_phase_imbalance_deg: Q phase error [deg].
+        phase_noise_dbc_hz: SSB phase noise at ``phase_noise_offset_hz`` [dBc/Hz]; ``None`` = off.
+        phase_noise_offset_hz: offset frequency of that figure [Hz].
+        quantize: round to the ADC grid and clip at full scale.
+    """
+
+    calibrated: bool = True
+    tx_power_dbm: float = 12.0
+    tx_antenna_gain_dbi: float = 10.5
+    rx_antenna_gain_dbi: float = 10.5
+    full_scale_input_dbm: float = -8.0
+    noise_figure_db: float | None = 14.0
+    hpf: bool = True
+    dc_offset_counts: complex = 0j
+    iq_gain_imbalance_db: float = 0.0
+    iq_phase_imbalance_deg: float = 0.0
+    phase_noise_dbc_hz: float | None = -93.0
+    phase_noise_offset_hz: float = 1e6
+    quantize: bool = True
+
+    @classmethod
+    def ideal(cls) -> NoiseModel:
+        """No scaling (gains are counts), no noise, no filters, no impairments, no quantisation."""
+        return cls(
+            calibrated=False,
+            noise_figure_db=None,
+            hpf=False,
+            phase_noise_dbc_hz=None,
+            quantize=False,
+        )
+
+    # ------------------------------------------------------------------ levels
+    def counts_per_sqrt_watt(self, cfg: ChirpConfig) -> float:
+        """ADC counts per sqrt(W) of RX-input tone amplitude (1.0 when not ``calibrated``)."""
+        if not self.calibrated:
+            return 1.0
+        p_fs_w = db_to_power(self.full_scale_input_dbm - 30.0)
+        gain = 10.0 ** ((cfg.rx_gain_db - REFERENCE_RX_GAIN_DB) / 20.0)
+        return float(FULL_SCALE_COUNTS * gain / np.sqrt(p_fs_w))
+
+    def path_scale(self, cfg: ChirpConfig) -> float:
+        """Counts per unit of ``PathSet.gain`` (TX power, antenna gains, RX gain, full scale)."""
+        if not self.calibrated:
+            return 1.0
+        p_tx_w = db_to_power(self.tx_power_dbm - cfg.tx_power_backoff_db - 30.0)
+        g_ant = db_to_power(self.tx_antenna_gain_dbi + self.rx_antenna_gain_dbi)
+        return float(np.sqrt(p_tx_w * g_ant) * self.counts_per_sqrt_watt(cfg))
+
+    def noise_bandwidth_hz(self, cfg: ChirpConfig) -> float:
+        """Noise bandwidth of one ADC sample [Hz]: fs (complex sampling) or fs/2 (real)."""
+        return cfg.sample_rate_hz if cfg.adc_format.is_complex else 0.5 * cfg.sample_rate_hz
+
+    def noise_std_counts(self, cfg: ChirpConfig) -> float:
+        """Total thermal-noise standard deviation per sample [counts] (0 when disabled).
+
+        ``sqrt(k T0 F B)`` [sqrt(W)] times :meth:`counts_per_sqrt_watt`; complex formats split it
+        equally between I and Q.
+        """
+        if self.noise_figure_db is None:
+            return 0.0
+        p_n = (
+            BOLTZMANN_J_PER_K
+            * REFERENCE_TEMPERATURE_K
+            * db_to_power(self.noise_figure_db)
+            * self.noise_bandwidth_hz(cfg)
+        )
+        return float(np.sqrt(p_n) * self.counts_per_sqrt_watt(cfg))
+
+    def phase_step_std_rad(self, cfg: ChirpConfig) -> float:
+        """Std of the LO phase random walk per chirp period [rad] (0 when disabled).
+
+        A Wiener phase with diffusion ``D`` [rad^2/s] has ``L(f) = D / (4 pi^2 f^2)``; one step lasts
+        ``chirp_period_s``.
+        """
+        if self.phase_noise_dbc_hz is None:
+            return 0.0
+        diffusion = (
+            4.0 * np.pi**2 * self.phase_noise_offset_hz**2 * db_to_power(self.phase_noise_dbc_hz)
+        )
+        return float(np.sqrt(diffusion * cfg.chirp_period_s))
+
+    def hpf_response(self, cfg: ChirpConfig, beat_hz: np.ndarray) -> np.ndarray:
+        """Complex response of the two cascaded first-order IF high-pass sections.
+
+        Args:
+            beat_hz: ``[...]`` beat frequencies [Hz] (the sign is ignored: the filters are real).
+
+        Returns:
+            complex128 ``[...]``; all ones when ``hpf`` is off.
+        """
+        f = np.abs(np.asarray(beat_hz, dtype=np.float64))
+        if not self.hpf:
+            return np.ones(f.shape, dtype=np.complex128)
+        out = np.ones(f.shape, dtype=np.complex128)
+        for fc in (cfg.hpf1_corner_hz, cfg.hpf2_corner_hz):
+            x = 1j * f / fc
+            out *= x / (1.0 + x)
+        return out
