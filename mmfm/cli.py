@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from mmfm import __version__
 
 # Order is the order in `mmfm --help`.
-SUBCOMMANDS: tuple[str, ...] = ("mmfm.commands.cfg", "mmfm.commands.dsp", "mmfm.commands.record")
+SUBCOMMANDS: tuple[str, ...] = (
+    "mmfm.commands.cfg",
+    "mmfm.commands.dsp",
+    "mmfm.commands.record",
+    "mmfm.commands.sim",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

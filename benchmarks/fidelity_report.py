@@ -1,0 +1,227 @@
+"""Fidelity report: statistics of simulated radar data next to real recordings.
+
+    .venv/bin/python benchmarks/fidelity_report.py                 # defaults (~1-2 min on one core)
+    .venv/bin/python benchmarks/fidelity_report.py --samples 3 --window-s 2.0
+
+1. **Raw ADC vs ``../shared/realdata/openradar-adc/doppler_example_1.npy``** (IWR1443, 2 TX x 4 RX x
+   128 chirps x 128 samples, a walking person at ~2.9 m). The simulator runs a person walking in a
+   living room with the same chirp profile (from the folder's README); for both: the range-Doppler
+   power map (Blackman x Hann, summed over virtual antennas) -> noise floor (10th percentile) [dB],
+   median, peak, dynamic range (peak - floor), and the range profile's slope [dB/decade of range] over
+   0.5 m to 80 % of max range (how fast the return rolls off with distance).
+2. **Point clouds vs ``../shared/realdata/radhar-fewshot/<activity>``** (IWR1443 out-of-box demo
+   points): for boxing, jumping jacks, jump, squats and walk, simulated windows of one person doing the
+   activity (IWR1443BOOST presence profile, the runtime DSP chain) -> points per frame, radial
+   velocity, range; mean and 10/50/90th percentiles each, the 1-D Wasserstein distance and the KS
+   statistic between real and simulated.
+
+Skips with a message when ``../shared`` (or ``$MMFM_SHARED``) is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("MMFM_SHARED", REPO.parent / "shared"))
+
+#: RadHAR folder -> simulator activity.
+RADHAR_ACTIVITIES = {
+    "boxing": "boxing",
+    "jack": "jumping_jacks",
+    "jump": "jump",
+    "squats": "squats",
+    "walk": "walk",
+}
+
+
+def openradar_cfg_text() -> str:
+    """The openradar-adc chirp profile (its README) as a ``.cfg`` for IWR1443BOOST."""
+    from firmware_cfg import emit_cfg, load_cfg, parse_cfg_text
+
+    lines = []
+    for line in emit_cfg(load_cfg("iwr1443boost_raw_activity")).splitlines():
+        if line.startswith("profileCfg"):
+            # README: ramp end 62 us, which would sweep past 81 GHz; 58 us still covers the ADC window
+            line = "profileCfg 0 77.4201 30 6 58 0 0 60 1 128 2500 0 0 30"
+        elif line.startswith("channelCfg"):
+            line = "channelCfg 15 5 0"
+        elif line.startswith("chirpCfg 1 1"):
+            line = "chirpCfg 1 1 0 0 0 0 0 4"
+        elif line.startswith("chirpCfg 2 2"):
+            continue
+        elif line.startswith("frameCfg"):
+            line = "frameCfg 0 1 128 0 50 1 0"
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+    parse_cfg_text(text)
+    return text
+
+
+def rd_stats(frame: np.ndarray, cfg: object) -> dict[str, float]:
+    """Range-Doppler statistics of one complex ``[tx, rx, loop, sample]`` frame (module docstring)."""
+    from runtime.dsp.windows import make_window
+
+    ntx, nrx, nl, ns = frame.shape
+    x = frame.reshape(ntx * nrx, nl, ns).astype(np.complex128)
+    x = x - x.mean(axis=2, keepdims=True)  # DC per chirp
+    w = make_window("hann", nl)[:, None] * make_window("blackman", ns)[None, :]
+    cube = np.fft.fftshift(np.fft.fft(np.fft.fft(x * w, axis=2), axis=1), axes=1)
+    power = (np.abs(cube) ** 2).sum(axis=0)  # [doppler, range]
+    db = 10 * np.log10(np.maximum(power, 1e-12))
+    floor = float(np.percentile(db, 10))
+    profile = 10 * np.log10(np.maximum(power.sum(axis=0), 1e-12))
+    rbin = cfg.range_bin_m  # type: ignore[attr-defined]
+    r = np.arange(ns) * rbin
+    sel = (r >= 0.5) & (r <= 0.8 * cfg.max_range_m)  # type: ignore[attr-defined]
+    slope = float(np.polyfit(np.log10(r[sel]), profile[sel], 1)[0])
+    return {
+        "noise_floor_db": floor,
+        "median_db": float(np.median(db)),
+        "peak_db": float(db.max()),
+        "dynamic_range_db": float(db.max() - floor),
+        "profile_slope_db_per_decade": slope,
+    }
+
+
+def real_adc_frame() -> np.ndarray:
+    """``doppler_example_1.npy`` as complex64 ``[tx=2, rx=4, loop=128, sample=128]``."""
+    data = np.load(SHARED / "realdata/openradar-adc/doppler_example_1.npy")
+
+    def wrap(part: np.ndarray) -> np.ndarray:
+        return part.astype(np.int64).astype(np.uint16).view(np.int16).astype(np.float32)
+
+    c = (wrap(data.real) + 1j * wrap(data.imag)).astype(np.complex64)  # [loop, virtual, sample]
+    return c.reshape(128, 2, 4, 128).transpose(1, 2, 0, 3)
+
+
+def simulate_frames(
+    radar: str, prompt: str, seed: int, window_s: float, samples: int
+) -> list[tuple[np.ndarray, object, list[np.ndarray]]]:
+    """``[(frames [F, tx, rx, loop, sample], cfg, points per frame)]`` for ``samples`` scenarios."""
+    from sim.dataset.scenario import sample_scenario
+    from sim.dataset.simulate import simulate_sample
+
+    out = []
+    for k in range(samples):
+        sc = sample_scenario(seed, k, radar=radar, prompt=prompt, window_s=window_s)
+        data = simulate_sample(sc, outputs=("points",), keep_frames=True)
+        off = data.arrays["points_offsets"]
+        pts = [data.arrays["points"][off[f] : off[f + 1]] for f in range(len(off) - 1)]
+        out.append((data.frames_adc, sc.radar_config().chirp, pts))
+    return out
+
+
+def _pct(x: np.ndarray) -> str:
+    if len(x) == 0:
+        return "n/a"
+    p10, p50, p90 = np.percentile(x, [10, 50, 90])
+    return f"mean {np.mean(x):6.2f}  p10 {p10:6.2f}  p50 {p50:6.2f}  p90 {p90:6.2f}"
+
+
+def point_stats(frames: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Points per frame, |radial velocity| [m/s] and range [m] over frames of POINT_DTYPE."""
+    allp = np.concatenate(frames) if frames else np.zeros(0)
+    rng = np.sqrt(allp["x"] ** 2 + allp["y"] ** 2 + allp["z"] ** 2) if len(allp) else np.zeros(0)
+    return {
+        "points_per_frame": np.array([len(f) for f in frames], dtype=float),
+        "abs_velocity_mps": np.abs(allp["v"]).astype(float) if len(allp) else np.zeros(0),
+        "range_m": rng.astype(float),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--samples", type=int, default=2, help="simulated windows per activity (default 2)"
+    )
+    ap.add_argument("--window-s", type=float, default=1.0, help="window length [s] (default 1.0)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if not (SHARED / "realdata").is_dir():
+        print(f"fidelity report skipped: {SHARED / 'realdata'} is absent (set MMFM_SHARED)")
+        return 0
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    t_start = time.perf_counter()
+    # ------------------------------------------------------------------ 1. raw ADC
+    print(
+        "== 1. raw ADC: range-Doppler statistics, simulated vs openradar-adc/doppler_example_1.npy"
+    )
+    import tempfile
+
+    from firmware_cfg import parse_cfg_text
+
+    cfg_text = openradar_cfg_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg_path = Path(tmp) / "openradar_iwr1443.cfg"
+        cfg_path.write_text(cfg_text)
+        cfg = parse_cfg_text(cfg_text).chirp
+        real = rd_stats(real_adc_frame(), cfg)
+        sims = simulate_frames(
+            str(cfg_path),
+            "a person walking in the living room",
+            args.seed,
+            3 * cfg.frame_period_s,
+            2,
+        )
+    sim_rows = [rd_stats(fr, cfg) for frames, _, _ in sims for fr in frames]
+    print(
+        f"   profile: {cfg.num_tx} TX x {cfg.num_rx} RX x {cfg.num_loops} loops x {cfg.num_samples} samples, range bin {cfg.range_bin_m * 100:.2f} cm, {len(sim_rows)} simulated frames"
+    )
+    print(
+        f"   {'metric':32s} {'real':>9s} {'sim mean':>9s} {'sim min':>9s} {'sim max':>9s} {'sim-real':>9s}"
+    )
+    for key in real:
+        vals = np.array([r[key] for r in sim_rows])
+        print(
+            f"   {key:32s} {real[key]:9.2f} {vals.mean():9.2f} {vals.min():9.2f} {vals.max():9.2f} {vals.mean() - real[key]:+9.2f}"
+        )
+
+    # ------------------------------------------------------------------ 2. point clouds
+    print("\n== 2. point clouds: simulated (iwr1443boost_presence) vs radhar-fewshot, per activity")
+    from runtime.sources.radhar import read_radhar
+
+    for folder, activity in RADHAR_ACTIVITIES.items():
+        real_frames = [
+            f.points
+            for path in sorted((SHARED / "realdata/radhar-fewshot" / folder).glob("*.txt"))
+            for f in read_radhar(path)
+        ]
+        sim_frames = [
+            p
+            for _, _, pts in simulate_frames(
+                "iwr1443boost_presence",
+                f"a person {activity.replace('_', ' ')} in the living room",
+                args.seed,
+                args.window_s,
+                args.samples,
+            )
+            for p in pts
+        ]
+        rs, ss = point_stats(real_frames), point_stats(sim_frames)
+        print(
+            f"-- {folder} ({activity}): real {len(real_frames)} frames, sim {len(sim_frames)} frames"
+        )
+        for key in rs:
+            a, b = rs[key], ss[key]
+            dist = (
+                f"W1 {wasserstein_distance(a, b):6.3f}  KS {ks_2samp(a, b).statistic:5.3f}"
+                if len(a) and len(b)
+                else "n/a"
+            )
+            print(f"   {key:18s} real {_pct(a)}")
+            print(f"   {'':18s} sim  {_pct(b)}   {dist}")
+    print(f"\n(total {time.perf_counter() - t_start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,606 @@
+"""Scenario sampling: from ``(seed, index)`` to a scene, people with activity timelines, and a radar config.
+
+:func:`sample_scenario` draws everything from ``numpy.random.default_rng([seed, index])``, so any sample
+of a dataset can be regenerated alone. A :class:`Scenario` is plain data (``to_dict``/``from_dict``, stored
+in each sample's JSON); :meth:`Scenario.build` turns it back into the scene, the people and the radar
+configuration.
+
+Per person: a subject (``sim.humans.sample_subject``), a main activity, a place accepted by the scene's
+judge (``sim.scene.place_activity``, inside the radar's field of view and range), a timeline whose
+lead-in (walking to a seat and sitting down, lying down on the bed...) ends before the window starts,
+and breathing/heart rates (``sim.humans.sample_vitals``, raised for exercise). All people share the
+window ``[window_start_s, window_start_s + window_s)``.
+
+Headings: the scene judge gives degrees counter-clockwise from +y; the motion library wants radians
+counter-clockwise from +x; :func:`_motion_heading` converts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_cfg import RadarConfig, emit_cfg, load_cfg, parse_cfg_text
+
+#: Weights of the main activity when a scenario is sampled without a prompt.
+ACTIVITY_WEIGHTS: dict[str, float] = {
+    "walk": 3.0,
+    "stand": 1.5,
+    "sit": 1.5,
+    "typing": 1.0,
+    "sleep": 1.0,
+    "sit_down": 0.6,
+    "stand_up": 0.6,
+    "lie_down": 0.5,
+    "fall": 1.0,
+    "get_up": 0.5,
+    "wave": 1.0,
+    "boxing": 1.0,
+    "jumping_jacks": 1.0,
+    "jump": 1.0,
+    "squats": 1.0,
+    "swipe_left": 0.4,
+    "swipe_right": 0.4,
+    "push": 0.4,
+    "pull": 0.4,
+    "circle": 0.4,
+}
+#: Activities done in place, standing.
+IN_PLACE = (
+    "stand",
+    "wave",
+    "boxing",
+    "jumping_jacks",
+    "jump",
+    "squats",
+    "swipe_left",
+    "swipe_right",
+    "push",
+    "pull",
+    "circle",
+)
+#: Activities that raise breathing and heart rates.
+EXERCISE = ("walk", "boxing", "jumping_jacks", "jump", "squats")
+#: Probability of 1, 2, 3 people in a sampled scenario.
+PEOPLE_PROBS = (0.6, 0.3, 0.1)
+#: Bundled profiles used by ``radar="random"``.
+RANDOM_PROFILES = (
+    "iwr1443boost_raw_activity",
+    "iwr1843boost_raw_activity",
+    "iwr6843isk_raw_activity",
+    "iwr1843boost_presence",
+    "iwr6843isk_presence",
+)
+MIN_SEPARATION_M = 0.8
+#: The dense truth (micro-Doppler frequency) spans at least this long [s].
+MIN_ANALYSIS_S = 4.0
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
+
+
+class ScenarioError(ValueError):
+    """Bad input for a scenario (unknown activity, impossible placement, invalid config)."""
+
+
+@dataclass(frozen=True)
+class PersonPlan:
+    """One person of a scenario (JSON-able).
+
+    Attributes:
+        name: mesh name (``person_0``...).
+        subject: ``sim.humans.Subject`` fields.
+        activity: main activity in the window.
+        segments: ``[{"activity", "start_s", "end_s", "params"}]`` (absolute times [s]).
+        start_position: (x, y) world [m]; start_heading: [rad] CCW from +x; start_posture.
+        support: label of the object sat or lain on (None: floor).
+        vitals: ``breathing_per_min``, ``heart_per_min``, amplitudes [m].
+        seed: the person's motion/vitals seed.
+    """
+
+    name: str
+    subject: dict[str, Any]
+    activity: str
+    segments: list[dict[str, Any]]
+    start_position: tuple[float, float]
+    start_heading: float
+    start_posture: str
+    support: str | None
+    vitals: dict[str, float]
+    seed: int
+
+    def build(self) -> Any:
+        """The :class:`sim.humans.Human`."""
+        from sim.humans import Human, Segment, Subject, Timeline
+
+        segs = [
+            Segment(s["activity"], s["start_s"], s["end_s"], dict(s["params"]))
+            for s in self.segments
+        ]
+        timeline = Timeline(
+            segs,
+            start_position=self.start_position,
+            start_heading=self.start_heading,
+            start_posture=self.start_posture,
+        )
+        return Human(
+            Subject(**self.subject),
+            timeline,
+            name=self.name,
+            seed=self.seed,
+            breathing_per_min=self.vitals["breathing_per_min"],
+            heart_per_min=self.vitals["heart_per_min"],
+            breathing_amplitude_m=self.vitals.get("breathing_amplitude_m"),
+            heart_amplitude_m=self.vitals.get("heart_amplitude_m"),
+        )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything sampled for one dataset sample (JSON-able through :meth:`to_dict`).
+
+    Attributes:
+        seed, index: where it came from (``default_rng([seed, index])``).
+        prompt: scene prompt (None: sampled room).
+        scene_seed: seed of ``generate_scene``.
+        radar_profile: bundled profile name or the ``.cfg`` path given.
+        cfg_text: the configuration as ``emit_cfg`` writes it (the source of truth).
+        board: board name.
+        window_start_s, window_s, num_frames: the window [s] and its frames.
+        people: the people.
+        scatter_seed: seed of the propagation backend's random parts (same for every frame).
+    """
+
+    seed: int
+    index: int
+    prompt: str | None
+    scene_seed: int
+    radar_profile: str
+    cfg_text: str
+    board: str
+    window_start_s: float
+    window_s: float
+    num_frames: int
+    people: list[PersonPlan]
+    scatter_seed: int
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "index": self.index,
+            "prompt": self.prompt,
+            "scene_seed": self.scene_seed,
+            "radar_profile": self.radar_profile,
+            "cfg_text": self.cfg_text,
+            "board": self.board,
+            "window_start_s": self.window_start_s,
+            "window_s": self.window_s,
+            "num_frames": self.num_frames,
+            "scatter_seed": self.scatter_seed,
+            "people": [
+                {
+                    "name": p.name,
+                    "subject": p.subject,
+                    "activity": p.activity,
+                    "segments": p.segments,
+                    "start_position": list(p.start_position),
+                    "start_heading": p.start_heading,
+                    "start_posture": p.start_posture,
+                    "support": p.support,
+                    "vitals": p.vitals,
+                    "seed": p.seed,
+                }
+                for p in self.people
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scenario:
+        people = [
+            PersonPlan(
+                p["name"],
+                dict(p["subject"]),
+                p["activity"],
+                list(p["segments"]),
+                tuple(p["start_position"]),
+                float(p["start_heading"]),
+                p["start_posture"],
+                p["support"],
+                dict(p["vitals"]),
+                int(p["seed"]),
+            )
+            for p in d["people"]
+        ]
+        keys = ("seed", "index", "prompt", "scene_seed", "radar_profile", "cfg_text", "board")
+        return cls(
+            **{k: d[k] for k in keys},
+            window_start_s=float(d["window_start_s"]),
+            window_s=float(d["window_s"]),
+            num_frames=int(d["num_frames"]),
+            people=people,
+            scatter_seed=int(d["scatter_seed"]),
+        )
+
+    # ------------------------------------------------------------------ building
+    def radar_config(self) -> RadarConfig:
+        if "rc" not in self._cache:
+            self._cache["rc"] = parse_cfg_text(
+                self.cfg_text, source=self.radar_profile, board=self.board
+            )
+        return self._cache["rc"]
+
+    def scene(self) -> Any:
+        """The :class:`sim.scene.Scene` (generated once, cached)."""
+        if "scene" not in self._cache:
+            from sim.scene import generate_scene
+
+            self._cache["scene"] = generate_scene(self.prompt, seed=self.scene_seed)
+        return self._cache["scene"]
+
+    def humans(self) -> list[Any]:
+        """Fresh :class:`sim.humans.Human` objects."""
+        return [p.build() for p in self.people]
+
+    def frame_starts_s(self) -> np.ndarray:
+        """``[num_frames]`` absolute frame start times [s]."""
+        period = self.radar_config().chirp.frame_period_s
+        return self.window_start_s + np.arange(self.num_frames) * period
+
+
+# ---------------------------------------------------------------------------------------- radar
+def resolve_radar(radar: str) -> tuple[str, RadarConfig | None]:
+    """Check a ``--radar`` value: ``"random"``, a bundled profile name or a ``.cfg`` path.
+
+    Returns:
+        ``(radar, config)``; config is None for ``"random"``.
+
+    Raises:
+        ScenarioError: unknown profile / missing file / invalid configuration (one line, naming it).
+    """
+    if radar == "random":
+        return radar, None
+    try:
+        rc = load_cfg(radar)
+    except FileNotFoundError as exc:
+        raise ScenarioError(str(exc)) from None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScenarioError(f"{radar}: invalid configuration: {first}") from None
+    try:
+        rc.chirp.tx_order  # noqa: B018  (raises for non-TDM chirps)
+    except ValueError as exc:
+        raise ScenarioError(f"{radar}: {exc}") from None
+    return radar, rc
+
+
+def _pick_radar(radar: str, rng: np.random.Generator) -> tuple[str, RadarConfig]:
+    if radar == "random":
+        name = RANDOM_PROFILES[int(rng.integers(len(RANDOM_PROFILES)))]
+        return name, load_cfg(name)
+    _, rc = resolve_radar(radar)
+    assert rc is not None
+    return (Path(radar).name if Path(radar).exists() else radar), rc
+
+
+# ---------------------------------------------------------------------------------------- prompt
+def parse_people_prompt(prompt: str) -> tuple[str, int, dict[str, str]]:
+    """Activity, people count and subject hints from a prompt such as "two elderly people doing squats".
+
+    Raises:
+        ScenarioError: no known activity in the prompt.
+    """
+    from sim.humans import parse_activity
+
+    low = prompt.lower()
+    try:
+        activity = parse_activity(low)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    count = 1
+    m = re.search(
+        r"\b(one|two|three|1|2|3)\s+(?:\w+\s+)?(?:people|persons|men|women|children|kids)\b", low
+    )
+    if m:
+        count = _NUMBER_WORDS[m.group(1)]
+    hints: dict[str, str] = {}
+    if re.search(r"\b(elderly|old|older|senior|grandm\w*|grandp\w*)\b", low):
+        hints["age_group"] = "elderly"
+    elif re.search(r"\b(child|children|kid|kids|boy|girl)\b", low):
+        hints["age_group"] = "child"
+    if re.search(r"\b(woman|women|girl|lady|grandmother|grandma)\b", low):
+        hints["sex"] = "female"
+    elif re.search(r"\b(man|men|boy|gentleman|grandfather|grandpa)\b", low):
+        hints["sex"] = "male"
+    return activity, count, hints
+
+
+# ---------------------------------------------------------------------------------------- people
+def _motion_heading(judge_heading_deg: float) -> float:
+    """Judge heading (deg CCW from +y) -> motion heading (rad CCW from +x)."""
+    return math.radians(judge_heading_deg + 90.0)
+
+
+def _toward(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return math.atan2(b[1] - a[1], b[0] - a[0])
+
+
+def _seg(
+    activity: str, t0: float, t1: float, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"activity": activity, "start_s": float(t0), "end_s": float(t1), "params": params or {}}
+
+
+def _plan_person(
+    scene: Any,
+    activity: str,
+    rng: np.random.Generator,
+    *,
+    max_range_m: float,
+    taken: list[tuple[float, float]],
+) -> dict[str, Any]:
+    """Segments (relative to the person's own time 0), lead-in [s], start pose and support.
+
+    Raises:
+        sim.scene.PlacementError / ValueError: no acceptable place.
+    """
+    from sim.scene import PlacementError, place_activity
+
+    judge_activity = {
+        "typing": "sit",
+        "sit_down": "sit",
+        "stand_up": "sit",
+        "lie_down": "sleeping",
+        "get_up": "lying",
+    }.get(activity, activity)
+    for _ in range(10):
+        place = place_activity(
+            scene, judge_activity, rng, require_radar_fov=True, max_range_m=max_range_m
+        )
+        if all(math.dist(place.position, q) >= MIN_SEPARATION_M for q in taken):
+            break
+    else:
+        raise PlacementError(
+            f"no place for {activity!r} at least {MIN_SEPARATION_M} m from the others"
+        )
+    pos = (float(place.position[0]), float(place.position[1]))
+    radar_xy = (float(scene.radar.position[0]), float(scene.radar.position[1]))
+    aff = place.affordance
+    support = aff.label if aff is not None and activity not in (*IN_PLACE, "walk", "fall") else None
+    heading = _motion_heading(place.heading_deg)
+    posture = "standing"
+    if activity == "walk":
+        grid = scene.free_space(0.1, 0.2)
+        for _ in range(30):
+            goal = grid.sample_free(rng)
+            if math.dist(goal, pos) >= 2.0 and scene.in_radar_fov(
+                (goal[0], goal[1], 1.0), max_range_m=max_range_m
+            ):
+                break
+        else:
+            raise PlacementError("no walking goal 2 m away inside the radar's view")
+        path = grid.shortest_path(pos, goal)
+        wps = [[float(x), float(y)] for x, y in path[1:]]
+        speed = float(rng.uniform(0.7, 1.5))
+        length = float(np.linalg.norm(np.diff(np.vstack([pos, path[1:]]), axis=0), axis=1).sum())
+        dur = length / speed + min(0.6, length / speed)
+        segs = [_seg("walk", 0.0, dur, {"waypoints": wps, "speed": speed})]
+        lead, heading = 0.3, _toward(pos, tuple(path[1]))
+    elif activity in IN_PLACE:
+        if rng.random() < 0.7:
+            heading = _toward(pos, radar_xy) + float(rng.uniform(-0.5, 0.5))
+        segs, lead = [_seg(activity, 0.0, 1.0)], 0.5
+    elif activity == "fall":
+        heading = float(rng.uniform(-math.pi, math.pi))
+        segs, lead = [_seg("stand", 0.0, 1.0), _seg("fall", 1.0, 4.0), _seg("sleep", 4.0, 5.0)], 0.8
+    elif activity in ("sit", "typing", "sit_down", "stand_up"):
+        assert aff is not None
+        seat = {
+            "position": [float(aff.position[0]), float(aff.position[1])],
+            "heading": _motion_heading(aff.heading_deg),
+            "height": float(aff.position[2]),
+        }
+        fwd = (math.cos(seat["heading"]), math.sin(seat["heading"]))
+        pos = (pos[0] + 0.45 * fwd[0], pos[1] + 0.45 * fwd[1])
+        heading = seat["heading"] + math.pi
+        if activity in ("sit", "typing"):
+            segs, lead = [_seg("sit_down", 0.0, 2.0, seat), _seg(activity, 2.0, 3.0)], 2.5
+        elif activity == "sit_down":
+            segs, lead = (
+                [_seg("stand", 0.0, 0.5), _seg("sit_down", 0.5, 2.5, seat), _seg("sit", 2.5, 3.5)],
+                0.3,
+            )
+        else:
+            segs = [
+                _seg("sit_down", 0.0, 2.0, seat),
+                _seg("sit", 2.0, 2.5),
+                _seg("stand_up", 2.5, 4.5),
+                _seg("stand", 4.5, 5.5),
+            ]
+            lead = 2.3
+    elif activity in ("sleep", "lie_down"):
+        assert aff is not None
+        bed = {
+            "position": [float(aff.position[0]), float(aff.position[1])],
+            "head_direction": _motion_heading(aff.heading_deg),
+            "height": float(aff.position[2]),
+        }
+        if activity == "sleep":
+            segs, lead = [_seg("lie_down", 0.0, 4.0, bed), _seg("sleep", 4.0, 5.0)], 4.3
+        else:
+            segs, lead = (
+                [_seg("stand", 0.0, 0.5), _seg("lie_down", 0.5, 4.5, bed), _seg("sleep", 4.5, 5.5)],
+                0.3,
+            )
+    elif activity == "get_up":
+        posture = "lying"
+        heading = float(rng.uniform(-math.pi, math.pi))
+        segs, lead = (
+            [_seg("sleep", 0.0, 1.0), _seg("get_up", 1.0, 5.0), _seg("stand", 5.0, 6.0)],
+            0.8,
+        )
+    else:
+        raise ScenarioError(f"activity {activity!r} has no scenario plan")
+    return {
+        "segments": segs,
+        "lead": lead,
+        "position": pos,
+        "heading": heading,
+        "posture": posture,
+        "support": support,
+    }
+
+
+def _align(plan: dict[str, Any], window_start: float, end: float) -> list[dict[str, Any]]:
+    """Shift a person's segments so their lead-in ends at ``window_start``; extend to ``end``."""
+    offset = window_start - plan["lead"]
+    segs = [
+        dict(s, start_s=s["start_s"] + offset, end_s=s["end_s"] + offset) for s in plan["segments"]
+    ]
+    if offset > 1e-9:
+        first = "sleep" if plan["posture"] == "lying" else "stand"
+        segs.insert(0, _seg(first, 0.0, offset))
+    last = segs[-1]
+    if last["end_s"] < end:
+        if last["activity"] == "walk":
+            segs.append(_seg("stand", last["end_s"], end))
+        else:
+            segs[-1] = dict(last, end_s=end)
+    return [dict(s, start_s=round(s["start_s"], 6), end_s=round(s["end_s"], 6)) for s in segs]
+
+
+def _vitals(rng: np.random.Generator, age_group: str, activity: str) -> dict[str, float]:
+    from sim.humans import sample_vitals
+
+    v = sample_vitals(rng, age_group)
+    if activity in EXERCISE:
+        v["breathing_per_min"] = min(29.0, v["breathing_per_min"] * 1.3)
+        v["heart_per_min"] = min(118.0, v["heart_per_min"] * 1.3)
+    return {
+        k: round(float(v[k]), 4)
+        for k in (
+            "breathing_per_min",
+            "heart_per_min",
+            "breathing_amplitude_m",
+            "heart_amplitude_m",
+        )
+    }
+
+
+def sample_scenario(
+    seed: int,
+    index: int,
+    *,
+    radar: str = "random",
+    prompt: str | None = None,
+    window_s: float = 2.0,
+    activities: dict[str, float] | None = None,
+    max_attempts: int = 8,
+) -> Scenario:
+    """Sample scenario ``index`` of a dataset with ``seed`` (deterministic per ``(seed, index)``).
+
+    Args:
+        radar: ``"random"`` (a bundled profile per sample), a bundled profile name or a ``.cfg`` path.
+        prompt: fixes the room and the activity (e.g. "an elderly woman doing squats in the kitchen");
+            None samples both.
+        window_s: window length [s] (rounded to whole frames, at least one).
+        activities: main-activity weights (default :data:`ACTIVITY_WEIGHTS`).
+        max_attempts: scenes/activities re-drawn when no acceptable placement exists (random mode).
+
+    Raises:
+        ScenarioError: unknown activity in the prompt, an impossible placement, an invalid config.
+    """
+    from sim.humans import Subject, sample_subject
+    from sim.scene import PlacementError, generate_scene
+
+    if window_s <= 0:
+        raise ScenarioError(f"window length must be positive, got {window_s} s")
+    rng = np.random.default_rng([seed, index])
+    profile, rc = _pick_radar(radar, rng)
+    cfg = rc.chirp
+    num_frames = max(1, round(window_s / cfg.frame_period_s))
+    hints: dict[str, str] = {}
+    fixed: tuple[str, int] | None = None
+    if prompt:
+        act, count, hints = parse_people_prompt(prompt)
+        fixed = (act, count)
+    weights = activities or ACTIVITY_WEIGHTS
+    names = sorted(weights)
+    probs = np.array([weights[n] for n in names], dtype=float)
+    probs /= probs.sum()
+    reasons: list[str] = []
+    for _attempt in range(max_attempts):
+        scene_seed = int(rng.integers(2**31))
+        try:
+            scene = generate_scene(prompt, seed=scene_seed)
+        except ValueError as exc:
+            raise ScenarioError(f"prompt {prompt!r}: {exc}") from None
+        except RuntimeError as exc:
+            reasons.append(str(exc))
+            continue
+        count = fixed[1] if fixed else int(rng.choice(len(PEOPLE_PROBS), p=PEOPLE_PROBS)) + 1
+        plans, taken = [], []
+        try:
+            for k in range(count):
+                activity = fixed[0] if fixed else str(names[int(rng.choice(len(names), p=probs))])
+                subject = sample_subject(rng)
+                if hints:
+                    subject = Subject(**{**vars(subject), **hints})
+                    if hints.get("age_group") == "child" and subject.height_m > 1.55:
+                        subject = Subject(**{**vars(subject), "height_m": 1.3})
+                plan = _plan_person(
+                    scene, activity, rng, max_range_m=0.8 * cfg.max_range_m, taken=taken
+                )
+                taken.append(plan["position"])
+                plan.update(
+                    activity=activity,
+                    subject=vars(subject).copy(),
+                    name=f"person_{k}",
+                    vitals=_vitals(rng, subject.age_group, activity),
+                    seed=int(rng.integers(2**31)),
+                )
+                plans.append(plan)
+        except (PlacementError, ValueError) as exc:
+            if fixed:
+                raise ScenarioError(f"impossible placement: {exc}") from None
+            reasons.append(str(exc))
+            continue
+        window_start = round(max(p["lead"] for p in plans), 6)
+        end = window_start + max(window_s, MIN_ANALYSIS_S) + 0.5
+        people = [
+            PersonPlan(
+                name=p["name"],
+                subject=p["subject"],
+                activity=p["activity"],
+                segments=_align(p, window_start, end),
+                start_position=(round(p["position"][0], 6), round(p["position"][1], 6)),
+                start_heading=round(float(p["heading"]), 6),
+                start_posture=p["posture"],
+                support=p["support"],
+                vitals=p["vitals"],
+                seed=p["seed"],
+            )
+            for p in plans
+        ]
+        sc = Scenario(
+            seed=int(seed),
+            index=int(index),
+            prompt=prompt,
+            scene_seed=scene_seed,
+            radar_profile=profile,
+            cfg_text=emit_cfg(rc),
+            board=rc.board,
+            window_start_s=window_start,
+            window_s=float(window_s),
+            num_frames=int(num_frames),
+            people=people,
+            scatter_seed=int(rng.integers(2**31)),
+        )
+        sc._cache["scene"] = scene
+        return sc
+    raise ScenarioError(
+        f"no acceptable scenario for sample {index} after {max_attempts} attempts: {reasons[-1] if reasons else '?'}"
+    )

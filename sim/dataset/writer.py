@@ -1,0 +1,438 @@
+"""Dataset writer: deterministic, sharded, resumable (format: ``sim/dataset/FORMAT.md``, reader:
+``runtime.dataset``).
+
+- **Deterministic.** Sample ``k`` depends only on ``(spec, k)``: its files hold no timestamps, JSON keys
+  are sorted, ``.npz`` members are deflated at a fixed level with a fixed zip date. The same spec and
+  shard give identical bytes; a sample's bytes do not depend on how the dataset is sharded.
+- **Sharded.** Shard ``i`` of ``n`` holds the samples ``k`` with ``k % n == i``, so a fan-out (Ray, a
+  Slurm array) is ``n`` independent processes each writing one shard into the same directory.
+- **Resumable.** A shard's ``manifest.json`` (sizes + sha256 of its files) is written last. A shard
+  whose manifest verifies is skipped; any other shard (no manifest, a file missing or changed) is
+  regenerated from scratch.
+
+After its shards, a run rewrites ``index.json`` and the dataset card (``card.json``, ``README.md``)
+from every complete shard in the directory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import json
+import os
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runtime.dataset import (
+    DATASET_FORMAT,
+    INDEX_NAME,
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    SAMPLE_FORMAT,
+    sample_stem,
+    sha256_file,
+    shard_name,
+)
+from sim.dataset.scenario import ScenarioError, resolve_radar, sample_scenario
+from sim.dataset.simulate import BACKENDS, OUTPUTS, SampleData, TraceOptions, simulate_sample
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_LEVEL = 6
+_SHARD_RE = re.compile(r"^shard-(\d{5})-of-(\d{5})$")
+
+
+def generator_version() -> str:
+    """``mmfm <version>`` of the installed package (``unknown`` when not installed)."""
+    try:
+        return f"mmfm {importlib.metadata.version('mmfm')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "mmfm unknown"
+
+
+@dataclass(frozen=True)
+class GenerateSpec:
+    """What a dataset is generated from; every shard of a directory must share it.
+
+    Attributes:
+        num: number of samples.
+        seed: dataset seed (sample ``k`` draws from ``default_rng([seed, k])``).
+        backend: ``"scatter"`` or ``"sionna"``.
+        radar: ``"random"``, a bundled profile name or a ``.cfg`` path.
+        window_s: window length [s].
+        outputs: sorted subset of ``("adc", "points", "spectrogram")``.
+        prompt: fixes room and activity (None: sampled).
+        trace: propagation settings.
+    """
+
+    num: int
+    seed: int
+    backend: str = "scatter"
+    radar: str = "random"
+    window_s: float = 2.0
+    outputs: tuple[str, ...] = ("points", "spectrogram")
+    prompt: str | None = None
+    trace: TraceOptions = field(default_factory=TraceOptions)
+
+    def validate(self) -> None:
+        """Raise :class:`ScenarioError` (one line) for bad settings."""
+        if self.num < 1:
+            raise ScenarioError(f"--num must be >= 1, got {self.num}")
+        if self.backend not in BACKENDS:
+            raise ScenarioError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
+        bad = sorted(set(self.outputs) - set(OUTPUTS))
+        if bad or not self.outputs:
+            raise ScenarioError(f"unknown outputs {bad}; choose from {', '.join(OUTPUTS)}")
+        if not 0 < self.window_s <= 60:
+            raise ScenarioError(f"window length must be within (0, 60] s, got {self.window_s}")
+        resolve_radar(self.radar)
+        if self.prompt:
+            from sim.dataset.scenario import parse_people_prompt
+
+            parse_people_prompt(self.prompt)
+            # A dry run of the first sample: an impossible placement fails here, before any file.
+            sample_scenario(
+                self.seed, 0, radar=self.radar, prompt=self.prompt, window_s=self.window_s
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        radar_sha = None
+        if self.radar != "random" and Path(self.radar).is_file():
+            radar_sha = sha256_file(Path(self.radar))
+        return {
+            "num": self.num,
+            "seed": self.seed,
+            "backend": self.backend,
+            "radar": self.radar,
+            "radar_sha256": radar_sha,
+            "window_s": self.window_s,
+            "outputs": sorted(self.outputs),
+            "prompt": self.prompt,
+            "trace": self.trace.to_dict(),
+            "format": DATASET_FORMAT,
+        }
+
+    def command(self) -> str:
+        """The canonical ``mmfm sim generate`` command line (without ``--out`` and ``--shard``)."""
+        parts = [
+            "mmfm sim generate",
+            f"--num {self.num}",
+            f"--seed {self.seed}",
+            f"--backend {self.backend}",
+            f"--radar {self.radar}",
+            f"--window-s {self.window_s:g}",
+            f"--outputs {','.join(sorted(self.outputs))}",
+        ]
+        if self.prompt:
+            parts.append(f"--prompt {json.dumps(self.prompt)}")
+        return " ".join(parts)
+
+
+@dataclass
+class GenerateReport:
+    """What a run did: shards written and skipped (names), samples written."""
+
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    samples_written: int = 0
+    frames_written: int = 0
+
+
+# ---------------------------------------------------------------------------------------- bytes
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """A deterministic ``.npz``: members in key order, fixed zip date, deflate level ``ZIP_LEVEL``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(
+                member, np.ascontiguousarray(arrays[name]), allow_pickle=False
+            )
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            zf.writestr(info, member.getvalue(), compresslevel=ZIP_LEVEL)
+    return buf.getvalue()
+
+
+def json_bytes(doc: Any) -> bytes:
+    """Sorted-key, indented UTF-8 JSON with a trailing newline."""
+    return (
+        json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    ).encode("utf-8")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------- samples
+def sample_files(spec: GenerateSpec, index: int) -> tuple[bytes, bytes, dict[str, Any]]:
+    """``(npz bytes, json bytes, summary)`` of sample ``index`` (deterministic)."""
+    sc = sample_scenario(
+        spec.seed, index, radar=spec.radar, prompt=spec.prompt, window_s=spec.window_s
+    )
+    data: SampleData = simulate_sample(
+        sc, backend=spec.backend, outputs=spec.outputs, trace_options=spec.trace
+    )
+    doc = {"format": SAMPLE_FORMAT, **data.doc}
+    people = doc["truth"]["people"]
+    summary = {
+        "activities": [p["activity"] for p in people],
+        "room_type": doc["truth"]["room"]["room_type"],
+        "board": sc.board,
+        "profile": sc.radar_profile,
+        "num_people": len(people),
+        "num_frames": sc.num_frames,
+        "num_points": int(data.arrays["points_offsets"][-1])
+        if "points_offsets" in data.arrays
+        else None,
+    }
+    return npz_bytes(data.arrays), json_bytes(doc), summary
+
+
+def _sample_job(args: tuple[GenerateSpec, int]) -> tuple[int, bytes, bytes, dict[str, Any]]:
+    spec, index = args
+    npz, js, summary = sample_files(spec, index)
+    return index, npz, js, summary
+
+
+# ---------------------------------------------------------------------------------------- shards
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)``; :class:`ScenarioError` unless ``0 <= i < n``."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or not int(m.group(1)) < int(m.group(2)):
+        raise ScenarioError(f"--shard must be i/n with 0 <= i < n (e.g. 0/4), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _existing_shards(out: Path) -> list[tuple[Path, int, int]]:
+    found = []
+    for p in sorted(out.iterdir()) if out.is_dir() else []:
+        m = _SHARD_RE.match(p.name)
+        if m and p.is_dir():
+            found.append((p, int(m.group(1)), int(m.group(2))))
+    return found
+
+
+def _read_manifest(shard_dir: Path) -> dict[str, Any] | None:
+    path = shard_dir / MANIFEST_NAME
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT else None
+
+
+def shard_is_complete(shard_dir: Path, spec_dict: dict[str, Any]) -> bool:
+    """True when the shard's manifest exists, matches the spec and every file verifies."""
+    man = _read_manifest(shard_dir)
+    if man is None or man.get("spec") != spec_dict:
+        return False
+    for name, info in man.get("files", {}).items():
+        path = shard_dir / name
+        if (
+            not path.is_file()
+            or path.stat().st_size != info["bytes"]
+            or sha256_file(path) != info["sha256"]
+        ):
+            return False
+    return True
+
+
+def _check_compatible(out: Path, spec_dict: dict[str, Any], n: int) -> None:
+    for shard_dir, _, m in _existing_shards(out):
+        if m != n:
+            raise ScenarioError(
+                f"{out} already holds shards of {m} ({shard_dir.name}); this run writes shards of {n}: use another --out"
+            )
+        man = _read_manifest(shard_dir)
+        if man is not None and man.get("spec") != spec_dict:
+            diff = sorted(k for k in spec_dict if man["spec"].get(k) != spec_dict[k])
+            raise ScenarioError(
+                f"{shard_dir}: generated with different settings ({', '.join(diff)}); use another --out"
+            )
+
+
+def _clear_shard(shard_dir: Path) -> None:
+    for p in shard_dir.iterdir():
+        if (
+            p.name == MANIFEST_NAME
+            or p.name.endswith(".tmp")
+            or re.match(r"^sample-\d{8}\.(npz|json)$", p.name)
+        ):
+            p.unlink()
+
+
+def write_shard(
+    out: Path,
+    spec: GenerateSpec,
+    i: int,
+    n: int,
+    *,
+    workers: int = 1,
+    progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+) -> tuple[bool, int, int]:
+    """Write shard ``i`` of ``n`` unless it is complete; returns ``(written, samples, frames)``."""
+    spec_dict = spec.to_dict()
+    shard_dir = out / shard_name(i, n)
+    if shard_is_complete(shard_dir, spec_dict):
+        return False, 0, 0
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    _clear_shard(shard_dir)
+    indices = list(range(i, spec.num, n))
+    files: dict[str, dict[str, Any]] = {}
+    summaries: dict[str, Any] = {}
+    frames = 0
+    jobs = [(spec, k) for k in indices]
+    wrap = progress or (lambda it, total, desc: it)
+    if workers > 1 and len(jobs) > 1:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        results: Iterable[Any] = pool.map(_sample_job, jobs)
+    else:
+        pool = None
+        results = map(_sample_job, jobs)
+    try:
+        for index, npz, js, summary in wrap(results, len(jobs), shard_dir.name):
+            stem = sample_stem(index)
+            for suffix, data in ((".npz", npz), (".json", js)):
+                _write_atomic(shard_dir / (stem + suffix), data)
+                files[stem + suffix] = {"bytes": len(data), "sha256": _sha(data)}
+            summaries[str(index)] = summary
+            frames += int(summary["num_frames"])
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "shard": shard_dir.name,
+        "shard_index": i,
+        "num_shards": n,
+        "spec": spec_dict,
+        "generator": generator_version(),
+        "samples": indices,
+        "files": files,
+        "summaries": summaries,
+    }
+    _write_atomic(shard_dir / MANIFEST_NAME, json_bytes(manifest))
+    return True, len(indices), frames
+
+
+def write_index(out: Path) -> dict[str, Any]:
+    """Rewrite ``index.json`` and the dataset card from the complete shards in ``out``."""
+    shards, samples = [], []
+    spec: dict[str, Any] | None = None
+    generator = None
+    n = None
+    summaries: dict[int, dict[str, Any]] = {}
+    for shard_dir, _i, m in _existing_shards(out):
+        man = _read_manifest(shard_dir)
+        if man is None:
+            continue
+        spec = spec or man["spec"]
+        generator = generator or man.get("generator")
+        n = m
+        raw = json_bytes(man)
+        size = sum(int(f["bytes"]) for f in man["files"].values())
+        shards.append(
+            {
+                "name": shard_dir.name,
+                "num_samples": len(man["samples"]),
+                "bytes": size,
+                "manifest_sha256": _sha(raw),
+            }
+        )
+        for k in man["samples"]:
+            samples.append({"index": int(k), "shard": shard_dir.name, "stem": sample_stem(int(k))})
+            summaries[int(k)] = man["summaries"][str(k)]
+    missing = (
+        [
+            shard_name(i, n)
+            for i in range(n or 0)
+            if shard_name(i, n) not in {s["name"] for s in shards}
+        ]
+        if n
+        else []
+    )
+    index = {
+        "format": DATASET_FORMAT,
+        "spec": spec,
+        "generator": generator,
+        "num_shards": n,
+        "complete": bool(shards) and not missing,
+        "missing_shards": missing,
+        "num_samples": len(samples),
+        "shards": shards,
+        "samples": samples,
+    }
+    _write_atomic(out / INDEX_NAME, json_bytes(index))
+    from sim.dataset.card import write_card
+
+    write_card(out, index, summaries)
+    return index
+
+
+def generate(
+    out: str | Path,
+    spec: GenerateSpec,
+    *,
+    shards: Sequence[int] | None = None,
+    num_shards: int = 1,
+    workers: int = 1,
+    progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+) -> GenerateReport:
+    """Generate (or resume) shards of a dataset into ``out``.
+
+    Args:
+        out: dataset directory (created).
+        spec: the generation settings.
+        shards: which shards of ``num_shards`` to write (None: all of them).
+        num_shards: ``n`` of ``--shard i/n``.
+        workers: processes per shard (samples in parallel; bytes are unchanged).
+        progress: ``(iterable, total, description) -> iterable`` wrapper (e.g. tqdm).
+
+    Raises:
+        ScenarioError: bad settings, or ``out`` holds a dataset generated differently.
+    """
+    spec.validate()
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    _check_compatible(root, spec.to_dict(), num_shards)
+    report = GenerateReport()
+    for i in shards if shards is not None else range(num_shards):
+        written, ns, nf = write_shard(root, spec, i, num_shards, workers=workers, progress=progress)
+        (report.written if written else report.skipped).append(shard_name(i, num_shards))
+        report.samples_written += ns
+        report.frames_written += nf
+    write_index(root)
+    return report
+
+
+def count_summaries(summaries: dict[int, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Counts per activity (people), room type, board, profile and people per sample."""
+    counts: dict[str, Counter] = {
+        k: Counter() for k in ("activity", "room_type", "board", "profile", "num_people")
+    }
+    for s in summaries.values():
+        counts["activity"].update(s["activities"])
+        counts["room_type"][s["room_type"]] += 1
+        counts["board"][s["board"]] += 1
+        counts["profile"][s["profile"]] += 1
+        counts["num_people"][str(s["num_people"])] += 1
+    return {k: dict(sorted(v.items())) for k, v in counts.items()}
