@@ -20,6 +20,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.dsp",
     "mmfm.commands.record",
     "mmfm.commands.sim",
+    "mmfm.commands.run",
 )
 
 

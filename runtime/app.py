@@ -1,0 +1,414 @@
+"""The daemon: starts its parts in a fixed, visible order, watches them, and stops them in reverse.
+
+Start order (each step logged as ``start i/5``)::
+
+    1 config       the validated MmfmConfig (radars, sources, chirp profiles)
+    2 event log    SQLite (runtime.eventlog.EventLog)
+    3 publishers   MQTT (+ Home Assistant discovery), ZeroMQ; the state provider is set here
+    4 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
+    5 watchdog     restarts stalled sources; hands periodic stats to the publishers
+
+Stop (SIGTERM/SIGINT set an event; :meth:`App.run` returns after :meth:`App.stop`): watchdog,
+pipelines (each radar goes offline), publishers (MQTT publishes offline and disconnects), event log.
+
+Events from every pipeline go to the event log (except ``event_log.exclude_types``) and to every
+publisher; a failing sink is counted and logged, never fatal. The ZeroMQ state request answers
+:meth:`App.state`: per radar the engine's state, availability and stats.
+
+An MQTT broker that cannot be reached at start is reported once; the daemon runs on and paho keeps
+reconnecting in the background. Refused credentials stop the start (a configuration error).
+
+    app = App(load_config("mmfm.yaml"))
+    app.run()            # blocks until SIGTERM/SIGINT or app.request_stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from runtime.comms.base import Communicator
+from runtime.config import MmfmConfig
+from runtime.events import Event
+from runtime.pipeline import RadarPipeline, SourceFactory
+from runtime.sources.base import Source
+
+__all__ = ["App", "AppStartError", "ProcessStats"]
+
+logger = logging.getLogger(__name__)
+
+#: How long the start waits for a first MQTT connection before saying it runs without one [s].
+MQTT_CONNECT_WAIT_S = 2.0
+
+
+class AppStartError(RuntimeError):
+    """A part could not start (event log not writable, endpoint taken, MQTT credentials refused)."""
+
+
+class ProcessStats:
+    """CPU use of this process between calls [% of one core] and its resident memory [MB]."""
+
+    def __init__(self) -> None:
+        self._last = (time.monotonic(), time.process_time())
+
+    def sample(self) -> dict[str, float]:
+        now, cpu = time.monotonic(), time.process_time()
+        t0, cpu0 = self._last
+        self._last = (now, cpu)
+        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
+        return {
+            "cpu_percent": round(percent, 1),
+            "rss_mb": round(rss_mb(), 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "threads": threading.active_count(),
+        }
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now [MB] (Linux /proc; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _plain_factory(make: Callable[[], Source]) -> SourceFactory:
+    """A :data:`SourceFactory` for a source that needs nothing sent after ``open()``."""
+
+    def factory() -> tuple[Source, None]:
+        return make(), None
+
+    return factory
+
+
+class App:
+    """The mmfm daemon.
+
+    Args:
+        config: the validated configuration.
+        communicators: publishers to use instead of those built from ``config.mqtt`` /
+            ``config.zeromq`` (tests, embedding).
+        sources: radar id -> a callable returning a fresh, unopened source; replaces that radar's
+            configured source (``mmfm demo`` plugs the simulator's virtual radar in here).
+    """
+
+    def __init__(
+        self,
+        config: MmfmConfig,
+        *,
+        communicators: Sequence[Communicator] | None = None,
+        sources: Mapping[str, Callable[[], Source]] | None = None,
+    ) -> None:
+        self.config = config
+        self._given_communicators = list(communicators) if communicators is not None else None
+        self._sources = dict(sources or {})
+        unknown = set(self._sources) - set(config.enabled_radars)
+        if unknown:
+            raise ValueError(f"sources for radars not in the config: {sorted(unknown)}")
+        self.communicators: list[Communicator] = []
+        self.event_log: Any = None
+        self.pipelines: dict[str, RadarPipeline] = {}
+        self._stop_event = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self._watchdog_stop = threading.Event()
+        self._started: list[str] = []
+        self._process = ProcessStats()
+        self._lock = threading.Lock()
+        self.sink_errors = {"event_log": 0, "publish": 0}
+        self.started_at: float | None = None
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> None:
+        """Start every part in order; on failure stop what started and raise :class:`AppStartError`."""
+        if self._started:
+            raise RuntimeError("App.start() called twice")
+        self._stop_event.clear()
+        steps: list[tuple[str, Callable[[], str]]] = [
+            ("config", self._start_config),
+            ("event log", self._start_event_log),
+            ("publishers", self._start_publishers),
+            ("pipelines", self._start_pipelines),
+            ("watchdog", self._start_watchdog),
+        ]
+        for i, (name, step) in enumerate(steps, start=1):
+            try:
+                detail = step()
+            except AppStartError:
+                self.stop()
+                raise
+            except Exception as exc:
+                self.stop()
+                raise AppStartError(f"{name}: {type(exc).__name__}: {exc}") from exc
+            self._started.append(name)
+            logger.info("start %d/%d %s: %s", i, len(steps), name, detail)
+        self.started_at = time.time()
+        logger.info("mmfm running with %d radar(s)", len(self.pipelines))
+
+    def _start_config(self) -> str:
+        parts = []
+        for rid, r in self.config.enabled_radars.items():
+            kind = "custom" if rid in self._sources else r.source.type
+            parts.append(f"{rid} ({kind}, {r.radar_config.chirp.board}, {r.chirp_config})")
+        disabled = [rid for rid, r in self.config.radars.items() if not r.enabled]
+        text = "; ".join(parts) or "no enabled radars"
+        return text + (f"; disabled: {', '.join(disabled)}" if disabled else "")
+
+    def _start_event_log(self) -> str:
+        settings = self.config.event_log
+        if not settings.enabled:
+            return "off"
+        from runtime.eventlog import EventLog, EventLogError
+
+        try:
+            self.event_log = EventLog(
+                settings.path, retention_days=settings.retention_days, max_rows=settings.max_rows
+            )
+        except EventLogError as exc:
+            raise AppStartError(str(exc)) from exc
+        return f"{settings.path} ({settings.retention_days:g} days, {len(self.event_log)} events)"
+
+    def _start_publishers(self) -> str:
+        if self._given_communicators is not None:
+            comms = self._given_communicators
+        else:
+            comms = self._build_communicators()
+        described = []
+        for comm in comms:
+            comm.set_state_provider(self.state)
+            comm.start()
+            self.communicators.append(comm)
+            described.append(self._describe(comm))
+        self._await_mqtt()
+        return ", ".join(described) or "none"
+
+    def _build_communicators(self) -> list[Communicator]:
+        radars = self.config.radar_infos()
+        comms: list[Communicator] = []
+        if self.config.mqtt is not None:
+            from runtime.comms.mqtt import MqttCommunicator
+
+            comms.append(MqttCommunicator(self.config.mqtt, radars))
+        if self.config.zeromq is not None:
+            from runtime.comms.zeromq import ZeroMqCommunicator
+
+            comms.append(ZeroMqCommunicator(self.config.zeromq, radars))
+        return comms
+
+    @staticmethod
+    def _describe(comm: Any) -> str:
+        s = getattr(comm, "settings", None)
+        if comm.name == "mqtt" and s is not None:
+            return f"mqtt {s.host}:{s.port} (prefix {s.topic_prefix})"
+        if comm.name == "zeromq":
+            return f"zeromq pub {comm.pub_address}, requests {comm.request_address or 'off'}"
+        return str(comm.name)
+
+    def _await_mqtt(self) -> None:
+        """Give MQTT a moment to connect; refused credentials fail the start, an unreachable broker
+        is said once (paho reconnects in the background)."""
+        mqtts = [c for c in self.communicators if c.name == "mqtt"]
+        if not mqtts:
+            return
+        deadline = time.monotonic() + MQTT_CONNECT_WAIT_S
+        while time.monotonic() < deadline:
+            stats = [c.stats() for c in mqtts]
+            if any(s.get("auth_failures") for s in stats):
+                from runtime.comms.mqtt import MqttAuthError
+
+                msg = "MQTT broker refused the credentials"
+                comm = mqtts[0]
+                auth_message = getattr(comm, "_auth_message", None)
+                reason = getattr(comm, "_first_reason", None)
+                if auth_message is not None and reason is not None:
+                    msg = auth_message(reason)
+                raise AppStartError(str(MqttAuthError(msg)))
+            if all(s.get("connected") for s in stats):
+                return
+            time.sleep(0.05)
+        for comm in mqtts:
+            if not comm.stats().get("connected"):
+                s = getattr(comm, "settings", None)
+                where = f"{s.host}:{s.port}" if s is not None else "the broker"
+                logger.warning(
+                    "MQTT broker %s not reachable; mmfm runs without it and keeps reconnecting "
+                    "in the background (events wait in a bounded queue)",
+                    where,
+                )
+
+    def _start_pipelines(self) -> str:
+        for rid, radar in self.config.enabled_radars.items():
+            factory = _plain_factory(self._sources[rid]) if rid in self._sources else None
+            self.pipelines[rid] = RadarPipeline(
+                rid,
+                radar,
+                watchdog=self.config.watchdog,
+                on_events=self._on_events,
+                on_available=self._on_available,
+                source_factory=factory,
+                latency_window=self.config.stats.latency_window,
+            )
+        for pipeline in self.pipelines.values():
+            self._on_available(pipeline.radar_id, False)
+            pipeline.start()
+        return ", ".join(
+            f"{rid} (stall timeout {p.stall_timeout_s:g} s)" for rid, p in self.pipelines.items()
+        )
+
+    def _start_watchdog(self) -> str:
+        self._watchdog_stop.clear()
+        self._watchdog = threading.Thread(target=self._watch, name="watchdog", daemon=True)
+        self._watchdog.start()
+        wd = self.config.watchdog
+        return (
+            f"every {wd.check_interval_s:g} s, backoff {wd.restart_backoff_s:g}-"
+            f"{wd.restart_backoff_max_s:g} s, stats every {self.config.stats.interval_s:g} s"
+        )
+
+    # ------------------------------------------------------------------ run / stop
+    def run(self, *, install_signal_handlers: bool = True) -> int:
+        """Start, block until SIGTERM/SIGINT (or :meth:`request_stop`), stop. Returns 0."""
+        old: dict[int, Any] = {}
+        if install_signal_handlers and threading.current_thread() is threading.main_thread():
+
+            def on_signal(signum: int, frame: Any) -> None:
+                logger.info("received %s; stopping", signal.Signals(signum).name)
+                self._stop_event.set()
+
+            old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not self._stop_event.wait(0.5):
+                pass
+        finally:
+            self.stop()
+            for s, handler in old.items():
+                signal.signal(s, handler)
+        return 0
+
+    def request_stop(self) -> None:
+        """Make :meth:`run` return (thread-safe, signal-safe)."""
+        self._stop_event.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_event.is_set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every started part in reverse order (idempotent)."""
+        self._stop_event.set()
+        if "watchdog" in self._started or self._watchdog is not None:
+            self._watchdog_stop.set()
+            if self._watchdog is not None:
+                self._watchdog.join(timeout)
+                self._watchdog = None
+            logger.info("stop: watchdog")
+        if self.pipelines:
+            for pipeline in self.pipelines.values():
+                pipeline.stop(timeout)
+            logger.info("stop: pipelines (%s)", ", ".join(self.pipelines))
+        if self.communicators:
+            for comm in reversed(self.communicators):
+                try:
+                    comm.stop()
+                except Exception:
+                    logger.exception("stopping %s failed", comm.name)
+            logger.info("stop: publishers (%s)", ", ".join(c.name for c in self.communicators))
+            self.communicators = []
+        if self.event_log is not None:
+            self.event_log.close()
+            self.event_log = None
+            logger.info("stop: event log")
+        if self._started:
+            logger.info("mmfm stopped")
+        self._started = []
+        self.pipelines = {}
+
+    # ------------------------------------------------------------------ sinks
+    def _on_events(self, radar: str, events: list[Event]) -> None:
+        log = self.event_log
+        if log is not None:
+            keep = [e for e in events if e.type not in self.config.event_log.exclude_types]
+            if keep:
+                try:
+                    log.extend(keep)
+                except Exception as exc:
+                    with self._lock:
+                        self.sink_errors["event_log"] += 1
+                    logger.error("event log write failed: %s", exc, extra={"radar": radar})
+        for comm in self.communicators:
+            for event in events:
+                try:
+                    comm.publish_event(event)
+                except Exception as exc:
+                    with self._lock:
+                        self.sink_errors["publish"] += 1
+                    logger.error(
+                        "%s: publishing a %s event failed: %s",
+                        comm.name,
+                        event.type,
+                        exc,
+                        extra={"radar": radar},
+                    )
+
+    def _on_available(self, radar: str, online: bool) -> None:
+        for comm in self.communicators:
+            try:
+                comm.set_available(radar, online)
+            except Exception as exc:
+                logger.error("%s: availability failed: %s", comm.name, exc, extra={"radar": radar})
+
+    # ------------------------------------------------------------------ watchdog
+    def _watch(self) -> None:
+        wd = self.config.watchdog
+        next_stats = time.monotonic() + self.config.stats.interval_s
+        while not self._watchdog_stop.wait(wd.check_interval_s):
+            now = time.monotonic()
+            for pipeline in list(self.pipelines.values()):
+                try:
+                    pipeline.check_stall(now)
+                except Exception:
+                    logger.exception("watchdog check failed", extra={"radar": pipeline.radar_id})
+            if now >= next_stats:
+                next_stats = now + self.config.stats.interval_s
+                self.publish_stats()
+
+    def publish_stats(self) -> dict[str, dict[str, Any]]:
+        """Hand every radar's stats (plus process CPU/RSS) to the publishers; returns them."""
+        process = self._process.sample()
+        out = {}
+        for rid, pipeline in list(self.pipelines.items()):
+            stats = {**pipeline.stats(), "process": process}
+            out[rid] = stats
+            for comm in self.communicators:
+                try:
+                    comm.publish_stats(rid, stats)
+                except Exception as exc:
+                    logger.error("%s: stats failed: %s", comm.name, exc, extra={"radar": rid})
+        return out
+
+    # ------------------------------------------------------------------ queries
+    def state(self) -> dict[str, Any]:
+        """Current state for request/reply queries: per radar the engine state and stats."""
+        radars = {}
+        for rid, pipeline in list(self.pipelines.items()):
+            try:
+                radars[rid] = {**pipeline.state(), "stats": pipeline.stats()}
+            except Exception as exc:  # a query must never break the daemon
+                radars[rid] = {"error": f"{type(exc).__name__}: {exc}"}
+        return {"time": time.time(), "started": self.started_at, "radars": radars}
+
+    def stats(self) -> dict[str, Any]:
+        """Every radar's stats, publisher counters and sink errors."""
+        return {
+            "radars": {rid: p.stats() for rid, p in self.pipelines.items()},
+            "publishers": {c.name: c.stats() for c in self.communicators},
+            "sink_errors": dict(self.sink_errors),
+        }
