@@ -151,17 +151,17 @@ def test_realtime_pacing_and_close_from_another_thread() -> None:
 
 
 def test_realtime_pacing_follows_recorded_spacing() -> None:
-    # 2 passes x 2 frames, 50 ms apart, at speed 2: at least 3 gaps of 25 ms.
+    # 2 passes x 2 frames, 50 ms apart, at speed 2: 3 gaps of 25 ms, the loop seam included.
     start = time.monotonic()
     with ReplaySource(EXAMPLE, realtime=True, speed=2.0, loop=True) as src:
-        numbers = []
+        frames = []
         for f in src.frames():
-            numbers.append(f.frame_number)
-            if len(numbers) == 4:
+            frames.append(f)
+            if len(frames) == 4:
                 break
-    assert numbers == [0, 1, 2, 3]  # loop keeps counting frame numbers up
-    # within a pass frame 1 waits 25 ms after frame 0; the second pass re-anchors its clock
-    assert time.monotonic() - start >= 2 * 0.025
+    assert [f.frame_number for f in frames] == [0, 1, 2, 3]  # loop keeps counting frame numbers up
+    assert [round(f.timestamp, 6) for f in frames] == [0.0, 0.05, 0.1, 0.15]
+    assert time.monotonic() - start >= 3 * 0.025
 
 
 def test_radhar_dump_reads_as_point_frames() -> None:

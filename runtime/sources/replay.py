@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from firmware_cfg import RadarConfig, load_cfg
 from runtime.frames import PointCloudFrame, RawFrame
 from runtime.sources.base import SourceBase
@@ -177,16 +179,25 @@ class ReplaySource(SourceBase):
             yield from read_radhar(self.path)
 
     def frames(self) -> Iterator[RawFrame | PointCloudFrame]:
-        """Yield the capture's frames (paced when ``realtime``); see the class docstring."""
+        """Yield the capture's frames (paced when ``realtime``); see the class docstring.
+
+        With ``loop``, every pass continues the previous one: frame numbers keep counting up and
+        timestamps keep increasing, the first frame of a pass one frame period after the last frame
+        of the previous pass (the config's frame period, else the capture's median frame spacing).
+        """
         self.open()
         offset = 0  # frame-number offset added on each loop pass
+        shift = 0.0  # timestamp offset added on each loop pass [s]
         wall0: float | None = None
         t0 = 0.0
         while not self.stopping:
+            stamps: list[float] = []
             last_number = -1
             for frame in self._pass():
                 if self.stopping:
                     return
+                stamps.append(frame.timestamp)
+                frame.timestamp += shift
                 if self.realtime:
                     if wall0 is None:
                         wall0, t0 = time.monotonic(), frame.timestamp
@@ -203,4 +214,12 @@ class ReplaySource(SourceBase):
             if not self.loop or last_number < 0:
                 return
             offset += last_number + 1
-            wall0 = None  # restart pacing from the first frame of the next pass
+            shift += stamps[-1] - stamps[0] + self._frame_spacing(stamps)
+
+    def _frame_spacing(self, stamps: list[float]) -> float:
+        """Time from the last frame of a pass to the first of the next [s]."""
+        if self.rc is not None:
+            return self.rc.chirp.frame_period_s
+        if len(stamps) > 1:
+            return float(np.median(np.diff(stamps)))
+        return 0.0
