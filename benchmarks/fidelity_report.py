@@ -7,13 +7,24 @@
    128 chirps x 128 samples, a walking person at ~2.9 m). The simulator runs a person walking in a
    living room with the same chirp profile (from the folder's README); for both: the range-Doppler
    power map (Blackman x Hann, summed over virtual antennas) -> noise floor (10th percentile) [dB],
-   median, peak, dynamic range (peak - floor), and the range profile's slope [dB/decade of range] over
-   0.5 m to 80 % of max range (how fast the return rolls off with distance).
+   median, peak, dynamic range (peak - floor), the range profile's slope [dB/decade of range] over
+   0.5 m to 80 % of max range (how fast the return rolls off with distance), the same slope of the
+   noise floor alone (median of the cells away from zero Doppler per range bin), the white-noise
+   level per sample [counts] (``sim.radar.noise.estimate_noise_std_counts``, what the receiver
+   calibration matches) and the strongest moving cell (|Doppler bin| > 4) over the noise floor [dB].
 2. **Point clouds vs ``../shared/realdata/radhar-fewshot/<activity>``** (IWR1443 out-of-box demo
    points): for boxing, jumping jacks, jump, squats and walk, simulated windows of one person doing the
-   activity (IWR1443BOOST presence profile, the runtime DSP chain) -> points per frame, radial
-   velocity, range; mean and 10/50/90th percentiles each, the 1-D Wasserstein distance and the KS
-   statistic between real and simulated.
+   activity, the runtime DSP chain -> points per frame, |radial velocity|, range; mean and
+   10/50/90th percentiles each, the 1-D Wasserstein distance (W1) and the KS statistic between real
+   and simulated. Twice:
+
+   a. *broad*: IWR1443BOOST presence profile (clutter removal on, 10 frames/s), the person anywhere
+      in a sampled living room in view (what ``mmfm sim generate`` does by default);
+   b. *RadHAR-like*: ``sample_scenario(setup="radhar")``: RadHAR's radar as far as the recordings
+      show it (IWR1443BOOST, SDK 1.x demo CFAR, clutter removal off, 16 Doppler bins, 30 frames/s,
+      on a tripod at 1 m), one person 1-3 m away within +-20 deg facing it, in an office.
+
+   A summary table gives W1 of both per activity (lower is closer).
 
 Skips with a message when ``../shared`` (or ``$MMFM_SHARED``) is absent.
 """
@@ -68,6 +79,7 @@ def openradar_cfg_text() -> str:
 def rd_stats(frame: np.ndarray, cfg: object) -> dict[str, float]:
     """Range-Doppler statistics of one complex ``[tx, rx, loop, sample]`` frame (module docstring)."""
     from runtime.dsp.windows import make_window
+    from sim.radar.noise import estimate_noise_std_counts
 
     ntx, nrx, nl, ns = frame.shape
     x = frame.reshape(ntx * nrx, nl, ns).astype(np.complex128)
@@ -82,12 +94,19 @@ def rd_stats(frame: np.ndarray, cfg: object) -> dict[str, float]:
     r = np.arange(ns) * rbin
     sel = (r >= 0.5) & (r <= 0.8 * cfg.max_range_m)  # type: ignore[attr-defined]
     slope = float(np.polyfit(np.log10(r[sel]), profile[sel], 1)[0])
+    far = np.abs(np.arange(nl) - nl // 2) >= round(0.15 * nl)  # away from zero Doppler
+    floor_profile = 10 * np.log10(np.maximum(np.median(power[far], axis=0), 1e-12))
+    floor_slope = float(np.polyfit(np.log10(r[sel]), floor_profile[sel], 1)[0])
+    moving = np.abs(np.arange(nl) - nl // 2) > 4
     return {
         "noise_floor_db": floor,
         "median_db": float(np.median(db)),
         "peak_db": float(db.max()),
         "dynamic_range_db": float(db.max() - floor),
         "profile_slope_db_per_decade": slope,
+        "floor_slope_db_per_decade": floor_slope,
+        "noise_std_counts": estimate_noise_std_counts(frame),
+        "moving_peak_over_floor_db": float(db[moving].max() - floor),
     }
 
 
@@ -103,7 +122,12 @@ def real_adc_frame() -> np.ndarray:
 
 
 def simulate_frames(
-    radar: str, prompt: str, seed: int, window_s: float, samples: int
+    radar: str,
+    prompt: str,
+    seed: int,
+    window_s: float,
+    samples: int,
+    setup: str | None = None,
 ) -> list[tuple[np.ndarray, object, list[np.ndarray]]]:
     """``[(frames [F, tx, rx, loop, sample], cfg, points per frame)]`` for ``samples`` scenarios."""
     from sim.dataset.scenario import sample_scenario
@@ -111,7 +135,7 @@ def simulate_frames(
 
     out = []
     for k in range(samples):
-        sc = sample_scenario(seed, k, radar=radar, prompt=prompt, window_s=window_s)
+        sc = sample_scenario(seed, k, radar=radar, prompt=prompt, window_s=window_s, setup=setup)
         data = simulate_sample(sc, outputs=("points",), keep_frames=True)
         off = data.arrays["points_offsets"]
         pts = [data.arrays["points"][off[f] : off[f + 1]] for f in range(len(off) - 1)]
@@ -186,39 +210,81 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     # ------------------------------------------------------------------ 2. point clouds
-    print("\n== 2. point clouds: simulated (iwr1443boost_presence) vs radhar-fewshot, per activity")
+    from sim.radar.noise import NoiseModel
+
+    print(
+        f"   receiver model: {NoiseModel().noise_std_counts(cfg):.2f} counts rms thermal noise at this "
+        f"profile (full scale at {NoiseModel().full_scale_input_dbm:g} dBm, NF {NoiseModel().noise_figure_db:g} dB)"
+    )
     from runtime.sources.radhar import read_radhar
 
-    for folder, activity in RADHAR_ACTIVITIES.items():
-        real_frames = [
-            f.points
-            for path in sorted((SHARED / "realdata/radhar-fewshot" / folder).glob("*.txt"))
-            for f in read_radhar(path)
-        ]
-        sim_frames = [
-            p
-            for _, _, pts in simulate_frames(
-                "iwr1443boost_presence",
-                f"a person {activity.replace('_', ' ')} in the living room",
-                args.seed,
-                args.window_s,
-                args.samples,
-            )
-            for p in pts
-        ]
-        rs, ss = point_stats(real_frames), point_stats(sim_frames)
-        print(
-            f"-- {folder} ({activity}): real {len(real_frames)} frames, sim {len(sim_frames)} frames"
+    real_stats = {
+        folder: point_stats(
+            [
+                f.points
+                for path in sorted((SHARED / "realdata/radhar-fewshot" / folder).glob("*.txt"))
+                for f in read_radhar(path)
+            ]
         )
-        for key in rs:
-            a, b = rs[key], ss[key]
-            dist = (
-                f"W1 {wasserstein_distance(a, b):6.3f}  KS {ks_2samp(a, b).statistic:5.3f}"
-                if len(a) and len(b)
-                else "n/a"
+        for folder in RADHAR_ACTIVITIES
+    }
+    variants = (
+        (
+            "broad",
+            "iwr1443boost_presence, anywhere in a living room",
+            "iwr1443boost_presence",
+            "in the living room",
+            None,
+        ),
+        (
+            "radhar",
+            'setup="radhar": RadHAR-like cfg, 1-3 m, +-20 deg, facing the radar',
+            "random",
+            "in the office",
+            "radhar",
+        ),
+    )
+    w1: dict[tuple[str, str, str], float] = {}
+    for part, (tag, title, radar, room, setup) in zip("ab", variants, strict=True):
+        print(f"\n== 2{part}. point clouds, {title}: simulated vs radhar-fewshot, per activity")
+        for folder, activity in RADHAR_ACTIVITIES.items():
+            sim_frames = [
+                p
+                for _, _, pts in simulate_frames(
+                    radar,
+                    f"a person {activity.replace('_', ' ')} {room}",
+                    args.seed,
+                    args.window_s,
+                    args.samples,
+                    setup=setup,
+                )
+                for p in pts
+            ]
+            rs, ss = real_stats[folder], point_stats(sim_frames)
+            print(
+                f"-- {folder} ({activity}): real {len(rs['points_per_frame'])} frames, "
+                f"sim {len(sim_frames)} frames"
             )
-            print(f"   {key:18s} real {_pct(a)}")
-            print(f"   {'':18s} sim  {_pct(b)}   {dist}")
+            for key in rs:
+                a, b = rs[key], ss[key]
+                dist = "n/a"
+                if len(a) and len(b):
+                    w1[tag, folder, key] = wasserstein_distance(a, b)
+                    dist = f"W1 {w1[tag, folder, key]:6.3f}  KS {ks_2samp(a, b).statistic:5.3f}"
+                print(f"   {key:18s} real {_pct(a)}")
+                print(f"   {'':18s} sim  {_pct(b)}   {dist}")
+
+    print("\n== summary: W1 real vs sim per activity (broad -> RadHAR-like)")
+    keys = ("points_per_frame", "abs_velocity_mps", "range_m")
+    print(f"   {'activity':8s} " + " ".join(f"{k:>22s}" for k in keys))
+    for folder in RADHAR_ACTIVITIES:
+        cells = []
+        for key in keys:
+            a, b = w1.get(("broad", folder, key)), w1.get(("radhar", folder, key))
+            cells.append(
+                f"{a:9.3f} -> {b:9.3f}" if a is not None and b is not None else f"{'n/a':>22s}"
+            )
+        print(f"   {folder:8s} " + " ".join(f"{c:>22s}" for c in cells))
     print(f"\n(total {time.perf_counter() - t_start:.0f} s)")
     return 0
 

@@ -111,8 +111,9 @@ def test_noise_floor_matches_model() -> None:
     expected = model.noise_std_counts(cfg) ** 2 * np.sum(w * w) + 2.0 / 12.0 * np.sum(w * w)
     floor_db = 10 * np.log10(np.mean(np.abs(spec) ** 2))
     assert abs(floor_db - 10 * np.log10(expected)) < 1.0
-    # the documented reference: kT0 F B at 14 dB NF and 5 Msps is about 1.7 counts rms at 30 dB gain
-    assert 1.0 < model.noise_std_counts(cfg) < 3.0
+    # the documented reference: kT0 F B at 14 dB NF and 5 Msps with full scale at -23 dBm (calibrated
+    # on a real IWR1443 capture: 7.0 counts at 2.5 Msps) is about 10.4 counts rms at 30 dB gain
+    assert 9.0 < model.noise_std_counts(cfg) < 12.0
 
 
 def test_quantisation_clips_at_full_scale() -> None:

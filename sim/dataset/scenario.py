@@ -11,12 +11,18 @@ lead-in (walking to a seat and sitting down, lying down on the bed...) ends befo
 and breathing/heart rates (``sim.humans.sample_vitals``, raised for exercise). All people share the
 window ``[window_start_s, window_start_s + window_s)``.
 
+Setups (``setup="radhar"``, :data:`SETUPS`) imitate a real recording so that simulated and real data
+can be compared like for like: the recording's radar configuration and mounting, one person at a
+distance and azimuth in the recording's ranges, facing the radar. ``distance_m`` / ``azimuth_deg``
+alone constrain where people stand in any scenario. Without them sampling is unchanged (same bytes).
+
 Headings: the scene judge gives degrees counter-clockwise from +y; the motion library wants radians
 counter-clockwise from +x; :func:`_motion_heading` converts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -80,6 +86,83 @@ MIN_SEPARATION_M = 0.8
 #: The dense truth (micro-Doppler frequency) spans at least this long [s].
 MIN_ANALYSIS_S = 4.0
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
+
+
+#: RadHAR's radar (nesl/RadHAR, ``../shared/realdata/radhar-fewshot``): IWR1443BOOST, TI's SDK 1.x
+#: out-of-box demo. The exact .cfg is not published; this one reproduces what the recordings show:
+#: 3 TX (x, y, z points), 16 Doppler bins of 0.61 m/s (RadHAR: 16 bins, 0.615 m/s), range bins of
+#: 4.37 cm (RadHAR: 4.36 cm), 30 frames/s, the demo's default CFAR (CASO, 8 + 4 cells, 1280 =
+#: 15 dB) and clutter removal *off* (91-100 % of RadHAR's points have v = 0).
+RADHAR_CFG_TEXT = """\
+% purpose: RadHAR-like recording setup (IWR1443BOOST, SDK 1.x out-of-box demo, clutter removal off)
+% mmfm-board: IWR1443BOOST
+% dialect: SDK 1.x (xWR14xx SDK 1.x out-of-box demo)
+sensorStop
+flushCfg
+dfeDataOutputMode 1
+channelCfg 15 7 0
+adcCfg 2 1
+adcbufCfg 0 1 0 1
+profileCfg 0 77 7 6 58 0 0 67 1 256 5000 0 0 30
+chirpCfg 0 0 0 0 0 0 0 1
+chirpCfg 1 1 0 0 0 0 0 2
+chirpCfg 2 2 0 0 0 0 0 4
+frameCfg 0 2 16 0 33.333 1 0
+guiMonitor 1 1 0 0 0 1
+cfarCfg 2 8 4 3 0 1280
+peakGrouping 1 1 1 1 255
+multiObjBeamForming 1 0.5
+clutterRemoval 0
+calibDcRangeSig 0 -5 8 256
+compRangeBiasAndRxChanPhase 0.0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0
+measureRangeBiasAndRxChanPhase 0 1.5 0.2
+sensorStart
+"""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A real recording setup to imitate (``sample_scenario(setup=name)``).
+
+    Attributes:
+        name: key in :data:`SETUPS` (also the scenario's ``radar_profile`` when its cfg is used).
+        cfg_text: the radar configuration (used when ``radar="random"``).
+        board: board of ``cfg_text``.
+        distance_m: (min, max) horizontal distance of the person from the radar [m].
+        azimuth_deg: (min, max) azimuth from boresight, positive to the radar's right [deg].
+        radar_height_m: radar height above the floor [m] (tripod, boresight level: pitch 0).
+        heading_jitter_rad: the person faces the radar within +- this [rad].
+        activities: main activities sampled when no prompt is given.
+    """
+
+    name: str
+    cfg_text: str
+    board: str
+    distance_m: tuple[float, float]
+    azimuth_deg: tuple[float, float]
+    radar_height_m: float
+    heading_jitter_rad: float
+    activities: tuple[str, ...]
+
+
+#: Named setups. ``radhar``: one person 1-3 m in front of the radar within +-20 deg, facing it (RadHAR's
+#: point clouds put the body at a median range of 1.3-2.1 m, near boresight), radar on a tripod at 1 m.
+SETUPS: dict[str, Setup] = {
+    "radhar": Setup(
+        name="radhar_iwr1443boost",
+        cfg_text=RADHAR_CFG_TEXT,
+        board="IWR1443BOOST",
+        distance_m=(1.0, 3.0),
+        azimuth_deg=(-20.0, 20.0),
+        radar_height_m=1.0,
+        heading_jitter_rad=0.2,
+        activities=("boxing", "jumping_jacks", "jump", "squats", "walk"),
+    )
+}
+#: Activities that can be placed in a distance/azimuth region (done standing, no furniture needed).
+REGION_ACTIVITIES = (*IN_PLACE, "walk", "fall")
+#: A walk inside a region goes at least this far [m].
+REGION_MIN_WALK_M = 1.0
 
 
 class ScenarioError(ValueError):
@@ -152,6 +235,9 @@ class Scenario:
         window_start_s, window_s, num_frames: the window [s] and its frames.
         people: the people.
         scatter_seed: seed of the propagation backend's random parts (same for every frame).
+        setup: the :data:`SETUPS` key it imitates (None: plain sampling).
+        radar_pose: ``{"position", "yaw_deg", "pitch_deg"}`` replacing the scene's radar mount
+            (None: the scene's own). Both are written by ``to_dict`` only when set.
     """
 
     seed: int
@@ -166,9 +252,16 @@ class Scenario:
     num_frames: int
     people: list[PersonPlan]
     scatter_seed: int
+    setup: str | None = None
+    radar_pose: dict[str, Any] | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.setup is not None:
+            extra["setup"] = self.setup
+        if self.radar_pose is not None:
+            extra["radar_pose"] = self.radar_pose
         return {
             "seed": self.seed,
             "index": self.index,
@@ -196,6 +289,7 @@ class Scenario:
                 }
                 for p in self.people
             ],
+            **extra,
         }
 
     @classmethod
@@ -223,6 +317,8 @@ class Scenario:
             num_frames=int(d["num_frames"]),
             people=people,
             scatter_seed=int(d["scatter_seed"]),
+            setup=d.get("setup"),
+            radar_pose=d.get("radar_pose"),
         )
 
     # ------------------------------------------------------------------ building
@@ -238,7 +334,8 @@ class Scenario:
         if "scene" not in self._cache:
             from sim.scene import generate_scene
 
-            self._cache["scene"] = generate_scene(self.prompt, seed=self.scene_seed)
+            scene = generate_scene(self.prompt, seed=self.scene_seed)
+            self._cache["scene"] = _with_radar_pose(scene, self.radar_pose)
         return self._cache["scene"]
 
     def humans(self) -> list[Any]:
@@ -275,6 +372,31 @@ def resolve_radar(radar: str) -> tuple[str, RadarConfig | None]:
     except ValueError as exc:
         raise ScenarioError(f"{radar}: {exc}") from None
     return radar, rc
+
+
+def _check_setup(setup: str | None) -> Setup | None:
+    if setup is None:
+        return None
+    if setup not in SETUPS:
+        raise ScenarioError(f"unknown setup {setup!r}; known: {', '.join(sorted(SETUPS))}")
+    return SETUPS[setup]
+
+
+def _check_region(
+    distance_m: tuple[float, float] | None, azimuth_deg: tuple[float, float] | None
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """``(distance range [m], azimuth range [deg])`` or None; ScenarioError for bad ranges."""
+    if distance_m is None and azimuth_deg is None:
+        return None
+    d0, d1 = (float(v) for v in (distance_m or (0.5, 100.0)))
+    a0, a1 = (float(v) for v in (azimuth_deg or (-60.0, 60.0)))
+    if not 0.0 < d0 <= d1:
+        raise ScenarioError(f"distance_m must be 0 < min <= max [m], got {distance_m}")
+    if not -60.0 <= a0 <= a1 <= 60.0:
+        raise ScenarioError(
+            f"azimuth_deg must be -60 <= min <= max <= 60 (the radar's view) [deg], got {azimuth_deg}"
+        )
+    return (d0, d1), (a0, a1)
 
 
 def _pick_radar(radar: str, rng: np.random.Generator) -> tuple[str, RadarConfig]:
@@ -334,6 +456,60 @@ def _seg(
     return {"activity": activity, "start_s": float(t0), "end_s": float(t1), "params": params or {}}
 
 
+def _with_radar_pose(scene: Any, pose: dict[str, Any] | None) -> Any:
+    """``scene`` with its radar mount replaced by ``pose`` (None: unchanged)."""
+    if pose is None:
+        return scene
+    from sim.geometry import RadarPose
+
+    radar = RadarPose(tuple(pose["position"]), pose["yaw_deg"], pose["pitch_deg"])
+    return dataclasses.replace(scene, radar=radar)
+
+
+def _region_point(
+    scene: Any, region: tuple[tuple[float, float], tuple[float, float]], rng: np.random.Generator
+) -> tuple[float, float]:
+    """A floor point (x, y) at a uniform distance [m] and azimuth [deg] in ``region`` from the radar."""
+    (d0, d1), (a0, a1) = region
+    d, az = float(rng.uniform(d0, d1)), math.radians(float(rng.uniform(a0, a1)))
+    yaw = math.radians(scene.radar.yaw_deg)
+    boresight, right = (-math.sin(yaw), math.cos(yaw)), (math.cos(yaw), math.sin(yaw))
+    x0, y0 = float(scene.radar.position[0]), float(scene.radar.position[1])
+    return (
+        x0 + d * (math.cos(az) * boresight[0] + math.sin(az) * right[0]),
+        y0 + d * (math.cos(az) * boresight[1] + math.sin(az) * right[1]),
+    )
+
+
+def _place_in_region(
+    scene: Any,
+    activity: str,
+    rng: np.random.Generator,
+    region: tuple[tuple[float, float], tuple[float, float]],
+    max_range_m: float,
+    tries: int = 60,
+) -> Any:
+    """A :class:`sim.scene.Placement` inside ``region`` accepted by the judge.
+
+    Raises:
+        sim.scene.PlacementError: ``tries`` candidates rejected (the first reason is given).
+    """
+    from sim.scene import Placement, PlacementError, judge_placement
+
+    first = ""
+    for k in range(1, tries + 1):
+        pos = _region_point(scene, region, rng)
+        cand = Placement(activity, pos, 0.0, None, k)
+        reasons = judge_placement(scene, cand, require_radar_fov=True, max_range_m=max_range_m)
+        if not reasons:
+            return cand
+        first = first or reasons[0]
+    raise PlacementError(
+        f"no free floor for {activity!r} at {region[0][0]}-{region[0][1]} m, "
+        f"{region[1][0]}-{region[1][1]} deg from the radar after {tries} tries ({first})"
+    )
+
+
 def _plan_person(
     scene: Any,
     activity: str,
@@ -341,8 +517,16 @@ def _plan_person(
     *,
     max_range_m: float,
     taken: list[tuple[float, float]],
+    region: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    face_radar_rad: float | None = None,
 ) -> dict[str, Any]:
     """Segments (relative to the person's own time 0), lead-in [s], start pose and support.
+
+    Args:
+        region: ((min, max) distance [m], (min, max) azimuth [deg]) from the radar for the start
+            position (and a walk's goal); None: anywhere the judge accepts in view.
+        face_radar_rad: an in-place activity faces the radar within +- this [rad] (None: the
+            default, facing it with probability 0.7).
 
     Raises:
         sim.scene.PlacementError / ValueError: no acceptable place.
@@ -357,9 +541,12 @@ def _plan_person(
         "get_up": "lying",
     }.get(activity, activity)
     for _ in range(10):
-        place = place_activity(
-            scene, judge_activity, rng, require_radar_fov=True, max_range_m=max_range_m
-        )
+        if region is not None:
+            place = _place_in_region(scene, judge_activity, rng, region, max_range_m)
+        else:
+            place = place_activity(
+                scene, judge_activity, rng, require_radar_fov=True, max_range_m=max_range_m
+            )
         if all(math.dist(place.position, q) >= MIN_SEPARATION_M for q in taken):
             break
     else:
@@ -375,13 +562,18 @@ def _plan_person(
     if activity == "walk":
         grid = scene.free_space(0.1, 0.2)
         for _ in range(30):
-            goal = grid.sample_free(rng)
-            if math.dist(goal, pos) >= 2.0 and scene.in_radar_fov(
-                (goal[0], goal[1], 1.0), max_range_m=max_range_m
+            if region is None:
+                goal, min_walk = grid.sample_free(rng), 2.0
+            else:
+                goal, min_walk = _region_point(scene, region, rng), REGION_MIN_WALK_M
+            if (
+                math.dist(goal, pos) >= min_walk
+                and (region is None or grid.is_free(*goal))
+                and scene.in_radar_fov((goal[0], goal[1], 1.0), max_range_m=max_range_m)
             ):
                 break
         else:
-            raise PlacementError("no walking goal 2 m away inside the radar's view")
+            raise PlacementError(f"no walking goal {min_walk:g} m away inside the radar's view")
         path = grid.shortest_path(pos, goal)
         wps = [[float(x), float(y)] for x, y in path[1:]]
         speed = float(rng.uniform(0.7, 1.5))
@@ -390,7 +582,9 @@ def _plan_person(
         segs = [_seg("walk", 0.0, dur, {"waypoints": wps, "speed": speed})]
         lead, heading = 0.3, _toward(pos, tuple(path[1]))
     elif activity in IN_PLACE:
-        if rng.random() < 0.7:
+        if face_radar_rad is not None:
+            heading = _toward(pos, radar_xy) + float(rng.uniform(-face_radar_rad, face_radar_rad))
+        elif rng.random() < 0.7:
             heading = _toward(pos, radar_xy) + float(rng.uniform(-0.5, 0.5))
         segs, lead = [_seg(activity, 0.0, 1.0)], 0.5
     elif activity == "fall":
@@ -499,6 +693,9 @@ def sample_scenario(
     window_s: float = 2.0,
     activities: dict[str, float] | None = None,
     max_attempts: int = 8,
+    setup: str | None = None,
+    distance_m: tuple[float, float] | None = None,
+    azimuth_deg: tuple[float, float] | None = None,
 ) -> Scenario:
     """Sample scenario ``index`` of a dataset with ``seed`` (deterministic per ``(seed, index)``).
 
@@ -508,18 +705,34 @@ def sample_scenario(
             None samples both.
         window_s: window length [s] (rounded to whole frames, at least one).
         activities: main-activity weights (default :data:`ACTIVITY_WEIGHTS`).
-        max_attempts: scenes/activities re-drawn when no acceptable placement exists (random mode).
+        max_attempts: scenes/activities re-drawn when no acceptable placement exists (random mode,
+            and with a placement region).
+        setup: imitate a real recording (:data:`SETUPS`, e.g. ``"radhar"``): its radar
+            configuration (unless ``radar`` names one), its radar mounting, one person in its
+            distance/azimuth ranges facing the radar, its activities when no prompt is given.
+        distance_m: (min, max) horizontal distance [m] of each person's start position from the
+            radar (default: the setup's; None without a setup: anywhere in view).
+        azimuth_deg: (min, max) azimuth [deg] from boresight, positive to the radar's right.
 
     Raises:
-        ScenarioError: unknown activity in the prompt, an impossible placement, an invalid config.
+        ScenarioError: unknown activity in the prompt, an impossible placement, an invalid config,
+            an unknown setup or bad ranges.
     """
     from sim.humans import Subject, sample_subject
     from sim.scene import PlacementError, generate_scene
 
     if window_s <= 0:
         raise ScenarioError(f"window length must be positive, got {window_s} s")
+    spec = _check_setup(setup)
+    region = _check_region(
+        distance_m if distance_m is not None else (spec.distance_m if spec else None),
+        azimuth_deg if azimuth_deg is not None else (spec.azimuth_deg if spec else None),
+    )
     rng = np.random.default_rng([seed, index])
-    profile, rc = _pick_radar(radar, rng)
+    if spec is not None and radar == "random":
+        profile, rc = spec.name, parse_cfg_text(spec.cfg_text, source=spec.name, board=spec.board)
+    else:
+        profile, rc = _pick_radar(radar, rng)
     cfg = rc.chirp
     num_frames = max(1, round(window_s / cfg.frame_period_s))
     hints: dict[str, str] = {}
@@ -527,7 +740,22 @@ def sample_scenario(
     if prompt:
         act, count, hints = parse_people_prompt(prompt)
         fixed = (act, count)
-    weights = activities or ACTIVITY_WEIGHTS
+        if spec is not None and count != 1:
+            raise ScenarioError(f"setup {setup!r} has one person; the prompt asks for {count}")
+        if region is not None and act not in REGION_ACTIVITIES:
+            raise ScenarioError(
+                f"{act!r} cannot be placed at a given distance/azimuth (it needs furniture); "
+                f"possible: {', '.join(REGION_ACTIVITIES)}"
+            )
+    weights = activities or (
+        dict.fromkeys(spec.activities, 1.0) if spec is not None else ACTIVITY_WEIGHTS
+    )
+    if region is not None and not fixed:
+        bad = sorted(a for a, w in weights.items() if w > 0 and a not in REGION_ACTIVITIES)
+        if bad:
+            raise ScenarioError(
+                f"activities {bad} cannot be placed at a given distance/azimuth (furniture needed)"
+            )
     names = sorted(weights)
     probs = np.array([weights[n] for n in names], dtype=float)
     probs /= probs.sum()
@@ -541,7 +769,21 @@ def sample_scenario(
         except RuntimeError as exc:
             reasons.append(str(exc))
             continue
-        count = fixed[1] if fixed else int(rng.choice(len(PEOPLE_PROBS), p=PEOPLE_PROBS)) + 1
+        radar_pose = None
+        if spec is not None:
+            r = scene.radar
+            radar_pose = {
+                "position": [float(r.position[0]), float(r.position[1]), spec.radar_height_m],
+                "yaw_deg": float(r.yaw_deg),
+                "pitch_deg": 0.0,
+            }
+            scene = _with_radar_pose(scene, radar_pose)
+        if fixed:
+            count = fixed[1]
+        elif spec is not None:
+            count = 1
+        else:
+            count = int(rng.choice(len(PEOPLE_PROBS), p=PEOPLE_PROBS)) + 1
         plans, taken = [], []
         try:
             for k in range(count):
@@ -552,7 +794,13 @@ def sample_scenario(
                     if hints.get("age_group") == "child" and subject.height_m > 1.55:
                         subject = Subject(**{**vars(subject), "height_m": 1.3})
                 plan = _plan_person(
-                    scene, activity, rng, max_range_m=0.8 * cfg.max_range_m, taken=taken
+                    scene,
+                    activity,
+                    rng,
+                    max_range_m=0.8 * cfg.max_range_m,
+                    taken=taken,
+                    region=region,
+                    face_radar_rad=spec.heading_jitter_rad if spec is not None else None,
                 )
                 taken.append(plan["position"])
                 plan.update(
@@ -564,7 +812,7 @@ def sample_scenario(
                 )
                 plans.append(plan)
         except (PlacementError, ValueError) as exc:
-            if fixed:
+            if fixed and region is None:
                 raise ScenarioError(f"impossible placement: {exc}") from None
             reasons.append(str(exc))
             continue
@@ -598,6 +846,8 @@ def sample_scenario(
             num_frames=int(num_frames),
             people=people,
             scatter_seed=int(rng.integers(2**31)),
+            setup=setup,
+            radar_pose=radar_pose,
         )
         sc._cache["scene"] = scene
         return sc

@@ -9,15 +9,35 @@ xWR18xx/68xx data sheets SWRS228 / SWRS219, "RF specification"):
 - **Antenna gains** 10.5 dBi TX and RX (the BOOST/ISK patch arrays' boresight gain, TI's antenna
   application notes give 10-11 dBi); the pattern is isotropic otherwise (not modelled).
 - **Noise figure** 14 dB (76-77 GHz; the data sheets quote 14-15 dB for 76-81 GHz, 12-13 dB for 60 GHz).
-- **Full scale.** A tone whose power at the RX input equals ``full_scale_input_dbm`` (default -8 dBm,
-  the data sheets' in-band IF 1-dB compression point) at ``rx_gain_db = 30`` reaches the 16-bit ADC's
-  full scale (32768 counts amplitude). Every dB of RX gain above 30 dB lowers that input level by a dB.
+- **Full scale** (calibrated, see below). A tone whose power at the RX input equals
+  ``full_scale_input_dbm`` (default -23 dBm) at ``rx_gain_db = 30`` reaches the 16-bit ADC's full
+  scale (32768 counts amplitude). Every dB of RX gain above 30 dB lowers that input level by a dB.
 
 So a sample in counts is ``x_counts = x_sqrtW * 10**((rx_gain_db - 30) / 20) * 32768 / sqrt(P_fs)``
 with ``x_sqrtW`` the complex amplitude in sqrt(W) (``|x|^2`` = tone power at the RX input) and
-``P_fs`` the full-scale input power [W]. A 1 m^2 target at 1 m then sits near -48 dBm at the input,
-about 330 counts at 30 dB gain, and thermal noise ``k T0 F B`` (B = sample rate for complex sampling,
-half of it for real) about -93 dBm, i.e. 1-2 counts rms: a realistic dynamic range for these chips.
+``P_fs`` the full-scale input power [W]. Thermal noise is ``k T0 F B`` (B = sample rate for complex
+sampling, half of it for real): -96 dBm at 14 dB NF and 2.5 Msps, i.e. about 7.3 counts rms at 30 dB
+gain; a 1 m^2 target at 1 m sits near -48 dBm at the input, about 1900 counts.
+
+Calibration of the full scale (:data:`CALIBRATION`). The data sheets give the noise figure but not
+the ADC's full scale referred to the RX input. It is set from a real capture: the IWR1443 frame
+``openradar-adc/doppler_example_1.npy`` (``../shared/realdata``; 2.5 Msps complex, 30 dB RX gain,
+HPF 175/350 kHz) has a white noise floor of 7.0 counts rms per complex sample, measured by
+:func:`estimate_noise_std_counts` (range-Doppler cells away from zero Doppler, 0.5-5.6 m; 6.9-7.4
+counts beyond 1.2 m, 5.3-6.3 below). With the data-sheet noise figure that places full scale at -23 dBm
+(was -8 dBm, the data sheets' *out-of-band* 1-dB compression point for the TX leakage that the
+HPF removes; TI's in-band figure is -23 dBm at 24 dB RX gain, one dB lower per dB of gain, i.e.
+-29 dBm at 30 dB (TI E2E thread 702363): the ADC clips about 6 dB above the IF chain's 1-dB point,
+whose compression is not modelled). The simulated floor at
+that profile is then 7.3 counts (+0.4 dB; ``tests/test_fidelity_noise.py`` pins it within 3 dB).
+Only the product (noise figure x full-scale gain) is pinned by a noise measurement; signal levels
+also depend on the TX power, antenna gains and the scene's reflectivity, which one frame of an
+unknown room cannot separate (``benchmarks/README.md``, fidelity section).
+
+The real floor is shaped where the sim's is not: 1.5-3 dB lower below 1.2 m (beat frequencies
+below 500 kHz, near the HPF corners: the IF high-pass acts on the part of the noise made before it;
+the sim filters the paths only) and 6-7 dB lower in the top 8 % of the IF band (the decimation
+filter's edge). Neither is modelled; both are outside the 1.2-5.6 m where people are.
 
 Impairments (all small and configurable; zero disables each):
 
@@ -47,6 +67,13 @@ REFERENCE_TEMPERATURE_K = 290.0
 FULL_SCALE_COUNTS = 32768.0
 #: RX gain at which ``full_scale_input_dbm`` is specified [dB].
 REFERENCE_RX_GAIN_DB = 30.0
+#: Where the default full scale comes from (module docstring): the real capture, its profile and its
+#: measured noise floor [counts rms per complex sample].
+CALIBRATION = {
+    "capture": "openradar-adc/doppler_example_1.npy (IWR1443, PreSenseRadar/OpenRadar @ 65bcd62)",
+    "profile": "77.42 GHz, 60 MHz/us, 2500 ksps complex, 128 samples, RX gain 30 dB, HPF 175/350 kHz",
+    "noise_std_counts": 7.0,
+}
 
 
 def db_to_power(db: float) -> float:
@@ -62,7 +89,8 @@ class NoiseModel:
             False treats ``PathSet.gain`` as ADC counts already (the analytic reference convention).
         tx_power_dbm: TX output power [dBm] before ``tx_power_backoff_db``.
         tx_antenna_gain_dbi, rx_antenna_gain_dbi: boresight antenna gains [dBi].
-        full_scale_input_dbm: RX input tone power that reaches ADC full scale at 30 dB RX gain [dBm].
+        full_scale_input_dbm: RX input tone power that reaches ADC full scale at 30 dB RX gain [dBm]
+            (calibrated against a real capture, see the module docstring).
         noise_figure_db: receiver noise figure [dB]; ``None`` = no thermal noise.
         hpf: apply the config's IF high-pass filters to each path.
         dc_offset_counts: complex DC offset added to every sample [counts] (one value, all RX).
@@ -77,7 +105,7 @@ class NoiseModel:
     tx_power_dbm: float = 12.0
     tx_antenna_gain_dbi: float = 10.5
     rx_antenna_gain_dbi: float = 10.5
-    full_scale_input_dbm: float = -8.0
+    full_scale_input_dbm: float = -23.0
     noise_figure_db: float | None = 14.0
     hpf: bool = True
     dc_offset_counts: complex = 0j
@@ -165,3 +193,38 @@ class NoiseModel:
             x = 1j * f / fc
             out *= x / (1.0 + x)
         return out
+
+
+def estimate_noise_std_counts(
+    frame: np.ndarray,
+    *,
+    min_doppler_fraction: float = 0.15,
+    range_fraction: tuple[float, float] = (0.08, 0.9),
+) -> float:
+    """White-noise level of a raw frame: standard deviation per sample [counts].
+
+    Range-Doppler power (Blackman along fast time, Hann along slow time, per virtual antenna, per
+    chirp DC removed) in the cells away from zero Doppler (``|doppler bin| >= min_doppler_fraction
+    * num_loops``) and inside ``range_fraction`` of the range bins; their median divided by
+    ``ln 2`` (thermal noise power per cell is exponential) and by the windows' energy. Static
+    clutter and its leakage sit at zero Doppler and a few moving targets hardly move a median, so
+    this is the receiver's noise even in a frame of a real room.
+
+    Args:
+        frame: complex ``[tx, rx, loop, sample]`` (or any ``[..., loop, sample]``) [counts].
+
+    Returns:
+        ``sqrt(E|x|^2)`` of the noise per sample [counts] (I and Q together for complex frames).
+    """
+    x = np.asarray(frame)
+    nl, ns = x.shape[-2:]
+    x = x.reshape(-1, nl, ns).astype(np.complex128)  # [virtual, loop, sample]
+    x = x - x.mean(axis=2, keepdims=True)
+    w_d, w_r = np.hanning(nl), np.blackman(ns)
+    cube = np.fft.fft(np.fft.fft(x * w_d[:, None] * w_r[None, :], axis=2), axis=1)
+    power = np.abs(np.fft.fftshift(cube, axes=1)) ** 2  # [virtual, doppler, range]
+    dop = np.abs(np.arange(nl) - nl // 2)
+    lo, hi = (round(f * ns) for f in range_fraction)
+    cells = power[:, dop >= max(1, round(min_doppler_fraction * nl)), lo:hi]
+    energy = float(np.sum(w_d**2) * np.sum(w_r**2))
+    return float(np.sqrt(np.median(cells) / np.log(2.0) / energy))
