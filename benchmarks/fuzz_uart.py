@@ -5,13 +5,21 @@ range/noise profiles, heat maps, stats, temperature; SDK 1.x Q-format points; th
 compressed 1020 points; empty frames) are damaged the way a serial link does it (bit flips,
 overwrites, insertions, deletions, truncations, splices of two packets; see
 ``runtime.fakes.uart_radar.mutate_packet``) and fed to one parser per stream in random chunk sizes
-(1 B .. 4 KiB). Counted:
+(1 B .. 4 KiB). Each stream keeps one TLV layout (one flavour), as a real run does: the layout
+follows ``guiMonitor`` and cannot change without a new configuration. ``--mixed-layouts`` makes
+every packet of a stream a different flavour (the splices then join different layouts): nothing
+may be invented either, but an intact packet whose end no magic word confirms cannot be checked
+against the stream's layout and may be lost (counted as intact lost; exit status 1). Counted:
 
 * crashes: an exception escaped ``feed`` (or the parser counted an internal error);
 * hangs: one ``feed`` call took longer than ``--feed-limit`` seconds;
 * garbage points: points of an emitted frame that match no packet that was sent (beyond the
   records an in-place change touched, which no checksum-less format can detect);
 * intact lost: an undamaged packet that should have come out and did not;
+* unpinned dropped (reported, not a failure): an undamaged packet with points but no side info
+  (TLV 7) followed by stray bytes (the next packet's head damaged). ``FuzzCase.must_recover``
+  wants it, but nothing pins its point count: a splice of two packets of that layout looks the
+  same (see the parser's damage policy), so the parser drops it;
 * emptied frames (reported, not a failure): a damaged packet emitted as a frame without points
   (e.g. a flipped TLV type turned the points TLV into a valid-looking profile): no point invented.
 
@@ -21,11 +29,13 @@ How to run (from the repository root):
 
     .venv/bin/python benchmarks/fuzz_uart.py                  # 1,000,000 mutated packets
     .venv/bin/python benchmarks/fuzz_uart.py --packets 20000  # a quick run (seconds)
+    .venv/bin/python benchmarks/fuzz_uart.py --mixed-layouts  # a new layout every packet
 """
 
 from __future__ import annotations
 
 import argparse
+import struct
 import sys
 import time
 from pathlib import Path
@@ -34,9 +44,32 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runtime.fakes.uart_radar import make_fuzz_case
+from runtime.fakes.uart_radar import FuzzCase, make_fuzz_case
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import UartPacketParser, encode_packet
+from runtime.sources.uart_packets import (
+    HEADER_1X_BYTES,
+    HEADER_3X_BYTES,
+    MAGIC,
+    UartPacketParser,
+    encode_packet,
+)
+
+
+def unpinned_unconfirmed(case: FuzzCase, i: int) -> bool:
+    """Packet ``i`` is followed by stray bytes and has points without side info after them."""
+    pkt = case.clean[i]
+    end = case.offsets[i] + len(pkt)
+    follow = case.stream[end : end + len(MAGIC)]
+    if follow == MAGIC or MAGIC.startswith(follow):
+        return False
+    nobj, ntlv = struct.unpack_from("<2I", pkt, 28)
+    off = HEADER_1X_BYTES if pkt[11] == 1 else HEADER_3X_BYTES
+    types = []
+    for _ in range(ntlv):
+        t, n = struct.unpack_from("<2I", pkt, off)
+        types.append(t)
+        off += 8 + n
+    return nobj > 0 and not (1 in types and 7 in types[types.index(1) :])
 
 
 def _points(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -48,14 +81,17 @@ def _points(n: int, rng: np.random.Generator) -> np.ndarray:
     return p
 
 
+FLAVOURS = 8
+
+
 def build_pool(size: int, seed: int) -> list[bytes]:
-    """``size`` packets, frame numbers 1..size, cycling through eight flavours."""
+    """``size`` packets, frame numbers 1..size, cycling through the flavours (``k % FLAVOURS``)."""
     rng = np.random.default_rng(seed)
     out = []
     for k in range(1, size + 1):
         pts = _points(int(rng.integers(0, 40)), rng)
         rp = rng.integers(0, 65535, 128).astype(np.uint16)
-        flavour = k % 8
+        flavour = k % FLAVOURS
         if flavour == 0:
             pkt = encode_packet(k, pts, platform=0xA1843, range_profile=rp, stats=(k,) * 6)
         elif flavour == 1:
@@ -94,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--damage", type=float, default=0.7, help="probability a packet is mutated")
     ap.add_argument("--feed-limit", type=float, default=1.0, help="seconds one feed may take")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--mixed-layouts",
+        action="store_true",
+        help="a different flavour (TLV layout) for every packet of a stream",
+    )
     args = ap.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
@@ -104,14 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         expected.append(np.stack([f.points[k] for k in "xyzv"], axis=1).astype(np.float32))
 
     mutated = streams = fed = crashes = hangs = garbage_frames = garbage_points = lost = 0
-    emitted = emptied = 0
+    emitted = emptied = unpinned = 0
     worst_feed = 0.0
     examples: list[str] = []
     t_start = time.perf_counter()
     next_report = t_start + 10.0
     while mutated < args.packets:
         start = int(rng.integers(len(pool)))
-        idx = [(start + i) % len(pool) for i in range(args.stream)]
+        step = 1 if args.mixed_layouts else FLAVOURS
+        idx = [(start + step * i) % len(pool) for i in range(args.stream)]
         case = make_fuzz_case([pool[i] for i in idx], rng, damage=args.damage)
         mutated += len(case.damage)
         streams += 1
@@ -142,12 +184,16 @@ def main(argv: list[str] | None = None) -> int:
                 npts = int(problem.split(": ")[1].split()[0])
                 if npts == 0:
                     emptied += 1  # a damaged header hid the points TLV: no point invented
+                    continue
                 else:
                     garbage_frames += 1
                     garbage_points += npts
+            elif unpinned_unconfirmed(case, int(problem.split()[2])):
+                unpinned += 1
+                continue
             else:
                 lost += 1
-            if len(examples) < 5:
+            if len(examples) < 10:
                 examples.append(f"{problem} (stream {streams}, damage {case.damage})")
         if time.perf_counter() > next_report:
             next_report += 10.0
@@ -156,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     elapsed = time.perf_counter() - t_start
-    print("UART parser fuzz run")
+    print(f"UART parser fuzz run ({'mixed' if args.mixed_layouts else 'one'} layout per stream)")
     print(f"  mutated packets   {mutated:>12,}   (streams {streams:,}, {fed / 1e6:,.1f} MB fed)")
     print(f"  frames emitted    {emitted:>12,}")
     print(f"  crashes           {crashes:>12,}")
@@ -165,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  garbage points    {garbage_points:>12,}   (in {garbage_frames:,} frames)")
     print(f"  intact lost       {lost:>12,}")
+    print(f"  unpinned dropped  {unpinned:>12,}   (intact, stray bytes behind, no side info)")
     print(f"  emptied frames    {emptied:>12,}   (damaged header, points TLV not seen: no point)")
     print(f"  elapsed           {elapsed:>12.1f} s  ({mutated / elapsed:,.0f} mutated packets/s)")
     for line in examples:

@@ -374,3 +374,149 @@ def test_damaged_xwr6843_recording() -> None:
     # every magic word in the log starts a damaged packet (the last one may still be waiting)
     assert 0 <= raw.count(MAGIC) - as_is.stats.packets_damaged <= 1
     _assert_bytes_accounted(as_is)
+
+
+# ---------------------------------------------------------------------- layout check
+def _splice_of_two_layouts() -> tuple[bytes, bytes, bytes, bytes, np.ndarray]:
+    """(before, spliced, second, first, first's points): the splice ``benchmarks/fuzz_uart.py
+    --seed 2`` found. ``first`` (3.x: points without side info, temperature) lost its tail and
+    ``second`` (1.x: Q-format points, stats) its head, so that the second's stats TLV lands exactly
+    where the first's temperature TLV began. The first's header then walks: its points TLV holds
+    one of its own records and 16 bytes of the second's Q-format records (read as float32), the
+    stats TLV fits, and the packet is 8 bytes longer than its header says (the second's padding,
+    then the second packet). ``before`` is a whole packet of the first's layout."""
+    pa = _points(2, seed=21)
+    pb = _points(2, seed=22)
+    for k in ("x", "y", "z"):  # positive int16 halves: finite float32 when misread
+        pb[k] = np.abs(pb[k]) + 0.1
+    temp = (1,) * 12
+    before = encode_packet(
+        39, _points(3, seed=23), platform=0xA6843, side_info=False, temperature=temp
+    )
+    first = encode_packet(40, pa, platform=0xA6843, side_info=False, temperature=temp)
+    second = encode_packet(41, pb, platform=0xA1443, dialect="1.x", stats=(2,) * 6)
+    at = HEADER_3X_BYTES + 8 + 16  # the first keeps its header, TLV 1 header and one record
+    temp_at = HEADER_3X_BYTES + 8 + 16 * 2  # the first's temperature TLV header
+    stats_at = HEADER_1X_BYTES + 8 + 4 + 12 * 2  # the second's stats TLV header
+    cut = stats_at - (temp_at - at)
+    assert 0 < cut < stats_at
+    return before, first[:at] + second[cut:], second, first, pa
+
+
+def test_splice_of_two_layouts_walks_alone() -> None:
+    """The construction reproduces the fuzz failure: read alone, the spliced bytes are a
+    structurally valid packet whose points mix the two packets."""
+    _, spliced, _, first, pa = _splice_of_two_layouts()
+    length = struct.unpack_from("<I", first, 12)[0]
+    assert len(spliced) - length == 8  # not confirmed by a magic word: stray bytes behind it
+    (f,) = UartPacketParser().feed(spliced[:length], final=True)
+    assert f.frame_number == 40 and len(f.points) == 2
+    assert np.array_equal(_xyzv(f.points)[0], _xyzv(pa)[0])
+    assert not np.array_equal(_xyzv(f.points)[1], _xyzv(pa)[1])  # 16 bytes of the second
+
+
+def _pinned_splice_of_two_layouts() -> tuple[bytes, bytes, bytes, bytes, np.ndarray]:
+    """Like :func:`_splice_of_two_layouts`, but both packets send side info (TLV 7 pins the point
+    count) and have 3 points: ``first`` (points, side info, temperature) keeps its first record,
+    ``second`` (points, side info, stats, temperature) gives the rest from the same offset. The
+    walk ends on the second's stats TLV, 32 bytes before the spliced bytes end."""
+    pa, pb = _points(3, seed=31), _points(3, seed=32)
+    temp = (1,) * 12
+    before = encode_packet(39, _points(5, seed=33), platform=PLATFORM_1843, temperature=temp)
+    first = encode_packet(40, pa, platform=PLATFORM_1843, temperature=temp)
+    second = encode_packet(41, pb, platform=PLATFORM_1843, stats=(3,) * 6, temperature=temp)
+    at = HEADER_3X_BYTES + 8 + 16
+    return before, first[:at] + second[at:], second, first, pa
+
+
+SPLICES = {"unpinned": _splice_of_two_layouts, "pinned": _pinned_splice_of_two_layouts}
+
+
+def test_pinned_splice_of_two_layouts_walks_alone() -> None:
+    _, spliced, _, first, pa = _pinned_splice_of_two_layouts()
+    length = struct.unpack_from("<I", first, 12)[0]
+    assert len(spliced) - length == 32
+    (f,) = UartPacketParser().feed(spliced[:length], final=True)
+    assert f.frame_number == 40 and len(f.points) == 3 and f.stats is not None
+    assert np.array_equal(_xyzv(f.points)[0], _xyzv(pa)[0])
+    assert not np.array_equal(_xyzv(f.points)[1:], _xyzv(pa)[1:])
+
+
+@pytest.mark.parametrize("kind", sorted(SPLICES))
+@pytest.mark.parametrize("with_before", [True, False])
+def test_splice_of_two_layouts_emits_nothing(kind: str, with_before: bool) -> None:
+    """Followed by stray bytes, the spliced packet is dropped: without side info its points are
+    not pinned (``unpinned points``); with side info its layout differs from the last packet
+    confirmed by a magic word (``before``: temperature last, not stats) or, with no confirmed
+    packet yet, from the next confirmed one (``second``), for which it waits (``layout``)."""
+    before, spliced, second, _, _ = SPLICES[kind]()
+    stream = (before if with_before else b"") + spliced + second
+    for step in (len(stream), 1, 37):
+        parser = UartPacketParser()
+        frames = []
+        for i in range(0, len(stream), step):
+            frames += parser.feed(stream[i : i + step])
+        frames += parser.flush()
+        assert [f.frame_number for f in frames] == ([39, 41] if with_before else [41])
+        reason = "layout" if kind == "pinned" else "unpinned points"
+        assert parser.damage_reasons[reason] == 1 and parser.stats.packets_damaged == 1
+        assert parser.pending == 0 and parser.buffered == 0
+        _assert_bytes_accounted(parser)
+
+
+def test_unconfirmed_packet_waits_for_a_confirmed_layout() -> None:
+    """An intact packet followed by stray bytes at the start of a stream (no layout known yet) is
+    held until the next confirmed packet shows the same layout, then released in order; the
+    layout ignores the point count (a frame without points included)."""
+    pkts = [
+        encode_packet(k, _points(k % 3 * 4, seed=k), platform=PLATFORM_1843, stats=(k,) * 6)
+        for k in range(1, 5)
+    ]
+    junk = b"\x02\x01\x04" + bytes(range(20))
+    parser = UartPacketParser()
+    assert parser.feed(pkts[0] + junk + pkts[1] + junk) == []
+    assert parser.pending == 2
+    frames = parser.feed(pkts[2] + pkts[3], final=True)
+    assert [f.frame_number for f in frames] == [1, 2, 3, 4]
+    assert [f.flags for f in frames] == [{"last_tlv_dropped": 6}] * 2 + [{}, {}]
+    assert frames[0].stats is None and frames[2].stats is not None
+    assert parser.stats.packets_damaged == 0 and parser.buffered == 0
+    assert parser.stats.bytes_skipped == 2 * len(junk)
+    _assert_bytes_accounted(parser)
+
+
+def test_unconfirmed_packet_of_another_layout_is_dropped() -> None:
+    """Once a layout is confirmed, an unconfirmed packet with other fixed-size TLVs (here an added
+    range profile) is damage; a confirmed one is a new layout (a new configuration)."""
+    rp = np.arange(64, dtype=np.uint16)
+    a = encode_packet(1, _points(3), platform=PLATFORM_1843, stats=(0,) * 6)
+    b = encode_packet(2, _points(3), platform=PLATFORM_1843, range_profile=rp, stats=(0,) * 6)
+    c = encode_packet(3, _points(2), platform=PLATFORM_1843, range_profile=rp, stats=(0,) * 6)
+    d = encode_packet(4, _points(1), platform=PLATFORM_1843, range_profile=rp, stats=(0,) * 6)
+    junk = bytes(range(1, 30))
+    parser = UartPacketParser()
+    frames = parser.feed(a + b + junk + c + d + junk, final=True)
+    # b: stray bytes behind it, layout not a's; c: confirmed by d's magic word, the new layout;
+    # d: stray bytes behind it, c's layout
+    assert [f.frame_number for f in frames] == [1, 3, 4]
+    assert frames[2].flags == {"last_tlv_dropped": 6}
+    assert parser.damage_reasons["layout"] == 1
+    _assert_bytes_accounted(parser)
+
+
+def test_unconfirmed_packet_without_side_info_is_dropped() -> None:
+    """Without TLV 7 nothing after the points pins their count: a packet followed by stray bytes
+    is indistinguishable from a splice of two packets of its layout (16 B per point apart), so it
+    is dropped even when intact."""
+    temp = (1,) * 12
+    a, b, c = (
+        encode_packet(
+            k, _points(k + 2, seed=k), platform=PLATFORM_1843, side_info=False, temperature=temp
+        )
+        for k in (1, 2, 3)
+    )
+    parser = UartPacketParser()
+    frames = parser.feed(a + b + bytes(range(1, 20)) + c, final=True)
+    assert [f.frame_number for f in frames] == [1, 3]
+    assert parser.damage_reasons["unpinned points"] == 1
+    _assert_bytes_accounted(parser)

@@ -63,13 +63,34 @@ damaged packet, so the packet right behind a cut-short one is recovered.
 
 The end of a packet is confirmed by the next magic word right behind it (or by the end/pause of
 the stream, ``final=True``): bytes inserted into the last TLV would otherwise be absorbed by the
-padding unnoticed. When other bytes follow, the packet is kept only if its last TLV has a fixed
-size (stats, temperature), which pins every TLV before it; that last TLV is dropped and the frame
-flagged ``last_tlv_dropped``. Otherwise the packet is damaged.
+padding unnoticed. When other bytes follow (stray bytes, or the next packet's head damaged), the
+packet is kept only if all of these hold, else it is damaged:
+
+* its last TLV has a fixed size (stats, temperature), which pins the TLV walk; that last TLV is
+  dropped and the frame flagged ``last_tlv_dropped``;
+* the points are pinned (reason ``unpinned points`` otherwise): no points, or side info (TLV 7,
+  4 B per point) after the points TLV. A fixed-size TLV pins the walk, not where the bytes came
+  from: when one packet loses its tail and the next its head, the second's TLV headers can land
+  exactly where the first's were, and the first's points TLV then holds records of both packets.
+  Without a point-count-sized TLV after the points, two packets of one layout with different point
+  counts splice that way (16 B per point apart), indistinguishable from an intact packet;
+* its *layout* is that of one of the last :data:`MAX_LAYOUTS` distinct packets of its subframe
+  confirmed by a magic word (reason ``layout`` otherwise): the same header length, TLV types in
+  the same order, and sizes of the TLVs whose size does not follow the point count (profiles, heat
+  maps, stats, temperature); the point TLVs 1, 7, 1020 are compared by type only, and not at all
+  when either frame has no points. The layout follows ``guiMonitor`` and does not change during a
+  run; a new configuration's layout is learnt from a packet confirmed by a magic word. This stops
+  splices of two layouts (the second's stats TLV where the first's temperature TLV began). While
+  no layout is known (start of the stream, after :meth:`reset`), the packet is held (``pending``,
+  at most :data:`MAX_PENDING`) until the next confirmed packet: released before it when the
+  layouts match, dropped otherwise. When the stream ends first (:meth:`flush`, not a pause), a
+  packet still pending has nothing to contradict it and is released: the one unchecked case, in a
+  stream in which no packet at all was confirmed.
 
 Not detectable by any parser (no checksum): bytes changed in place inside a point record (a bit
-flip), or a splice that happens to keep the packet length. These are the limits of the wire
-format, not of this parser.
+flip), or a splice that happens to keep the packet length (the next magic word then confirms it),
+or one between two packets of the same layout that keeps the point TLVs intact and mixes only
+side info or heat-map contents. These are the limits of the wire format, not of this parser.
 """
 
 from __future__ import annotations
@@ -170,6 +191,36 @@ class TlvType(IntEnum):
 
 
 _KNOWN_TLVS = frozenset(int(t) for t in TlvType)
+_POINT_TLVS = frozenset((1, 7, 1020))  # their sizes follow the point count
+MAX_PENDING = 8  # unconfirmed packets held while no confirmed layout is known
+MAX_LAYOUTS = 4  # recent confirmed layouts per subframe an unconfirmed packet may match
+
+# TLV layout of a packet: (header bytes, ((type, size), ...) of the TLVs whose
+# size does not depend on the point count, in order; types of the point TLVs in order, or None for
+# a frame without points (the demo then sends none))
+_Layout = tuple[int, tuple[tuple[int, int], ...], tuple[int, ...] | None]
+
+
+def _same_layout(ref: _Layout, layout: _Layout) -> bool:
+    """The same guiMonitor layout (point TLVs compared only when both frames have points)."""
+    return (
+        ref[0] == layout[0]
+        and ref[1] == layout[1]
+        and (ref[2] is None or layout[2] is None or ref[2] == layout[2])
+    )
+
+
+def _points_pinned(layout: _Layout) -> bool:
+    """No points, or the side info (TLV 7, 4 B per point) follows the points TLV: a splice inside
+    the points must then bring a side-info TLV of the same point count, i.e. keep the length."""
+    pts = layout[2]
+    return pts is None or (1 in pts and 7 in pts and pts.index(7) > pts.index(1))
+
+
+def _layout_str(layout: _Layout) -> str:
+    fixed = ",".join(f"{t}:{n}" for t, n in layout[1])
+    pts = "-" if layout[2] is None else ",".join(map(str, layout[2]))
+    return f"[{layout[0]} B header, points {pts}, fixed {fixed}]"
 
 
 @dataclass(slots=True)
@@ -246,7 +297,7 @@ class UartPacketParser:
         accepted packet (garbage, damaged packets); ``packets`` / ``frames`` accepted packets;
         ``packets_damaged`` magic words whose packet failed a check; ``frames_lost`` frame-number
         gaps between accepted packets. ``bytes_received == bytes_accepted + bytes_skipped +
-        buffered`` holds after every call.
+        buffered`` holds after every call (``buffered`` includes ``pending`` packets).
 
     Args:
         dialect: ``"auto"`` (from the header version: major 1 = SDK 1.x 36-byte header, else the
@@ -299,8 +350,13 @@ class UartPacketParser:
         self.last_damage = ""
         self._buf = bytearray()
         self._scanned = 0  # buffer offset up to which the pending packet has no magic inside
-        self._held: tuple[UartFrame, int | None] | None = None  # decoded packet at offset 0
+        self._held: tuple[UartFrame, int | None, _Layout] | None = None  # decoded, at offset 0
         self._last_frame: int | None = None
+        # TLV layout of the last end-confirmed packet per subframe, and unconfirmed packets
+        # waiting for one (frame, layout, length): see the damage policy
+        self._layouts: dict[int, list[_Layout]] = {}
+        self._pending: list[tuple[UartFrame, _Layout, int]] = []
+        self._pending_bytes = 0
 
     @classmethod
     def for_config(cls, rc: Any, **kwargs: Any) -> UartPacketParser:
@@ -319,15 +375,23 @@ class UartPacketParser:
     @property
     def buffered(self) -> int:
         """Bytes held while waiting for the rest of a packet (or a possible magic prefix)."""
-        return len(self._buf)
+        return len(self._buf) + self._pending_bytes
+
+    @property
+    def pending(self) -> int:
+        """Packets not confirmed by a magic word, waiting for a confirmed layout to compare with."""
+        return len(self._pending)
 
     def reset(self) -> None:
-        """Forget buffered bytes and the frame-number history (counters are kept)."""
-        self.stats.bytes_skipped += len(self._buf)
+        """Forget buffered bytes, the frame-number and layout history (counters are kept)."""
+        self.stats.bytes_skipped += len(self._buf) + self._pending_bytes
         self._buf.clear()
         self._scanned = 0
         self._held = None
         self._last_frame = None
+        self._layouts.clear()
+        self._pending.clear()
+        self._pending_bytes = 0
 
     def feed(
         self,
@@ -342,7 +406,8 @@ class UartPacketParser:
         magic word confirms its end. Until then it is held, because bytes inserted into its last
         TLV would be absorbed by the padding unnoticed. ``final=True`` says that nothing follows
         for now (end of a file, or the port went quiet: a packet is sent as one burst), which
-        releases a held packet.
+        releases a held packet. A packet followed by stray bytes instead is checked against the
+        last confirmed layout, or held until a confirmed packet shows one (module docstring).
 
         Args:
             data: the next bytes from the data port.
@@ -356,15 +421,22 @@ class UartPacketParser:
             return self._drain(time.time() if timestamp is None else float(timestamp), final)
         except Exception:  # pragma: no cover - a bug; keep the stream alive and count it
             self.internal_errors += 1
-            self.stats.bytes_skipped += len(self._buf)
+            self.stats.bytes_skipped += len(self._buf) + self._pending_bytes
             self._buf.clear()
             self._scanned = 0
             self._held = None
+            self._pending.clear()
+            self._pending_bytes = 0
             return []
 
     def flush(self, timestamp: float | None = None) -> list[UartFrame]:
-        """The stream ended or paused: release a packet held for its end check."""
-        return self.feed(b"", timestamp, final=True)
+        """The stream ended: release a packet held for its end check, and packets still pending
+        because no packet was ever confirmed for their subframe (nothing contradicts them; a
+        pending packet whose subframe has a confirmed layout was already checked against it)."""
+        out = self.feed(b"", timestamp, final=True)
+        if self._pending:
+            out += self._resolve_pending(unverified_ok=True)
+        return out
 
     # ------------------------------------------------------------------ framing
     def _damage(self, reason: str) -> None:
@@ -418,24 +490,46 @@ class UartPacketParser:
                 break
             try:
                 if pos == 0 and held is not None:
-                    frame, last = held
+                    frame, last, layout = held
                 else:
-                    frame, last = self._decode(bytes(buf[pos : pos + length]), hdr_len, ts)
+                    frame, last, layout = self._decode(bytes(buf[pos : pos + length]), hdr_len, ts)
                 held = None
                 # the packet's end is confirmed by the next magic word right behind it
                 if avail < length + len(MAGIC) and not final:
-                    self._held = (frame, last)
+                    self._held = (frame, last, layout)
                     self._scanned = 0
                     break
                 follow = bytes(buf[pos + length : pos + length + len(MAGIC)])
-                if follow != MAGIC and not (final and MAGIC.startswith(follow)):
+                confirmed = follow == MAGIC or (final and MAGIC.startswith(follow))
+                if not confirmed:
                     self._drop_last_tlv(frame, last, len(follow))
+                    if not _points_pinned(layout):
+                        raise _Damaged(
+                            f"unpinned points: stray bytes after a packet whose point count no TLV "
+                            f"after the points confirms {_layout_str(layout)}"
+                        )
+                    if self._pending or frame.subframe not in self._layouts:
+                        # nothing to compare with yet: wait for the next confirmed packet
+                        self._defer(frame, layout, length)
+                        pos += length
+                        self._scanned = 0
+                        continue
+                    refs = self._layouts[frame.subframe]
+                    if not any(_same_layout(ref, layout) for ref in refs):
+                        raise _Damaged(
+                            f"layout: unconfirmed packet {_layout_str(layout)}, "
+                            f"last confirmed {_layout_str(refs[0])}"
+                        )
             except _Damaged as exc:
                 self._damage(str(exc))
                 pos += 1
                 skipped += 1
                 self._scanned = 0
                 continue
+            if confirmed:
+                self._confirm_layout(frame.subframe, layout)
+                if self._pending:
+                    out += self._resolve_pending()
             self._count_frame(frame)
             out.append(frame)
             self.bytes_accepted += length
@@ -448,13 +542,64 @@ class UartPacketParser:
         self.stats.bytes_skipped += skipped
         return out
 
+    def _defer(self, frame: UartFrame, layout: _Layout, length: int) -> None:
+        """Hold an unconfirmed packet until a confirmed one gives a layout to compare it with."""
+        self._pending.append((frame, layout, length))
+        self._pending_bytes += length
+        while len(self._pending) > MAX_PENDING:
+            _, lay, n = self._pending.pop(0)
+            self._pending_bytes -= n
+            self.stats.bytes_skipped += n
+            self._damage(f"layout: unconfirmed packet {_layout_str(lay)} never verified")
+
+    def _confirm_layout(self, subframe: int, layout: _Layout) -> None:
+        """Remember a confirmed layout (the most recent first, :data:`MAX_LAYOUTS` distinct ones:
+        a confirmed packet with a flipped header bit must not make the real layout unknown)."""
+        refs = self._layouts.setdefault(subframe, [])
+        if layout[2] is None:  # a frame without points says nothing about the points TLVs
+            for ref in refs:
+                if ref[:2] == layout[:2]:
+                    layout = ref
+                    break
+        if refs and refs[0] == layout:
+            return
+        if layout in refs:
+            refs.remove(layout)
+        refs.insert(0, layout)
+        del refs[MAX_LAYOUTS:]
+
+    def _resolve_pending(self, *, unverified_ok: bool = False) -> list[UartFrame]:
+        """A packet was confirmed: release the deferred packets whose layout matches the last
+        confirmed one of their subframe, drop the others (they are damaged)."""
+        out = []
+        for frame, layout, n in self._pending:
+            self._pending_bytes -= n
+            refs = self._layouts.get(frame.subframe)
+            if (refs is None and unverified_ok) or (
+                refs is not None and any(_same_layout(ref, layout) for ref in refs)
+            ):
+                self._count_frame(frame)
+                out.append(frame)
+                self.bytes_accepted += n
+            else:
+                self.stats.bytes_skipped += n
+                why = (
+                    "no confirmed packet"
+                    if refs is None
+                    else f"last confirmed {_layout_str(refs[0])}"
+                )
+                self._damage(f"layout: unconfirmed packet {_layout_str(layout)}, {why}")
+        self._pending.clear()
+        return out
+
     @staticmethod
     def _drop_last_tlv(frame: UartFrame, last: int | None, n: int) -> None:
         """Bytes that are not a magic word follow the packet: stray bytes between packets, or a
         packet that lost or gained bytes and still walks (a misaligned TLV header can look valid).
         Only a packet whose last TLV is a fixed-size one (stats, temperature) is kept: the TLVs
         before it are pinned by its exact size, and the last TLV itself, which an insertion
-        absorbed by the padding could have shifted, is dropped (flag ``last_tlv_dropped``)."""
+        absorbed by the padding could have shifted, is dropped (flag ``last_tlv_dropped``). The
+        caller then checks the layout (a splice of two packets can pin the walk too)."""
         if last == 6:
             frame.stats = None
         elif last == 9:
@@ -500,7 +645,7 @@ class UartPacketParser:
         self._last_frame = fn
 
     # ------------------------------------------------------------------ decoding
-    def _decode(self, pkt: bytes, hdr_len: int, ts: float) -> tuple[UartFrame, int | None]:
+    def _decode(self, pkt: bytes, hdr_len: int, ts: float) -> tuple[UartFrame, int | None, _Layout]:
         length = len(pkt)
         if hdr_len == HEADER_3X_BYTES:
             version, _, platform, fn, cycles, nobj, ntlv, subframe = _HDR_3X.unpack_from(pkt)
@@ -522,6 +667,8 @@ class UartPacketParser:
 
         # ---- walk the TLVs: every header inside the packet, sizes consistent
         tlvs: dict[int, tuple[int, int]] = {}
+        fixed: list[tuple[int, int]] = []
+        point_types: list[int] = []
         unknown = 0
         last: int | None = None
         off = hdr_len
@@ -541,6 +688,10 @@ class UartPacketParser:
             else:
                 self._check_size(t, n, nobj, q_points)
                 tlvs[t] = (off, n)
+            if t in _POINT_TLVS:
+                point_types.append(t)
+            else:  # an unknown TLV's size may vary: its type only
+                fixed.append((t, n if t in _KNOWN_TLVS else -1))
             last = t
             off += n
         if length - off >= SEGMENT_BYTES:
@@ -607,7 +758,12 @@ class UartPacketParser:
         if 9 in tlvs:
             vals = _TEMPERATURE.unpack_from(pkt, tlvs[9][0])
             frame.temperature = dict(zip(TEMPERATURE_FIELDS, vals, strict=True))
-        return frame, last
+        layout: _Layout = (
+            hdr_len,
+            tuple(fixed),
+            tuple(point_types) if nobj else None,
+        )
+        return frame, last, layout
 
     @staticmethod
     def _check_size(t: int, n: int, nobj: int, q_points: bool) -> None:
