@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.record",
     "mmfm.commands.sim",
     "mmfm.commands.run",
+    "mmfm.commands.demo",
 )
 
 
