@@ -212,3 +212,22 @@ def test_prompt_errors() -> None:
     )
     assert [p.activity for p in sc.people] == ["squats", "squats"]
     assert {p.subject["age_group"] for p in sc.people} == {"elderly"}
+
+
+def test_replay_reads_a_dataset_as_a_source(datasets: dict[str, Path]) -> None:
+    """The runtime's replay streams a simulated dataset without importing sim (raw ADC frames)."""
+    from runtime.frames import RawFrame
+    from runtime.sources.replay import ReplaySource, detect_kind
+
+    root = datasets["whole"]
+    assert detect_kind(root) == "dataset"
+    ds = open_dataset(root)
+    with ReplaySource(root) as src:
+        frames = list(src.frames())
+    expected = [ds[i].adc[f] for i in ds.sample_indices() for f in range(ds[i].num_frames)]
+    assert len(frames) == len(expected) and all(isinstance(f, RawFrame) for f in frames)
+    assert [f.frame_number for f in frames] == list(range(len(expected)))
+    for f, e in zip(frames, expected, strict=True):
+        np.testing.assert_array_equal(f.data, e)
+    period = src.rc.chirp.frame_period_s
+    np.testing.assert_allclose(np.diff([f.timestamp for f in frames]), period, rtol=1e-6)

@@ -47,7 +47,7 @@ def test_detect_kind_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "x.wav").write_bytes(b"")
     with pytest.raises(ValueError, match=r"x\.wav: unknown capture type '\.wav'"):
         detect_kind(tmp_path / "x.wav")
-    with pytest.raises(ValueError, match="not an mmfm recording"):
+    with pytest.raises(ValueError, match="is not a capture"):
         detect_kind(tmp_path)
 
 

@@ -8,7 +8,10 @@ What it reads (picked by :func:`detect_kind`):
   :class:`~runtime.frames.RawFrame` at ``frame_number * frame_period_s``;
 - a UART data-port byte dump (``.dat``/``.uart``): :class:`~runtime.frames.PointCloudFrame` re-parsed
   with :class:`~runtime.sources.uart_packets.UartPacketParser` (damage counted, never emitted);
-- a RadHAR text dump (``.txt``): :class:`~runtime.frames.PointCloudFrame` with the recorded stamps.
+- a RadHAR text dump (``.txt``): :class:`~runtime.frames.PointCloudFrame` with the recorded stamps;
+- a simulated dataset directory (``index.json``, :mod:`runtime.dataset`): its samples' frames in index
+  order, raw ADC when the dataset stores it (else point clouds), each sample's window following the
+  previous one a frame period later. Every sample must share one chirp configuration.
 
 ``realtime=True`` paces frames at their recorded spacing (divided by ``speed``); otherwise they come
 as fast as the consumer takes them. ``close()`` from another thread ends a paced wait at once.
@@ -23,7 +26,8 @@ from typing import Literal
 
 import numpy as np
 
-from firmware_cfg import RadarConfig, load_cfg
+from firmware_cfg import RadarConfig, load_cfg, parse_cfg_text
+from runtime.dataset import INDEX_NAME, Dataset, open_dataset
 from runtime.frames import PointCloudFrame, RawFrame
 from runtime.sources.base import SourceBase
 from runtime.sources.dca1000_layout import read_bin
@@ -31,7 +35,7 @@ from runtime.sources.radhar import read_radhar
 from runtime.sources.recording import DATA_FILE, RecordingMeta, read_frame_rows
 from runtime.sources.uart_packets import UartPacketParser
 
-ReplayKind = Literal["recording", "dca1000_bin", "uart_bytes", "radhar"]
+ReplayKind = Literal["recording", "dataset", "dca1000_bin", "uart_bytes", "radhar"]
 _CHUNK = 4096  # bytes fed to the UART parser at a time (like a serial read)
 
 
@@ -45,7 +49,11 @@ def detect_kind(path: str | Path) -> ReplayKind:
     if p.is_dir():
         if (p / "meta.json").exists():
             return "recording"
-        raise ValueError(f"{p}: a directory without meta.json is not an mmfm recording")
+        if (p / INDEX_NAME).exists():
+            return "dataset"
+        raise ValueError(
+            f"{p}: a directory without meta.json (recording) or {INDEX_NAME} (dataset) is not a capture"
+        )
     suffix = p.suffix.lower()
     if suffix == ".bin":
         return "dca1000_bin"
@@ -96,6 +104,7 @@ class ReplaySource(SourceBase):
         self.rc: RadarConfig | None = None
         self.meta: RecordingMeta | None = None
         self._parser_counts = False  # the UART parser keeps the frame counters itself
+        self.dataset: Dataset | None = None
 
     # ------------------------------------------------------------------ set-up
     def _resolve_cfg(self) -> RadarConfig | None:
@@ -106,6 +115,12 @@ class ReplaySource(SourceBase):
             return load_cfg(arg, board=self._board)
         if self.kind == "recording":
             return load_cfg(self.path / "radar.cfg", board=self.meta.board if self.meta else None)
+        if self.kind == "dataset":
+            assert self.dataset is not None
+            if len(self.dataset) == 0:
+                raise ValueError(f"{self.path}: the dataset holds no sample")
+            first = self.dataset[self.dataset.sample_indices()[0]]
+            return parse_cfg_text(first.cfg_text, source=f"{self.path} (sample {first.index})")
         sibling = self.path.with_suffix(".cfg")
         if sibling.exists():
             return load_cfg(sibling, board=self._board)
@@ -120,6 +135,8 @@ class ReplaySource(SourceBase):
             raise FileNotFoundError(f"{self.path}: no such file or directory")
         if self.kind == "recording":
             self.meta = RecordingMeta.read(self.path)
+        if self.kind == "dataset":
+            self.dataset = open_dataset(self.path)
         self.rc = self._resolve_cfg()
 
     # ------------------------------------------------------------------ frames
@@ -161,6 +178,30 @@ class ReplaySource(SourceBase):
                 if not chunk:
                     return
 
+    def _dataset_frames(self) -> Iterator[RawFrame | PointCloudFrame]:
+        """Every frame of every sample, windows back to back (see the module docstring)."""
+        assert self.dataset is not None and self.rc is not None
+        chirp = self.rc.chirp
+        number, t_next = 0, 0.0
+        for index in self.dataset.sample_indices():
+            sample = self.dataset[index]
+            if sample.chirp != chirp:
+                raise ValueError(
+                    f"{self.path}: sample {index} uses another radar configuration than sample "
+                    f"{self.dataset.sample_indices()[0]}; replay needs one (generate with --radar PROFILE)"
+                )
+            times = np.asarray(sample.truth["frame_times_s"], dtype=np.float64)
+            times = times - times[0] + t_next
+            for f in range(sample.num_frames):
+                if sample.adc is not None:
+                    yield RawFrame(data=sample.adc[f], frame_number=number, timestamp=times[f])
+                else:
+                    yield PointCloudFrame(
+                        points=sample.points[f], frame_number=number, timestamp=times[f]
+                    )
+                number += 1
+            t_next = times[-1] + chirp.frame_period_s
+
     def _pass(self) -> Iterator[RawFrame | PointCloudFrame]:
         """One pass over the capture (counters are updated by the caller)."""
         if self.kind == "recording":
@@ -171,6 +212,8 @@ class ReplaySource(SourceBase):
                 yield from self._raw_frames(data, rows)
             else:
                 yield from self._uart_frames(data, rows)
+        elif self.kind == "dataset":
+            yield from self._dataset_frames()
         elif self.kind == "dca1000_bin":
             yield from self._raw_frames(self.path, {})
         elif self.kind == "uart_bytes":
