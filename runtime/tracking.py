@@ -17,21 +17,39 @@ Per frame (:meth:`Tracker.update`):
    white-acceleration process noise (larger vertically: falls), measurement = the cluster centroid.
 5. **Height.** The ``height_percentile`` percentile of the associated points' heights above the floor,
    exponentially smoothed (time constant ``height_tau_s``): the top of the body, for fall detection.
-6. **Life cycle.** An unassociated cluster with enough points, some of them moving (static points, from
+6. **Held tracks (still people).** A confirmed track without points in a frame is *held* when its mean
+   speed was below ``slow_speed_mps`` when last seen, or when the caller's ``presence`` check (raw-ADC
+   sources: micro-motion at the track's position, :mod:`runtime.events.presence`) finds someone there.
+   A held track does not coast: its velocity decays to zero with the time constant
+   ``hold_velocity_tau_s`` (the position moves at most ``|v| * tau`` further, a few cm). Its height
+   stays at its last estimate, unless the presence check measures the height of what moves there (the
+   breathing chest: how a track learns that someone lies on the floor after a fall that left no
+   points at the end); that height is used once the track has been held ``hold_height_after_s``:
+   the first one replaces the points' estimate (a fall that ends out of sight of the points shows as
+   that step), later ones are smoothed with the time constant ``hold_height_tau_s`` (a passer-by's
+   motion in the window is brief). Once a held track has such a measured height, only a cluster
+   within ``hold_gate_m`` of it whose top (``height_percentile``) is at most ``hold_max_rise_m``
+   above that height joins it: someone getting up does so where they lay or sat, and nobody gets up
+   from the floor in one frame, while a passer-by next to them would otherwise take their track
+   over. A track that is neither held nor seen coasts at its last velocity, as a walker who drops
+   out for a few frames.
+7. **Life cycle.** An unassociated cluster with enough points, some of them moving (static points, from
    furniture, never start a track but do keep a track alive: someone standing still), and far enough
    from existing tracks starts a *tentative* track; it is *confirmed* after N hits within its first M
-   frames, else deleted. A confirmed track dies after ``max_unseen_s`` without points, or after the
-   longer ``max_unseen_static_s`` when its mean speed was below ``slow_speed_mps`` when last seen (a
-   still person whose points the clutter removal eats, as TI's group tracker keeps static targets).
+   frames, else deleted. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
+   one after ``max_unseen_static_s`` without evidence (points or a positive presence check), as TI's
+   group tracker keeps static targets: a still person whose micro-motion keeps being found lives on.
 
 Not done: the radial velocity is not a Kalman measurement (it only helps clustering and the initial
 velocity); no track merging; no static clutter map (with the DSP's clutter removal off, a person standing
-right next to furniture may pull its static cluster into the track).
+right next to furniture may pull its static cluster into the track); presence evidence keeps a track
+alive but does not move it (a held track stays where its points were last).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +64,11 @@ from runtime.events.settings import Mounting, TrackingSettings
 TrackState = Literal["tentative", "confirmed"]
 
 _INFEASIBLE = 1e9
+
+#: A presence check: floor-frame positions ``[k, 3]`` [m] -> ``(present, height_m)``: bool ``[k]``
+#: someone (still) is there, and float ``[k]`` the height above the floor of what moves there [m]
+#: (NaN: unknown).
+PresenceCheck = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def to_floor(points: np.ndarray, mounting: Mounting) -> np.ndarray:
@@ -134,6 +157,8 @@ class Track:
         range_m: distance of the position from the radar [m].
         mean_speed_mps: net horizontal displacement over the last ``speed_window_s`` divided by
             the time it took [m/s]: steadier than the Kalman velocity for "is this person still?".
+        held: no points this frame and the track is held in place (a still person), not coasting.
+        presence: the caller's presence check (micro-motion) found someone at the track this frame.
     """
 
     id: int
@@ -147,6 +172,8 @@ class Track:
     last_seen: float
     range_m: float
     mean_speed_mps: float = 0.0
+    held: bool = False
+    presence: bool = False
 
     @property
     def speed_mps(self) -> float:
@@ -171,6 +198,8 @@ class Track:
             "state": self.state,
             "range_m": round(float(self.range_m), 3),
             "mean_speed_mps": round(float(self.mean_speed_mps), 3),
+            "held": bool(self.held),
+            "presence": bool(self.presence),
         }
 
 
@@ -191,6 +220,11 @@ class _Unit:
     trail: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y)
     slow_when_seen: bool = False  # mean speed below slow_speed_mps at the last hit
     points: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
+    held: bool = False  # unseen and held in place (velocity decaying), not coasting
+    presence: bool = False  # the presence check found someone here this frame
+    last_evidence: float = 0.0  # last frame with points or a positive presence check [s]
+    held_since: float = 0.0  # when the current hold began [s]
+    presence_height: bool = False  # the height comes from the presence check (this hold)
 
 
 def _mean_speed(trail: deque[tuple[float, float, float]]) -> float:
@@ -215,20 +249,26 @@ class Tracker:
         self._units: list[_Unit] = []
         self._next_id = 1
         self._t: float | None = None
+        self._dt = 0.0  # time since the previous frame [s]
 
     # ------------------------------------------------------------------ public
-    def update(self, points: np.ndarray, t: float) -> list[Track]:
+    def update(
+        self, points: np.ndarray, t: float, presence: PresenceCheck | None = None
+    ) -> list[Track]:
         """Advance the tracker to time ``t`` with one frame's points.
 
         Args:
             points: structured :data:`~runtime.frames.POINT_DTYPE` ``[n]`` in the radar frame.
             t: the frame's time [s] (any clock, increasing).
+            presence: optional check run on the positions of the confirmed tracks that got no
+                points this frame (one call per frame, only when there are such tracks); True
+                holds a track and keeps it alive (see the module docstring).
 
         Returns:
             all live tracks (tentative and confirmed), by id.
         """
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
-        self._t = t
+        self._t, self._dt = t, dt
         for u in self._units:
             self._predict(u, dt)
             u.points = np.empty((0, 4))
@@ -248,6 +288,7 @@ class Tracker:
         for ci, idx in enumerate(clusters):
             if ci not in used:
                 self._maybe_birth(pts[idx], t)
+        self._hold(t, presence)
         self._life_cycle(t)
         for u in self._units:
             u.trail.append((t, float(u.x[0]), float(u.x[1])))
@@ -277,6 +318,8 @@ class Tracker:
                     last_seen=u.last_seen,
                     range_m=rng,
                     mean_speed_mps=_mean_speed(u.trail),
+                    held=u.held,
+                    presence=u.presence,
                 )
             )
         return out
@@ -321,7 +364,11 @@ class Tracker:
             for, or None.
         """
         s = self.settings
-        conf = [i for i, u in enumerate(self._units) if u.state == "confirmed"]
+        conf = [  # a settled still person (held, micro-motion height) takes no passer-by's points
+            i
+            for i, u in enumerate(self._units)
+            if u.state == "confirmed" and not (u.held and u.presence_height)
+        ]
         owners: list[int | None] = [None] * len(clusters)
         if len(conf) < 2 or not clusters:
             return clusters, owners
@@ -356,6 +403,7 @@ class Tracker:
         if not self._units or not clusters:
             return []
         cent = np.array([pts[idx, :2].mean(axis=0) for idx in clusters])  # [C, 2]
+        tops = np.array([np.percentile(pts[idx, 2], s.height_percentile) for idx in clusters])
         r_xy = s.measurement_std_m**2 * np.eye(2)
         cost = np.full((len(self._units), len(clusters)), _INFEASIBLE)
         for i, u in enumerate(self._units):
@@ -363,6 +411,9 @@ class Tracker:
             nu = cent - u.x[:2]  # [C, 2]
             d2 = np.einsum("ci,ij,cj->c", nu, np.linalg.inv(S), nu)
             ok = (d2 <= s.gate_chi2) & (np.linalg.norm(nu, axis=1) <= s.max_gate_m)
+            if u.held and u.presence_height:  # a settled still person: someone getting up
+                ok &= tops <= u.height + s.hold_max_rise_m
+                ok &= np.linalg.norm(nu, axis=1) <= s.hold_gate_m
             penalty = 0.0 if u.state == "confirmed" else s.gate_chi2
             cost[i, ok] = d2[ok] + np.log(np.linalg.det(S)) + penalty
         for c, owner in enumerate(owners):  # split parts belong to the track they were split for
@@ -375,13 +426,50 @@ class Tracker:
             (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < _INFEASIBLE
         ]
 
+    def _hold(self, t: float, presence: PresenceCheck | None) -> None:
+        """Decide, for each confirmed track without points this frame, whether it is held."""
+        unseen = [u for u in self._units if u.state == "confirmed" and u.last_seen != t]
+        for u in self._units:
+            u.presence = False
+            if u.last_seen == t:
+                u.held = u.presence_height = False
+                u.last_evidence = t
+        if not unseen:
+            return
+        found = np.zeros(len(unseen), dtype=bool)
+        heights = np.full(len(unseen), np.nan)
+        if presence is not None:
+            f, h = presence(np.array([u.x[:3] for u in unseen]))
+            found, heights = np.asarray(f, dtype=bool), np.asarray(h, dtype=np.float64)
+        z_lo, z_hi = self.settings.floor_z_range_m
+        for u, f, h in zip(unseen, found, heights, strict=True):
+            u.presence = bool(f)
+            if not u.held and (f or u.slow_when_seen):
+                u.held, u.held_since = True, t
+            if f:
+                u.last_evidence = t
+                settled = t - u.held_since >= self.settings.hold_height_after_s
+                if settled and np.isfinite(h) and z_lo <= h <= z_hi:
+                    if not u.presence_height:  # the first one replaces the points' estimate
+                        u.height, u.height_t = float(h), t
+                    else:  # then one smoothing step per frame (a passer-by's motion is brief)
+                        u.height_t = max(u.height_t, t - self._dt)
+                        self._smooth_height(u, float(h), t, self.settings.hold_height_tau_s)
+                    u.presence_height = True
+
     # ------------------------------------------------------------------ filter
     def _predict(self, u: _Unit, dt: float) -> None:
         if dt <= 0:
             return
         s = self.settings
         F = np.eye(6)
-        F[:3, 3:] = dt * np.eye(3)
+        if u.held:  # velocity decays: v(t) = v0 exp(-t / tau), position moves by v0 tau (1 - ...)
+            tau = s.hold_velocity_tau_s
+            decay = float(np.exp(-dt / tau))
+            F[:3, 3:] = tau * (1.0 - decay) * np.eye(3)
+            F[3:, 3:] = decay * np.eye(3)
+        else:
+            F[:3, 3:] = dt * np.eye(3)
         q = np.array([s.accel_std_mps2, s.accel_std_mps2, s.vertical_accel_std_mps2]) ** 2
         Q = np.zeros((6, 6))
         for k in range(3):
@@ -404,16 +492,21 @@ class Tracker:
         u.x = u.x + K @ (z - u.x[:3])
         IKH = np.eye(6) - K @ H
         u.P = IKH @ u.P @ IKH.T + K @ R @ K.T  # Joseph form
-        h = float(np.percentile(pts[:, 2], s.height_percentile))
-        dt = t - u.height_t
-        alpha = 1.0 if s.height_tau_s <= 0 else 1.0 - np.exp(-max(dt, 0.0) / s.height_tau_s)
-        u.height += alpha * (h - u.height)
-        u.height_t = t
+        self._smooth_height(u, float(np.percentile(pts[:, 2], s.height_percentile)), t)
         u.last_seen = t
         u.hits += 1
         if u.state == "tentative":
             u.history.append(True)
         u.points = pts
+
+    def _smooth_height(self, u: _Unit, h: float, t: float, tau: float | None = None) -> None:
+        """Exponential smoothing of the height toward ``h`` [m] (time constant ``tau`` [s], default
+        ``height_tau_s``)."""
+        tau = self.settings.height_tau_s if tau is None else tau
+        dt = t - u.height_t
+        alpha = 1.0 if tau <= 0 else 1.0 - np.exp(-max(dt, 0.0) / tau)
+        u.height += alpha * (h - u.height)
+        u.height_t = t
 
     def _maybe_birth(self, pts: np.ndarray, t: float) -> None:
         s = self.settings
@@ -431,7 +524,9 @@ class Tracker:
         x = np.array([c[0], c[1], c[2], v0[0], v0[1], 0.0])
         P = np.diag([s.measurement_std_m**2] * 2 + [s.vertical_measurement_std_m**2] + [1.0] * 3)
         h = float(np.percentile(pts[:, 2], s.height_percentile))
-        u = _Unit(id=self._next_id, x=x, P=P, born=t, last_seen=t, height=h, height_t=t)
+        u = _Unit(
+            id=self._next_id, x=x, P=P, born=t, last_seen=t, height=h, height_t=t, last_evidence=t
+        )
         u.history.append(True)
         u.points = pts
         self._next_id += 1
@@ -447,9 +542,10 @@ class Tracker:
                     u.state = "confirmed"
                 elif len(u.history) >= s.confirm_window or t - u.last_seen > s.max_unseen_s:
                     continue
-            else:
-                limit = s.max_unseen_static_s if u.slow_when_seen else s.max_unseen_s
-                if t - u.last_seen > limit:
+            elif u.held:
+                if t - u.last_evidence > s.max_unseen_static_s:
                     continue
+            elif t - u.last_seen > s.max_unseen_s:
+                continue
             keep.append(u)
         self._units = keep

@@ -154,3 +154,75 @@ def test_heights_standing_sitting_lying() -> None:
         tracker = Tracker(s, MOUNTING)
         tr = confirmed(run(tracker, scene_frames([p], 8.0, seed=20))[-1])
         assert len(tr) == 1 and lo < tr[0].height_m < hi, (h_top, tr)
+
+
+def test_a_still_person_without_points_is_held_in_place_not_coasted() -> None:
+    s = TrackingSettings(max_unseen_s=1.5, max_unseen_static_s=40.0)
+    # walks 2 m at 1 m/s, stops at (0, 3) and stands still; from t = 4 s no more points (sitting
+    # still beside the sofa: no Doppler, no CFAR detection)
+    p = Person(path=[(0, -2.0, 3.0), (2, 0.0, 3.0)], present=(0.0, 4.0))
+    tracker = Tracker(s, MOUNTING)
+    history = run(tracker, scene_frames([p], 30.0, seed=30))
+    last_seen = confirmed(history[int(4.0 * FPS) - 1])[0]
+    for tracks in history[int(4.0 * FPS) :]:
+        (tr,) = confirmed(tracks)  # lives for max_unseen_static_s, no drift, no second track
+        assert tr.held and not tr.detected
+        assert np.hypot(*(np.array(tr.position[:2]) - last_seen.position[:2])) < 0.05
+        assert tr.speed_mps < 0.05 and tr.height_m == pytest.approx(last_seen.height_m)
+
+
+def test_a_walker_who_vanishes_coasts_and_a_presence_check_holds_a_track() -> None:
+    s = TrackingSettings(max_unseen_s=1.5, max_unseen_static_s=6.0)
+    # a walker who vanishes in mid-stride (0.5 m/s along +x) coasts at the last velocity
+    walker = Person(path=[(0, -2.0, 3.0), (10, 3.0, 3.0)], present=(0.0, 4.0))
+    tracker = Tracker(s, MOUNTING)
+    history = run(tracker, scene_frames([walker], 5.2, seed=31))
+    before = confirmed(history[int(4.0 * FPS) - 1])[0]
+    after = confirmed(history[int(5.0 * FPS)])[0]
+    assert not after.held and after.position[0] - before.position[0] > 0.35
+
+    # the same walker with a presence check that finds someone at x < 0.3 m (stopped there):
+    # held (stops within a few cm) and kept alive while the check says so, then dies
+    # max_unseen_static_s after the last positive check
+    seen: list[int] = []
+
+    def presence(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(xyz.shape[0])
+        return np.full(xyz.shape[0], t_now[0] < 20.0), np.full(xyz.shape[0], np.nan)
+
+    t_now = [0.0]
+    tracker = Tracker(s, MOUNTING)
+    out: list[list[Track]] = []
+    for f in scene_frames([walker], 30.0, seed=31):
+        t_now[0] = f.timestamp - T0
+        out.append(tracker.update(f.points, f.timestamp, presence))
+    assert seen and max(seen) == 1  # only the confirmed track without points is checked
+    held = confirmed(out[int(10.0 * FPS)])[0]
+    assert held.held and held.presence and held.speed_mps < 0.01
+    x_first_miss = confirmed(out[int(4.0 * FPS)])[0].position[0]
+    assert abs(held.position[0] - x_first_miss) < 0.15  # no drift: decays within ~tau
+    alive = [bool(confirmed(h)) for h in out]
+    assert all(alive[int(4.0 * FPS) : int(25.9 * FPS)])  # 20 s (last positive) + 6 s
+    assert not any(alive[int(26.2 * FPS) :])
+
+
+def test_a_passer_by_does_not_take_over_a_lying_persons_track() -> None:
+    s = TrackingSettings(max_unseen_static_s=8.0)
+    # A walks to (0, 3) and lies down (no points from t = 4 s); the presence check measures A's
+    # chest at 0.2 m. B walks past 0.4 m from A from t = 8 s.
+    a = Person(path=[(0, -2.0, 3.0), (2, 0.0, 3.0)], present=(0.0, 4.0))
+    b = Person(path=[(8, -2.5, 3.4), (13, 2.5, 3.4)], present=(8.0, 13.0))
+
+    def presence(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        near = np.hypot(xyz[:, 0], xyz[:, 1] - 3.0) < 0.3
+        return near, np.where(near, 0.2, np.nan)
+
+    tracker = Tracker(s, MOUNTING)
+    out = [
+        tracker.update(f.points, f.timestamp, presence) for f in scene_frames([a, b], 13.0, seed=32)
+    ]
+    a_id = confirmed(out[int(4.0 * FPS)])[0].id
+    final = {tr.id: tr for tr in confirmed(out[-1])}
+    assert a_id in final and final[a_id].held and final[a_id].height_m < 0.3
+    assert np.hypot(final[a_id].position[0], final[a_id].position[1] - 3.0) < 0.2
+    assert len(final) == 2  # B has a track of its own

@@ -76,6 +76,8 @@ radars:
       capture: 8
       detections: 32
     events:
+      # the demo profile's sparse frames (64 loops, 12 dB CFAR) give few points per person
+      tracking: {{cluster_min_points: 2, birth_min_points: 3}}
       tracks_period_s: 1.0
 """
 

@@ -19,6 +19,12 @@ ones when set, with ``attributes["refresh"] = True``):
 - ``vitals`` (``{"breathing_per_min", "heart_per_min", "quality"}``, attributes track id, peak ratios,
   range, window) for a still person, raw-ADC sources only; an ``"unavailable"`` one when that person
   moves or leaves.
+
+Still people (raw-ADC sources): a seated or lying person gives no points, so the tracker would lose
+them. The engine keeps one slow-time ring buffer of loop-averaged range profiles (vitals and presence
+share it) and hands the tracker a micro-motion presence check (:mod:`runtime.events.presence`): a
+confirmed track without points whose cells still show breathing-like motion is held in place and kept
+alive, counts as occupancy evidence and stays in the count; vitals then get their window at its range.
 - ``fall`` (True with the track id and position, then False when the alarm clears).
 """
 
@@ -31,13 +37,15 @@ from typing import Any
 import numpy as np
 
 from firmware_cfg.chirp import ChirpConfig
+from firmware_cfg.demo import DemoConfig
 from runtime.events import Event
 from runtime.events.falls import FallChange, FallDetector
+from runtime.events.presence import MicroMotionPresence
 from runtime.events.settings import EventSettings, Zone
-from runtime.events.vitals import VitalsMonitor, VitalsReading
+from runtime.events.vitals import ChestBuffer, VitalsMonitor, VitalsReading
 from runtime.events.zones import Occupancy, points_in_zone, zone_contains
 from runtime.frames import PointCloudFrame, RawFrame
-from runtime.tracking import Track, Tracker, to_floor
+from runtime.tracking import PresenceCheck, Track, Tracker, to_floor
 
 
 class PeopleCount:
@@ -81,12 +89,18 @@ class EventEngine:
     Args:
         radar_id: the radar's id from the daemon config (``Event.radar``).
         settings: the radar's event settings.
-        chirp: its chirp configuration; needed for vitals from raw ADC (None for point-cloud-only
-            sources).
+        chirp: its chirp configuration; needed for vitals and presence from raw ADC (None for
+            point-cloud-only sources).
+        demo: its processing settings (channel calibration for the presence beams); default
+            ``DemoConfig()``.
     """
 
     def __init__(
-        self, radar_id: str, settings: EventSettings, chirp: ChirpConfig | None = None
+        self,
+        radar_id: str,
+        settings: EventSettings,
+        chirp: ChirpConfig | None = None,
+        demo: DemoConfig | None = None,
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
@@ -99,7 +113,23 @@ class EventEngine:
             for z in settings.zones
         }
         self.count = PeopleCount(settings.count.median_window_s, settings.count.settle_s)
-        self.vitals = VitalsMonitor(settings.vitals, chirp)
+        vit, pres = settings.vitals, settings.presence
+        self.slow_time: ChestBuffer | None = None  # loop-averaged range profiles, raw ADC only
+        if chirp is not None and (vit.enabled or pres.enabled):
+            self.slow_time = ChestBuffer(
+                chirp,
+                max(
+                    vit.max_range_m if vit.enabled else 0.0,
+                    pres.max_range_m if pres.enabled else 0.0,
+                ),
+                max(vit.window_s if vit.enabled else 0.0, pres.window_s if pres.enabled else 0.0),
+            )
+        self.vitals = VitalsMonitor(vit, chirp, buffer=self.slow_time)
+        self.presence: MicroMotionPresence | None = None
+        if chirp is not None and pres.enabled and self.slow_time is not None:
+            self.presence = MicroMotionPresence(
+                pres, chirp, self.slow_time, settings.mounting, demo
+            )
         self.falls = FallDetector(settings.falls)
         self._tracks: list[Track] = []
         self._zone_counts: dict[str, int] = {z.name: 0 for z in settings.zones}
@@ -129,14 +159,18 @@ class EventEngine:
         """
         if self.chirp is None:
             raise ValueError("update_raw needs the radar's ChirpConfig (EventEngine(chirp=...))")
-        self.vitals.push(frame)
-        return self._update(result.points, frame.timestamp)
+        if self.slow_time is not None:
+            self.slow_time.push(frame)
+        check = self.presence.check if self.presence is not None else None
+        return self._update(result.points, frame.timestamp, check)
 
     # ------------------------------------------------------------------ the frame
-    def _update(self, points: np.ndarray, t: float) -> list[Event]:
+    def _update(
+        self, points: np.ndarray, t: float, presence: PresenceCheck | None = None
+    ) -> list[Event]:
         self._time = t
         self._frames += 1
-        tracks = self.tracker.update(points, t)
+        tracks = self.tracker.update(points, t, presence)
         self._tracks = tracks
         confirmed = [tr for tr in tracks if tr.state == "confirmed"]
         events: list[Event] = []
@@ -150,7 +184,7 @@ class EventEngine:
 
     def _occupancy(self, points: np.ndarray, confirmed: list[Track], t: float) -> list[Event]:
         occ = self.settings.occupancy
-        detected = [tr for tr in confirmed if tr.detected]
+        detected = [tr for tr in confirmed if tr.detected or tr.presence]
         xyz = None
         if occ.point_evidence and points.shape[0]:
             xyz = to_floor(points, self.settings.mounting)

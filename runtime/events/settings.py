@@ -101,19 +101,51 @@ class TrackingSettings(BaseModel):
     max_unseen_s: float = Field(
         default=1.5,
         gt=0,
-        description="a moving confirmed track dies after this long without points [s]",
+        description="a moving confirmed track without points coasts at its last velocity and dies "
+        "after this long without points [s]",
     )
     max_unseen_static_s: float = Field(
         default=8.0,
         gt=0,
-        description="a slow confirmed track (someone standing or lying still, whose points the "
-        "clutter removal may eat) dies after this long without points [s]",
+        description="a held confirmed track (someone sitting or lying still, who gives no points) "
+        "dies after this long without evidence: points, or micro-motion found at it (raw-ADC "
+        "sources, see presence) [s]",
     )
     slow_speed_mps: float = Field(
         default=0.2,
         ge=0,
-        description="tracks whose mean speed (speed_window_s) was below this when last seen use "
-        "max_unseen_static_s [m/s]",
+        description="a track without points whose mean speed (speed_window_s) was below this when "
+        "last seen is held in place (no coasting) and uses max_unseen_static_s [m/s]",
+    )
+    hold_velocity_tau_s: float = Field(
+        default=0.25,
+        gt=0,
+        description="time constant of the velocity decay of a held track [s]: it stops within a "
+        "few times this instead of drifting at its last velocity",
+    )
+    hold_height_after_s: float = Field(
+        default=3.0,
+        ge=0,
+        description="a held track takes the height of its micro-motion (raw ADC) only after being "
+        "held this long, when the presence window no longer holds its own walking [s]",
+    )
+    hold_height_tau_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="time constant of the smoothing of a held track's micro-motion height [s]",
+    )
+    hold_gate_m: float = Field(
+        default=0.5,
+        gt=0,
+        description="a cluster farther than this from a held track with a micro-motion height (a "
+        "settled still person) never joins it [m]",
+    )
+    hold_max_rise_m: float = Field(
+        default=0.6,
+        gt=0,
+        description="a cluster whose top is more than this above a held track's micro-motion "
+        "height never joins it: nobody gets up from the floor in one frame, a passer-by would "
+        "take the track over [m]",
     )
     gate_chi2: float = Field(
         default=13.8,
@@ -288,6 +320,56 @@ class VitalsSettings(BaseModel):
         return self
 
 
+class PresenceSettings(BaseModel):
+    """Static presence from micro-motion (raw-ADC sources; :mod:`runtime.events.presence`).
+
+    A still person gives no Doppler points, but breathing moves the chest by millimetres: a phase
+    change of radians at mmWave. The slow-time residual of the range-azimuth cells around a track
+    that got no points tells a still person (held, kept alive) from furniture (phase-stable).
+    """
+
+    model_config = _STRICT
+
+    enabled: bool = Field(
+        default=True, description="check micro-motion at tracks without points (raw ADC only)"
+    )
+    window_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="slow-time window whose time mean is removed before the residual power is "
+        "measured [s] (1-3 s: part of a breath)",
+    )
+    threshold_db: float = Field(
+        default=10.0,
+        gt=0,
+        description="micro-motion SNR (residual power over the map's median, the empty-cell level) "
+        "that makes presence [dB]",
+    )
+    dominance_db: float = Field(
+        default=20.0,
+        gt=0,
+        description="a cell counts only within this of the strongest micro-motion at the same range "
+        "(rejects the azimuth sidelobes of a stronger mover) [dB]",
+    )
+    gate_m: float = Field(
+        default=0.4,
+        gt=0,
+        description="half-width of the range and cross-range window checked around a track [m]",
+    )
+    max_range_m: float = Field(
+        default=6.0,
+        gt=0,
+        description="range bins kept in the slow-time buffer for presence reach this far [m]",
+    )
+    min_coherence: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="the height of the micro-motion (elevation from the elevated antenna row) is "
+        "used only when the two rows' correlation coefficient reaches this (one mover) [1]",
+    )
+
+
 class FallSettings(BaseModel):
     """Fall detection from a track's height: a fast drop, then lying still for a while."""
 
@@ -362,6 +444,9 @@ class EventSettings(BaseModel):
     zones: list[Zone] = Field(default_factory=list, description="named floor zones")
     count: CountSettings = Field(default_factory=CountSettings, description="people count")
     vitals: VitalsSettings = Field(default_factory=VitalsSettings, description="vital signs")
+    presence: PresenceSettings = Field(
+        default_factory=PresenceSettings, description="static presence from micro-motion"
+    )
     falls: FallSettings = Field(default_factory=FallSettings, description="fall detection")
     refresh_s: float | None = Field(
         default=None,

@@ -203,14 +203,22 @@ class VitalsMonitor:
     Args:
         settings: vitals settings.
         cfg: chirp configuration of the raw frames (None: a point-cloud-only source).
+        buffer: a slow-time buffer shared with other users (the engine's, also read by the
+            micro-motion presence), which its owner fills; it must reach ``max_range_m`` and hold
+            ``window_s``. None: the monitor keeps its own, filled by :meth:`push`.
     """
 
-    def __init__(self, settings: VitalsSettings, cfg: ChirpConfig | None) -> None:
+    def __init__(
+        self, settings: VitalsSettings, cfg: ChirpConfig | None, buffer: ChestBuffer | None = None
+    ) -> None:
         self.settings = settings
         self.cfg = cfg
         self.buffer: ChestBuffer | None = None
+        self._owns_buffer = buffer is None
         if cfg is not None and settings.enabled:
-            self.buffer = ChestBuffer(cfg, settings.max_range_m, settings.window_s)
+            if buffer is None:
+                buffer = ChestBuffer(cfg, settings.max_range_m, settings.window_s)
+            self.buffer = buffer
         self._still_since: dict[int, float] = {}
         self._readings: dict[int, VitalsReading] = {}
         self._last_run = -np.inf
@@ -226,8 +234,8 @@ class VitalsMonitor:
         return dict(self._readings)
 
     def push(self, frame: RawFrame) -> None:
-        """Buffer one raw frame's range profiles."""
-        if self.buffer is not None:
+        """Buffer one raw frame's range profiles (a shared buffer is filled by its owner)."""
+        if self.buffer is not None and self._owns_buffer:
             self.buffer.push(frame)
 
     def update(self, tracks: list[Track], t: float) -> list[VitalsReading]:
