@@ -16,6 +16,7 @@ Stages (in chain order):
 - :mod:`runtime.dsp.pointcloud` -- TI-style point cloud and the sorted detection list.
 - :mod:`runtime.dsp.micro_doppler` -- velocity-time spectrogram over a window of frames.
 - :mod:`runtime.dsp.vitals` -- chest displacement and breathing/heart rates.
+- :mod:`runtime.dsp.micro_motion` -- slow-time residual (micro-motion) map and its elevation.
 
 Conventions (pinned by ``shared/vectors/dca1000_iwr1843.bin``): a target moving away (+ velocity)
 advances the slow-time phase (positive Doppler frequency); a target at + azimuth (toward +x) gives the
