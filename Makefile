@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 .PHONY: help venv venv-all demo test test-slow lint format bench clean
 
 help:
-	@echo "make demo       set up .venv/ and run the main job on embedded defaults"
+	@echo "make demo       set up .venv/ and run the main job (mmfm demo) on embedded defaults"
 	@echo "make test       set up .venv/ (mmfm[sim,test]) and run ruff + the default (fast) test tier"
 	@echo "make test-slow  the slow tier (-m slow)"
 	@echo "make lint       ruff check + ruff format --check"
@@ -32,9 +32,10 @@ venv-all: | $(BIN)/python
 	$(BIN)/pip install -q '$(TORCH)'
 	$(BIN)/pip install -q -e '.[all]'
 
+# The main job on embedded defaults: a simulated two-person scene streamed by a fake DCA1000 into the
+# real daemon, live events printed (first run renders the scene, ~1 min; later runs use the cache).
 demo: venv
-	$(BIN)/mmfm cfg show iwr1843boost_raw_activity
-	$(BIN)/mmfm dsp --example --all
+	$(BIN)/mmfm demo
 
 test: venv lint
 	$(BIN)/python -m pytest
