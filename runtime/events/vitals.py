@@ -15,8 +15,8 @@ ratio reaches ``min_breathing_quality``, ``"low"`` below, ``"unavailable"`` with
 person or too short a window. The heart rate is reported only when its own ratio reaches
 ``min_heart_quality``.
 
-Not done: nothing separates two still people at the same range; the heart band is not cleaned of
-breathing harmonics (see :mod:`runtime.dsp.vitals`).
+Not done: nothing separates two still people at the same range; the heart estimate cancels breathing
+harmonics (:func:`runtime.dsp.vitals.heart_rate`) but not breath-driven distortion of the chest phase.
 """
 
 from __future__ import annotations
