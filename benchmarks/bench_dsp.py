@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from firmware_cfg import load_cfg  # noqa: E402
 from firmware_cfg.chirp import ChirpConfig  # noqa: E402
 from firmware_cfg.demo import DemoConfig  # noqa: E402
 from runtime.dsp.chain import make_plan, process_frame  # noqa: E402
@@ -43,22 +44,8 @@ TARGET_FPS = 200.0
 
 
 def bench_config() -> ChirpConfig:
-    """AWR1843BOOST, 3 TX TDM x 4 RX, 128 loops x 256 samples, complex 1x."""
-    return ChirpConfig(
-        board="AWR1843BOOST",
-        start_freq_hz=77e9,
-        freq_slope_hz_per_s=60e12,
-        idle_time_s=7e-6,
-        adc_start_time_s=6e-6,
-        ramp_end_time_s=60e-6,
-        num_samples=256,
-        sample_rate_hz=5e6,
-        rx_mask=0b1111,
-        tx_mask=0b111,
-        chirp_tx_masks=(1, 2, 4),
-        num_loops=128,
-        frame_period_s=0.1,
-    )
+    """The bundled ``iwr1843boost_raw_activity`` profile: 3 TX TDM x 4 RX, 128 loops x 256 samples."""
+    return load_cfg("iwr1843boost_raw_activity").chirp
 
 
 def scene_frames(cfg: ChirpConfig, num_frames: int, seed: int = 0) -> list[np.ndarray]:

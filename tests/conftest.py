@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from firmware_cfg import ChirpConfig
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MMFM_SHARED", REPO.parent / "shared"))
 
@@ -20,6 +22,28 @@ def require_shared(*parts: str) -> Path:
             "set MMFM_SHARED to point elsewhere)"
         )
     return path
+
+
+def vector_cfg(**changes: object) -> ChirpConfig:
+    """The chirp of shared/vectors/dca1000_iwr1843.cfg built by hand (IWR1843BOOST, 3 TX x 4 RX, 64 loops,
+    256 samples), so tests that pin conventions against the vector do not depend on the parser."""
+    fields: dict[str, object] = dict(
+        board="IWR1843BOOST",
+        start_freq_hz=77e9,
+        freq_slope_hz_per_s=60e12,
+        idle_time_s=7e-6,
+        adc_start_time_s=6e-6,
+        ramp_end_time_s=60e-6,
+        num_samples=256,
+        sample_rate_hz=5e6,
+        rx_mask=0b1111,
+        tx_mask=0b111,
+        chirp_tx_masks=(1, 2, 4),
+        num_loops=64,
+        frame_period_s=0.05,
+    )
+    fields.update(changes)
+    return ChirpConfig(**fields)
 
 
 @pytest.fixture

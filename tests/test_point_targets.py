@@ -8,34 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, require_shared
+from conftest import REPO, require_shared, vector_cfg
 
-from firmware_cfg import SPEED_OF_LIGHT_M_S, AdcFormat, ChirpConfig, load_cfg
+from firmware_cfg import SPEED_OF_LIGHT_M_S, AdcFormat, load_cfg
 from runtime.sources.dca1000_layout import decode_frames, read_bin
 from sim.radar.point_targets import PointTarget, synthesize_frame, synthesize_frames
 
 EXAMPLES = REPO / "runtime" / "examples"
-
-
-def vector_cfg(**changes: object) -> ChirpConfig:
-    """The chirp of shared/vectors/dca1000_iwr1843.cfg (IWR1843BOOST, 3 TX x 4 RX, 64 loops, 256 samples)."""
-    fields: dict[str, object] = dict(
-        board="IWR1843BOOST",
-        start_freq_hz=77e9,
-        freq_slope_hz_per_s=60e12,
-        idle_time_s=7e-6,
-        adc_start_time_s=6e-6,
-        ramp_end_time_s=60e-6,
-        num_samples=256,
-        sample_rate_hz=5e6,
-        rx_mask=0b1111,
-        tx_mask=0b111,
-        chirp_tx_masks=(1, 2, 4),
-        num_loops=64,
-        frame_period_s=0.05,
-    )
-    fields.update(changes)
-    return ChirpConfig(**fields)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
