@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import vector_cfg
 
 from firmware_cfg import AdcFormat, ChirpConfig
 from firmware_cfg.demo import DemoConfig
@@ -19,23 +20,8 @@ from sim.radar.point_targets import PointTarget, synthesize_frame
 
 def config(**update: object) -> ChirpConfig:
     """IWR1843BOOST, 3 TX x 4 RX, 32 loops x 128 samples (small and quick)."""
-    base = dict(
-        board="IWR1843BOOST",
-        start_freq_hz=77e9,
-        freq_slope_hz_per_s=60e12,
-        idle_time_s=7e-6,
-        adc_start_time_s=6e-6,
-        ramp_end_time_s=40e-6,
-        num_samples=128,
-        sample_rate_hz=4e6,
-        rx_mask=0b1111,
-        tx_mask=0b111,
-        chirp_tx_masks=(1, 2, 4),
-        num_loops=32,
-        frame_period_s=0.05,
-    )
-    base.update(update)
-    return ChirpConfig(**base)
+    small = dict(ramp_end_time_s=40e-6, num_samples=128, sample_rate_hz=4e6, num_loops=32)
+    return vector_cfg(**{**small, **update})
 
 
 def test_fused_cube_equals_stage_functions() -> None:

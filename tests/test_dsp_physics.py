@@ -10,7 +10,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from conftest import require_shared
+from conftest import require_shared, vector_cfg
 
 from firmware_cfg import ChirpConfig, load_cfg
 from firmware_cfg.demo import DemoConfig
@@ -160,23 +160,11 @@ def expected_tdm_bias_deg(cfg: ChirpConfig, velocity_mps: float, azimuth_deg: fl
 # ---------------------------------------------------------------------------- slow time
 def small_config(**update: object) -> ChirpConfig:
     """A cheap chirp for slow-time tests: 1 TX x 2 RX, 2 loops x 64 samples, 20 frames/s."""
-    base = dict(
-        board="IWR1843BOOST",
-        start_freq_hz=77e9,
-        freq_slope_hz_per_s=60e12,
-        idle_time_s=7e-6,
-        adc_start_time_s=6e-6,
-        ramp_end_time_s=40e-6,
-        num_samples=64,
-        sample_rate_hz=2e6,
-        rx_mask=0b0011,
-        tx_mask=0b001,
-        chirp_tx_masks=(1,),
-        num_loops=2,
-        frame_period_s=0.05,
-    )
-    base.update(update)
-    return ChirpConfig(**base)
+    small = dict(
+        ramp_end_time_s=40e-6, num_samples=64, sample_rate_hz=2e6, rx_mask=0b0011,
+        tx_mask=0b001, chirp_tx_masks=(1,), num_loops=2,
+    )  # fmt: skip
+    return vector_cfg(**{**small, **update})
 
 
 def test_breathing_and_heart_rates() -> None:
