@@ -140,7 +140,34 @@ def chest_signal(
         :class:`ChestSignal`.
     """
     z = slow_time(frames, cfg, per_chirp=per_chirp)  # [t, virtual, range]
-    gate = interval_mask(range_axis_m(cfg), range_gate_m)
+    axis = range_axis_m(cfg)
+    disp, rbin = chest_from_slow_time(z, axis, range_gate_m, cfg.wavelength_m)
+    if per_chirp:
+        rate = 1.0 / cfg.tdm_period_s
+    else:
+        rate = 1.0 / cfg.frame_period_s
+    time_s = np.arange(disp.size) / rate
+    return ChestSignal(disp, time_s, rate, rbin, float(axis[rbin]))
+
+
+def chest_from_slow_time(
+    z: np.ndarray, range_axis: np.ndarray, range_gate_m: tuple[float, float], wavelength_m: float
+) -> tuple[np.ndarray, int]:
+    """Steps 2-3 of the module docstring on slow-time samples already at hand.
+
+    Args:
+        z: complex ``[t, virtual, range]`` slow-time range profiles (:func:`slow_time`).
+        range_axis: ``[range]`` range of each bin [m].
+        range_gate_m: ``(near, far)`` [m] where the chest is expected.
+        wavelength_m: carrier wavelength [m].
+
+    Returns:
+        ``(displacement [t] in m, + = away and 0 at the first sample; the chosen range bin)``.
+
+    Raises:
+        ValueError: when the gate holds no range bin.
+    """
+    gate = interval_mask(range_axis, range_gate_m)
     if not gate.any():
         raise ValueError(f"range gate {range_gate_m} m holds no range bin")
     strength = np.where(gate, np.abs(z).mean(axis=(0, 1)), -np.inf)  # [range]
@@ -149,13 +176,7 @@ def chest_signal(
     rel = (s * np.conj(s[:, :1])).mean(axis=0)  # [virtual] mean phase relative to antenna 0
     combined = (s * np.exp(-1j * np.angle(rel))).sum(axis=1)  # [t]
     phase = np.unwrap(np.angle(combined))
-    disp = (phase - phase[0]) * cfg.wavelength_m / (4.0 * np.pi)
-    if per_chirp:
-        rate = 1.0 / cfg.tdm_period_s
-    else:
-        rate = 1.0 / cfg.frame_period_s
-    time_s = np.arange(disp.size) / rate
-    return ChestSignal(disp, time_s, rate, rbin, float(range_axis_m(cfg)[rbin]))
+    return (phase - phase[0]) * wavelength_m / (4.0 * np.pi), rbin
 
 
 def _power_spectrum(x: np.ndarray, sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ import numpy as np
 
 from firmware_cfg.chirp import ChirpConfig
 from runtime.dsp.range import RANGE_WINDOW, range_axis_m, range_fft
-from runtime.dsp.vitals import vital_rates
+from runtime.dsp.vitals import chest_from_slow_time, vital_rates
 from runtime.events.settings import VitalsSettings
 from runtime.frames import RawFrame
 from runtime.tracking import Track
@@ -128,16 +128,8 @@ def chest_displacement(
     Raises:
         ValueError: when the gate holds no bin.
     """
-    gate = (range_axis >= gate_m[0]) & (range_axis <= gate_m[1])
-    if not gate.any():
-        raise ValueError(f"range gate {gate_m} m holds no buffered range bin")
-    strength = np.where(gate, np.abs(samples).mean(axis=(0, 1)), -np.inf)  # [bins]
-    k = int(np.argmax(strength))
-    s = samples[:, :, k]  # [t, virtual]
-    rel = (s * np.conj(s[:, :1])).mean(axis=0)  # [virtual] phase relative to antenna 0
-    combined = (s * np.exp(-1j * np.angle(rel))).sum(axis=1)  # [t]
-    phase = np.unwrap(np.angle(combined))
-    return (phase - phase[0]) * wavelength_m / (4.0 * np.pi), float(range_axis[k])
+    disp, k = chest_from_slow_time(samples, range_axis, gate_m, wavelength_m)
+    return disp, float(range_axis[k])
 
 
 @dataclass(frozen=True)
