@@ -110,17 +110,6 @@ def rd_stats(frame: np.ndarray, cfg: object) -> dict[str, float]:
     }
 
 
-def real_adc_frame() -> np.ndarray:
-    """``doppler_example_1.npy`` as complex64 ``[tx=2, rx=4, loop=128, sample=128]``."""
-    data = np.load(SHARED / "realdata/openradar-adc/doppler_example_1.npy")
-
-    def wrap(part: np.ndarray) -> np.ndarray:
-        return part.astype(np.int64).astype(np.uint16).view(np.int16).astype(np.float32)
-
-    c = (wrap(data.real) + 1j * wrap(data.imag)).astype(np.complex64)  # [loop, virtual, sample]
-    return c.reshape(128, 2, 4, 128).transpose(1, 2, 0, 3)
-
-
 def simulate_frames(
     radar: str,
     prompt: str,
@@ -182,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from firmware_cfg import parse_cfg_text
+    from sim.radar.noise import OPENRADAR_CAPTURE, load_openradar_frame
 
     cfg_text = openradar_cfg_text()
     with tempfile.TemporaryDirectory() as tmp:
         cfg_path = Path(tmp) / "openradar_iwr1443.cfg"
         cfg_path.write_text(cfg_text)
         cfg = parse_cfg_text(cfg_text).chirp
-        real = rd_stats(real_adc_frame(), cfg)
+        real = rd_stats(load_openradar_frame(SHARED / OPENRADAR_CAPTURE), cfg)
         sims = simulate_frames(
             str(cfg_path),
             "a person walking in the living room",

@@ -11,13 +11,17 @@ import math
 
 import numpy as np
 import pytest
-from conftest import require_shared
 
 from firmware_cfg import emit_cfg, load_cfg, parse_cfg_text
 from firmware_cfg.chirp import ChirpConfig
 from sim.dataset.scenario import SETUPS, ScenarioError, sample_scenario
 from sim.radar.adc import synthesize_adc
-from sim.radar.noise import CALIBRATION, NoiseModel, estimate_noise_std_counts
+from sim.radar.noise import (
+    CALIBRATION,
+    NoiseModel,
+    estimate_noise_std_counts,
+    load_openradar_frame,
+)
 
 
 def openradar_chirp() -> ChirpConfig:
@@ -40,14 +44,12 @@ def openradar_chirp() -> ChirpConfig:
 
 
 def real_frame() -> np.ndarray:
-    """``doppler_example_1.npy`` as complex ``[tx=2, rx=4, loop=128, sample=128]`` [counts]."""
-    data = np.load(require_shared("realdata", "openradar-adc", "doppler_example_1.npy"))
-
-    def wrap(part: np.ndarray) -> np.ndarray:  # uint16 wrap-around values -> int16
-        return part.astype(np.int64).astype(np.uint16).view(np.int16).astype(np.float64)
-
-    c = wrap(data.real) + 1j * wrap(data.imag)  # [loop, virtual, sample]
-    return c.reshape(128, 2, 4, 128).transpose(1, 2, 0, 3)
+    """``doppler_example_1.npy`` as complex ``[tx=2, rx=4, loop=128, sample=128]`` [counts]; skips
+    with the loader's message when the shared folder lacks it."""
+    try:
+        return load_openradar_frame()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 def test_estimator_recovers_white_noise_under_clutter() -> None:

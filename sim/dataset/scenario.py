@@ -89,35 +89,9 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
 
 
 #: RadHAR's radar (nesl/RadHAR, ``../shared/realdata/radhar-fewshot``): IWR1443BOOST, TI's SDK 1.x
-#: out-of-box demo. The exact .cfg is not published; this one reproduces what the recordings show:
-#: 3 TX (x, y, z points), 16 Doppler bins of 0.61 m/s (RadHAR: 16 bins, 0.615 m/s), range bins of
-#: 4.37 cm (RadHAR: 4.36 cm), 30 frames/s, the demo's default CFAR (CASO, 8 + 4 cells, 1280 =
-#: 15 dB) and clutter removal *off* (91-100 % of RadHAR's points have v = 0).
-RADHAR_CFG_TEXT = """\
-% purpose: RadHAR-like recording setup (IWR1443BOOST, SDK 1.x out-of-box demo, clutter removal off)
-% mmfm-board: IWR1443BOOST
-% dialect: SDK 1.x (xWR14xx SDK 1.x out-of-box demo)
-sensorStop
-flushCfg
-dfeDataOutputMode 1
-channelCfg 15 7 0
-adcCfg 2 1
-adcbufCfg 0 1 0 1
-profileCfg 0 77 7 6 58 0 0 67 1 256 5000 0 0 30
-chirpCfg 0 0 0 0 0 0 0 1
-chirpCfg 1 1 0 0 0 0 0 2
-chirpCfg 2 2 0 0 0 0 0 4
-frameCfg 0 2 16 0 33.333 1 0
-guiMonitor 1 1 0 0 0 1
-cfarCfg 2 8 4 3 0 1280
-peakGrouping 1 1 1 1 255
-multiObjBeamForming 1 0.5
-clutterRemoval 0
-calibDcRangeSig 0 -5 8 256
-compRangeBiasAndRxChanPhase 0.0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0
-measureRangeBiasAndRxChanPhase 0 1.5 0.2
-sensorStart
-"""
+#: out-of-box demo. The exact .cfg is not published; the bundled profile reproduces what the recordings
+#: show (its header gives the figures and how they match RadHAR's).
+RADHAR_PROFILE = "iwr1443boost_radhar"
 
 
 @dataclass(frozen=True)
@@ -126,8 +100,9 @@ class Setup:
 
     Attributes:
         name: key in :data:`SETUPS` (also the scenario's ``radar_profile`` when its cfg is used).
-        cfg_text: the radar configuration (used when ``radar="random"``).
-        board: board of ``cfg_text``.
+        profile: bundled ``firmware_cfg`` profile holding the radar configuration (used when
+            ``radar="random"``).
+        board: board of ``profile``.
         distance_m: (min, max) horizontal distance of the person from the radar [m].
         azimuth_deg: (min, max) azimuth from boresight, positive to the radar's right [deg].
         radar_height_m: radar height above the floor [m] (tripod, boresight level: pitch 0).
@@ -136,7 +111,7 @@ class Setup:
     """
 
     name: str
-    cfg_text: str
+    profile: str
     board: str
     distance_m: tuple[float, float]
     azimuth_deg: tuple[float, float]
@@ -150,7 +125,7 @@ class Setup:
 SETUPS: dict[str, Setup] = {
     "radhar": Setup(
         name="radhar_iwr1443boost",
-        cfg_text=RADHAR_CFG_TEXT,
+        profile=RADHAR_PROFILE,
         board="IWR1443BOOST",
         distance_m=(1.0, 3.0),
         azimuth_deg=(-20.0, 20.0),
@@ -730,7 +705,7 @@ def sample_scenario(
     )
     rng = np.random.default_rng([seed, index])
     if spec is not None and radar == "random":
-        profile, rc = spec.name, parse_cfg_text(spec.cfg_text, source=spec.name, board=spec.board)
+        profile, rc = spec.name, load_cfg(spec.profile, board=spec.board)
     else:
         profile, rc = _pick_radar(radar, rng)
     cfg = rc.chirp

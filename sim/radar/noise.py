@@ -56,7 +56,9 @@ Impairments (all small and configurable; zero disables each):
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -74,6 +76,8 @@ CALIBRATION = {
     "profile": "77.42 GHz, 60 MHz/us, 2500 ksps complex, 128 samples, RX gain 30 dB, HPF 175/350 kHz",
     "noise_std_counts": 7.0,
 }
+#: The calibration capture, relative to the shared folder (:func:`load_openradar_frame`).
+OPENRADAR_CAPTURE = Path("realdata", "openradar-adc", "doppler_example_1.npy")
 
 
 def db_to_power(db: float) -> float:
@@ -228,3 +232,43 @@ def estimate_noise_std_counts(
     cells = power[:, dop >= max(1, round(min_doppler_fraction * nl)), lo:hi]
     energy = float(np.sum(w_d**2) * np.sum(w_r**2))
     return float(np.sqrt(np.median(cells) / np.log(2.0) / energy))
+
+
+def load_openradar_frame(path: str | Path | None = None) -> np.ndarray:
+    """The calibration capture (:data:`CALIBRATION`) as a complex ``[tx, rx, loop, sample]`` frame.
+
+    ``openradar-adc/doppler_example_1.npy`` holds one IWR1443 frame of 128 chirps x 8 virtual
+    antennas (2 TX TDM x 4 RX) x 128 samples, I and Q stored as uint16 wrap-around values inside
+    complex128; they are cast back to int16 here. Its noise floor is
+    ``estimate_noise_std_counts(load_openradar_frame())`` (``CALIBRATION["noise_std_counts"]``).
+
+    Args:
+        path: the ``.npy`` file; None = :data:`OPENRADAR_CAPTURE` under the shared folder
+            (``$MMFM_SHARED``, else ``shared/`` beside the checkout).
+
+    Returns:
+        complex128 ``[tx=2, rx=4, loop=128, sample=128]`` [counts].
+
+    Raises:
+        FileNotFoundError: the file is absent (the message names it and ``MMFM_SHARED``).
+        ValueError: not ``[loop, 8 virtual antennas, sample]``.
+    """
+    if path is None:
+        repo = Path(__file__).resolve().parents[2]
+        path = Path(os.environ.get("MMFM_SHARED", repo.parent / "shared")) / OPENRADAR_CAPTURE
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"needs {path} (the openradar-adc capture in the shared real-data folder beside the "
+            "checkout; set MMFM_SHARED to point elsewhere)"
+        )
+    data = np.load(path)  # [loop, virtual, sample]
+    if data.ndim != 3 or data.shape[1] != 8:
+        raise ValueError(f"{path}: expected [loop, 8 virtual, sample], got shape {data.shape}")
+
+    def wrap(part: np.ndarray) -> np.ndarray:  # uint16 wrap-around values -> int16
+        return part.astype(np.int64).astype(np.uint16).view(np.int16).astype(np.float64)
+
+    frame = wrap(data.real) + 1j * wrap(data.imag)
+    num_loops, _, num_samples = data.shape
+    return frame.reshape(num_loops, 2, 4, num_samples).transpose(1, 2, 0, 3)
