@@ -2,6 +2,7 @@
 
 mmfm sim generate --out data/sim --num 1000 --seed 0 --shard 0/4 --backend scatter --radar random
 mmfm sim generate --out /tmp/tiny --num 4 --seed 1 --radar iwr1843boost_raw_activity --window-s 0.2
+mmfm sim generate --out /tmp/rt --num 2 --seed 0 --backend sionna --radar iwr1843boost_demo --rays 5000
 mmfm sim preview --prompt "an elderly woman doing squats in the kitchen" --seed 3 --out preview.png
 
 ``generate`` writes the samples ``k`` with ``k % n == i`` for ``--shard i/n`` (all shards of
@@ -68,7 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="1 = direct paths only, 2 = + wall multipath (default 2)",
     )
     g.add_argument(
-        "--density", help="scatterers per m^2 as PERSON,OTHER (scatter backend; default 1500,60)"
+        "--density", help="scatterers per m^2 as PERSON,OTHER (scatter backend; default 1500,30)"
+    )
+    g.add_argument(
+        "--rays",
+        type=int,
+        default=20_000,
+        help="rays shot per frame (sionna backend; default 20000, more = denser diffuse paths, slower)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=_run_generate)
@@ -118,7 +125,10 @@ def _trace_options(args: argparse.Namespace) -> Any:
         density = {"person": person, "default": other}
     if args.max_bounces not in (1, 2, 3):
         raise _InputError(f"--max-bounces must be 1, 2 or 3, got {args.max_bounces}")
-    return TraceOptions(density_per_m2=density, max_bounces=args.max_bounces)
+    rays = getattr(args, "rays", TraceOptions.samples_per_src)
+    if rays < 1:
+        raise _InputError(f"--rays must be >= 1, got {rays}")
+    return TraceOptions(density_per_m2=density, max_bounces=args.max_bounces, samples_per_src=rays)
 
 
 def _run_generate(args: argparse.Namespace) -> int:
@@ -153,6 +163,9 @@ def _run_generate(args: argparse.Namespace) -> int:
         )
     except (_InputError, ScenarioError) as exc:
         print(f"mmfm sim generate: error: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:  # a backend's dependency (Sionna RT, Dr.Jit's LLVM) is unavailable
+        print(f"mmfm sim generate: error: backend {args.backend}: {exc}", file=sys.stderr)
         return 1
     dt = time.perf_counter() - t0
     rate = report.samples_written / dt if dt > 0 else 0.0

@@ -17,6 +17,20 @@ def _table(title: str, counts: dict[str, int]) -> list[str]:
     return [*lines, ""]
 
 
+def _propagation(spec: dict[str, Any]) -> str:
+    """The propagation settings of ``spec`` in words (those the backend uses)."""
+    trace = spec.get("trace") or {}
+    bounces = trace.get("max_bounces")
+    if spec.get("backend") == "sionna":
+        return (
+            f"Sionna RT, max depth {bounces}, {trace.get('samples_per_src')} rays per frame, "
+            "fixed ray seed (bit-identical for the same spec on the same software stack)"
+        )
+    density = trace.get("density_per_m2")
+    per_m2 = ", ".join(f"{k} {v:g}" for k, v in density.items()) if density else "default"
+    return f"scatterer model, max bounces {bounces}, scatterers per m^2: {per_m2}"
+
+
 def write_card(
     out: Path, index: dict[str, Any], summaries: dict[int, dict[str, Any]]
 ) -> dict[str, Any]:
@@ -70,6 +84,7 @@ def write_card(
         f"- shards: {len(index['shards'])} of {card['num_shards']}"
         + ("" if card["complete"] else f" (missing: {', '.join(card['missing_shards'])})"),
         f"- backend: {spec.get('backend')}; radar: {spec.get('radar')}; window: {spec.get('window_s')} s; outputs: {', '.join(spec.get('outputs', []))}",
+        f"- propagation: {_propagation(spec)}",
         "",
         "## Counts",
         "",

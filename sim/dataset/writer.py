@@ -87,6 +87,15 @@ class GenerateSpec:
             raise ScenarioError(f"--num must be >= 1, got {self.num}")
         if self.backend not in BACKENDS:
             raise ScenarioError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
+        if self.backend == "sionna":
+            # Installed? (found without importing: Dr.Jit is set up in the processes that trace)
+            import importlib.util
+
+            missing = [m for m in ("mitsuba", "sionna") if importlib.util.find_spec(m) is None]
+            if missing:
+                raise ScenarioError(
+                    f"the sionna backend needs {' and '.join(missing)} (pip install 'mmfm[sim]')"
+                )
         bad = sorted(set(self.outputs) - set(OUTPUTS))
         if bad or not self.outputs:
             raise ScenarioError(f"unknown outputs {bad}; choose from {', '.join(OUTPUTS)}")
@@ -120,7 +129,12 @@ class GenerateSpec:
         }
 
     def command(self) -> str:
-        """The canonical ``mmfm sim generate`` command line (without ``--out`` and ``--shard``)."""
+        """The canonical ``mmfm sim generate`` command line (without ``--out`` and ``--shard``).
+
+        Propagation settings that differ from the defaults are included (``--max-bounces``,
+        ``--density``, ``--rays``): they are part of the spec, so the card's command regenerates the
+        same bytes.
+        """
         parts = [
             "mmfm sim generate",
             f"--num {self.num}",
@@ -130,6 +144,14 @@ class GenerateSpec:
             f"--window-s {self.window_s:g}",
             f"--outputs {','.join(sorted(self.outputs))}",
         ]
+        default = TraceOptions()
+        if self.trace.max_bounces != default.max_bounces:
+            parts.append(f"--max-bounces {self.trace.max_bounces}")
+        density = self.trace.density_per_m2
+        if density is not None and set(density) == {"person", "default"}:
+            parts.append(f"--density {density['person']:g},{density['default']:g}")
+        if self.trace.samples_per_src != default.samples_per_src:
+            parts.append(f"--rays {self.trace.samples_per_src}")
         if self.prompt:
             parts.append(f"--prompt {json.dumps(self.prompt)}")
         return " ".join(parts)
