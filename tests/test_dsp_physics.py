@@ -184,13 +184,53 @@ def test_breathing_and_heart_rates() -> None:
         rng=np.random.default_rng(2),
     )
     sig = chest_signal(frames, cfg, range_gate_m=(0.5, 2.5))
-    assert abs(sig.range_m - 1.2) <= cfg.range_bin_m
+    # the chest bin is the echo's leading edge: inside the Hann main lobe (+-2 bins), in front
+    assert -2 * cfg.range_bin_m <= sig.range_m - 1.2 <= 0.5 * cfg.range_bin_m
     # peak-to-peak chest excursion ~ 8.6 mm
     assert 0.007 < np.ptp(sig.displacement_m) < 0.010
     rates = vital_rates(sig.displacement_m, sig.sample_rate_hz)
     assert abs(rates.breathing.per_min - breathing) <= 1.0
     assert abs(rates.heart.per_min - heart) <= 3.0
     assert rates.breathing.quality > 3.0 and rates.heart.quality > 3.0
+
+
+def test_chest_bin_is_the_echo_leading_edge() -> None:
+    """A stronger echo behind the chest (the torso's sides and arms: two reflectors in one bin moving
+    their own ways, so their sum fades and its phase slips) does not take the chest bin; an echo in
+    front but more than ``CHEST_EDGE_DB`` weaker (a hand) does not either. The plain estimator (the
+    strongest bin, phase around 0: ``edge_db=None, remove_static=False``) measures the wrong thing."""
+    cfg = small_config()
+    breathing, heart = 15.0, 72.0
+    bin_m = cfg.range_bin_m
+
+    def chest(t: np.ndarray) -> np.ndarray:
+        return 0.004 * np.sin(2 * np.pi * breathing / 60 * t) + 0.0003 * np.sin(
+            2 * np.pi * heart / 60 * t + 0.4
+        )
+
+    targets = [
+        PointTarget(1.0, amplitude=3.0, displacement=lambda t: 0.001 * np.sin(0.9 * t)),  # hand
+        PointTarget(1.0 + 4 * bin_m, amplitude=60.0, displacement=chest),
+        PointTarget(  # behind the chest, 4.4 dB stronger than it, fading as its parts move apart
+            1.0 + 7 * bin_m, amplitude=50.0, displacement=lambda t: 0.006 * np.sin(2.1 * t)
+        ),
+        PointTarget(1.0 + 7 * bin_m, amplitude=50.0, phase_rad=1.0),
+    ]
+    frames = synthesize_frames(
+        cfg, targets, int(40.0 / cfg.frame_period_s), noise_std=1.0, rng=np.random.default_rng(3)
+    )
+    sig = chest_signal(frames, cfg, range_gate_m=(0.8, 2.0))
+    assert -2 * bin_m <= sig.range_m - (1.0 + 4 * bin_m) <= 0.5 * bin_m  # the chest's main lobe
+    rates = vital_rates(sig.displacement_m, sig.sample_rate_hz)
+    assert abs(rates.breathing.per_min - breathing) <= 1.0
+    assert abs(rates.heart.per_min - heart) <= 3.0
+
+    strongest = chest_signal(
+        frames, cfg, range_gate_m=(0.8, 2.0), edge_db=None, remove_static=False
+    )
+    assert abs(strongest.range_m - (1.0 + 7 * bin_m)) <= 0.5 * bin_m
+    wrong = vital_rates(strongest.displacement_m, strongest.sample_rate_hz)
+    assert abs(wrong.heart.per_min - heart) > 3.0
 
 
 def test_displacement_sign_is_away_positive() -> None:

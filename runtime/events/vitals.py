@@ -8,15 +8,15 @@ filled by repeating the last sample when the gap is short, else the buffer resta
 
 :class:`VitalsMonitor` watches the confirmed tracks; once one has been slower than ``still_speed_mps``
 for ``min_window_s`` it takes the last ``min(window_s, still time)`` of slow time inside a range gate
-around the track's range from the radar, picks the strongest bin, combines the antennas coherently,
-unwraps the phase into displacement (as :func:`runtime.dsp.vitals.chest_signal`) and estimates the
+around the track's range from the radar and turns it into chest displacement as
+:func:`runtime.dsp.vitals.chest_signal` does (the leading edge of the moving echo, the antennas
+combined coherently, the phase around the I/Q circle's centre, unwrapped), then estimates the
 rates with :func:`runtime.dsp.vitals.vital_rates`. Quality: ``"good"`` when the breathing peak-to-band
 ratio reaches ``min_breathing_quality``, ``"low"`` below, ``"unavailable"`` with no raw data, no still
 person or too short a window. The heart rate is reported only when its own ratio reaches
 ``min_heart_quality``.
 
-Not done: nothing separates two still people at the same range; the heart estimate cancels breathing
-harmonics (:func:`runtime.dsp.vitals.heart_rate`) but not breath-driven distortion of the chest phase.
+Not done: nothing separates two still people at the same range; random body motion is not rejected.
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ class VitalsReading:
         heart_per_min: heart rate [1/min] (None when unavailable or below the heart quality).
         quality: ``"good"``, ``"low"`` or ``"unavailable"``.
         breathing_ratio, heart_ratio: peak-to-band power ratios (1 = no peak; 0 when unavailable).
-        range_m: the chest bin's range from the radar [m].
+        range_m: the chest bin's range from the radar [m] (the moving echo's leading edge, up to
+            about one range resolution in front of its strongest bin).
         window_s: slow time analysed [s].
     """
 
