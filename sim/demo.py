@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from firmware_cfg import RadarConfig, emit_cfg, load_cfg
-from sim.geometry import Mesh, RadarPose
+from sim.geometry import Mesh, RadarPose, motion_heading_rad
 
 __all__ = [
     "DEMO_PROFILE",
@@ -200,7 +200,7 @@ class Script:
         self, seat: Any, seconds: float, note: str | None = None, still_note: str | None = None
     ) -> Script:
         """Walk to ``seat`` (a ``"sit"`` :class:`sim.scene.Affordance`), sit down, sit ``seconds``."""
-        heading = _motion_heading(seat.heading_deg)
+        heading = motion_heading_rad(seat.heading_deg)
         fwd = (math.cos(heading), math.sin(heading))
         front = (seat.position[0] + 0.45 * fwd[0], seat.position[1] + 0.45 * fwd[1])
         self.walk_to(front)
@@ -300,11 +300,6 @@ class Script:
             "seed": seed,
         }
         return Actor(self.label, human, self.enters_s, self.leaves_s, spec)
-
-
-def _motion_heading(judge_heading_deg: float) -> float:
-    """Scene heading (deg CCW from +y) -> motion heading (rad CCW from +x)."""
-    return math.radians(judge_heading_deg + 90.0)
 
 
 def _simplify(pts: np.ndarray, step_m: float = 0.5) -> np.ndarray:

@@ -2,13 +2,25 @@
 
 World frame: metres, ``x`` east, ``y`` north, ``z`` up, floor at ``z = 0``. The radar frame is the one
 every runtime module uses (``runtime.frames``): ``y`` along boresight, ``x`` to the right, ``z`` up.
+
+Headings come in two conventions, one per layer, and :func:`motion_heading_rad` is the one place that
+converts: scenes (furniture, affordances, the judge, the radar's ``yaw_deg``) use degrees
+counter-clockwise from north (+y), as a floor plan is drawn; people (``sim.humans``: timelines, poses)
+use radians counter-clockwise from east (+x), as their trigonometry is written.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def motion_heading_rad(scene_heading_deg: float) -> float:
+    """A scene heading (degrees counter-clockwise from +y) as a motion heading (radians
+    counter-clockwise from +x): facing north is 0 deg in a scene and pi/2 rad for a person."""
+    return math.radians(scene_heading_deg + 90.0)
 
 
 @dataclass(frozen=True, eq=False)
