@@ -18,6 +18,11 @@ Granularities (:data:`GRANULARITIES`):
 - ``vitals``: "breathing at about 14 breaths per minute, heart rate about 68 beats per minute".
 - ``summary``: one sentence joining activity, context and motion.
 
+A person the radar barely sees (``line_of_sight`` below :data:`MOSTLY_HIDDEN_BELOW`, e.g. walking
+behind an open door leaf) gets no ``signal`` and no ``vitals`` caption (the radar holds no echo to
+measure them from), and their context caption says so: "a person is walking in the bedroom, mostly
+hidden from the radar behind the door".
+
 Truth schema (only what captions read; extra keys are ignored)::
 
     {"room": {"room_type": "living_room", "objects": [{"label": "sofa", "position": [x, y]}, ...]},
@@ -32,7 +37,9 @@ Truth schema (only what captions read; extra keys are ignored)::
                  "support": "sofa",                     # object sat/lain on, or None
                  "room_type": "living_room",            # room the person is in (else the scene's)
                  "micro_doppler": {"limb_speed_mps": 1.3, "dominant_hz": 2.1},
-                 "breathing_per_min": 14.2, "heart_per_min": 68.0}]}
+                 "breathing_per_min": 14.2, "heart_per_min": 68.0,
+                 "line_of_sight": 1.0,                  # share of joints in direct view (absent: 1)
+                 "occluded_by": None}]}                 # label of what hides the rest, or None
 
 Paraphrases are drawn from ``numpy.random.default_rng(seed)``: the same truth and seed give the same
 captions; different seeds usually give different wordings.
@@ -91,6 +98,10 @@ _NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 MICRO_DOPPLER_LEVELS = ((1.0, "strong"), (0.4, "moderate"), (0.1, "weak"))
 #: Below this horizontal speed [m/s] a person is described as staying in place.
 MOVING_SPEED_MPS = 0.3
+#: Below this ``line_of_sight`` (share of joints the radar sees directly) a person is mostly hidden:
+#: no signal or vitals caption, a note in the context caption. The scenario sampler's threshold too
+#: (``sim.dataset.scenario.MIN_LINE_OF_SIGHT``).
+MOSTLY_HIDDEN_BELOW = 0.25
 
 
 def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
@@ -199,6 +210,24 @@ def nearest_object(
     return best
 
 
+def mostly_hidden(person: dict[str, Any]) -> bool:
+    """Whether the radar sees less than :data:`MOSTLY_HIDDEN_BELOW` of the person directly."""
+    return float(person.get("line_of_sight", 1.0)) < MOSTLY_HIDDEN_BELOW
+
+
+def hidden_words(person: dict[str, Any]) -> str | None:
+    """'mostly hidden from the radar behind the door' for a mostly hidden person, else None."""
+    if not mostly_hidden(person):
+        return None
+    by = person.get("occluded_by")
+    if not by:
+        return "mostly hidden from the radar"
+    if by == "person":
+        return "mostly hidden from the radar behind another person"
+    article = "a" if by == "wall" else "the"
+    return f"mostly hidden from the radar behind {article} {_label_words(by)}"
+
+
 def micro_doppler_level(limb_speed_mps: float) -> str | None:
     """'strong', 'moderate', 'weak' or None (no micro-Doppler to speak of)."""
     for threshold, word in MICRO_DOPPLER_LEVELS:
@@ -248,11 +277,13 @@ def _caption_context(
     room_words = _room_words(person.get("room_type") or (room or {}).get("room_type"))
     if room_words:
         where.append(f"in the {room_words}")
-    if not where:
+    hidden = hidden_words(person)
+    if not where and not hidden:
         return None
     if len(where) == 3 and rng.random() < 0.5:
         where = where[:2]
-    return f"{noun} is {posture} " + " ".join(where)
+    text = f"{noun} is {posture}" + "".join(" " + w for w in where)
+    return text + (f", {hidden}" if hidden else "")
 
 
 def _caption_count_position(people: list[dict[str, Any]], rng: np.random.Generator) -> str:
@@ -312,7 +343,7 @@ def _caption_motion(person: dict[str, Any], rng: np.random.Generator) -> str:
 
 def _caption_signal(person: dict[str, Any], rng: np.random.Generator) -> str | None:
     md = person.get("micro_doppler")
-    if not md:
+    if not md or mostly_hidden(person):
         return None
     level = micro_doppler_level(float(md.get("limb_speed_mps", 0.0)))
     if level is None:
@@ -336,6 +367,8 @@ def _caption_signal(person: dict[str, Any], rng: np.random.Generator) -> str | N
 
 
 def _caption_vitals(person: dict[str, Any], rng: np.random.Generator) -> str | None:
+    if mostly_hidden(person):
+        return None
     br, hr = person.get("breathing_per_min"), person.get("heart_per_min")
     parts = []
     if br is not None:

@@ -152,3 +152,30 @@ def test_nobody_and_bad_activity() -> None:
     assert "nobody" in caps[0]["text"].lower()
     with pytest.raises(ValueError, match="juggling"):
         make_captions({"people": [_person("juggling", 0.0, 2.0)]}, seed=0)
+
+
+def test_mostly_hidden_person_claims_no_radar_detail() -> None:
+    """Below MOSTLY_HIDDEN_BELOW line of sight: no micro-Doppler or vitals claims, and the context
+    says what hides the person; a person in full view (or without the field) is unchanged."""
+    plain = _person("walk", 0.5, 3.0, speed_mps=1.0, room_type="bedroom")
+    seen = dict(plain, line_of_sight=1.0, occluded_by=None)
+    for seed in range(5):
+        assert make_captions({"room": ROOM, "people": [seen]}, seed=seed) == make_captions(
+            {"room": ROOM, "people": [plain]}, seed=seed
+        )
+    hidden = dict(plain, line_of_sight=0.1, occluded_by="door")
+    for seed in range(5):
+        caps = make_captions({"room": ROOM, "people": [hidden]}, seed=seed)
+        grans = {c["granularity"] for c in caps}
+        assert "signal" not in grans and "vitals" not in grans
+        (context,) = _texts(caps, "context")
+        assert context.endswith("mostly hidden from the radar behind the door")
+        assert "mostly hidden" in _texts(caps, "summary")[0]
+    behind = dict(plain, line_of_sight=0.0, occluded_by="person")
+    two = make_captions({"room": ROOM, "people": [plain, behind]}, seed=0)
+    assert len(_texts(two, "vitals")) == 1 and _texts(two, "vitals")[0].startswith("person 1:")
+    assert "behind another person" in _texts(two, "context")[1]
+    # no room, no nearby object: the context caption is only the note
+    bare = {"people": [dict(hidden, room_type=None, position_world=[9.0, 9.0, 1.0])]}
+    (context,) = _texts(make_captions(bare, seed=0), "context")
+    assert "walking, mostly hidden from the radar behind the door" in context

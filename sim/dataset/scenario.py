@@ -16,15 +16,29 @@ can be compared like for like: the recording's radar configuration and mounting,
 distance and azimuth in the recording's ranges, facing the radar. ``distance_m`` / ``azimuth_deg``
 alone constrain where people stand in any scenario. Without them sampling is unchanged (same bytes).
 
+Visibility: a place in the field of view can still be hidden from the radar (behind an open door leaf,
+a wardrobe, another person). :func:`line_of_sight` measures the fraction of a person's joints whose
+segment from the radar crosses no static mesh and no other person (the scatter backend's occlusion
+test). The sampler rejects a placement where a person (the new one, or one already placed) would have a
+line of sight below :data:`MIN_LINE_OF_SIGHT` at the start of the window, logs it (logger
+``sim.dataset.scenario``, INFO, like the scene judge) and counts it in ``stats``, and draws another
+placement (:data:`PLACEMENT_TRIES` per person, then another scene). A final check on the finished
+scenario (every person at the window start, timelines aligned) rejects the whole attempt in the rare
+case the aligned poses differ enough. A walker may still go behind something later in the window: the
+dataset truth records each person's line of sight over the window (``sim.dataset.simulate``).
+
 Headings: the scene judge gives degrees counter-clockwise from +y; the motion library wants radians
 counter-clockwise from +x; :func:`_motion_heading` converts.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +100,15 @@ MIN_SEPARATION_M = 0.8
 #: The dense truth (micro-Doppler frequency) spans at least this long [s].
 MIN_ANALYSIS_S = 4.0
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
+#: A placement is rejected when a person's line of sight (fraction of joints the radar sees directly,
+#: :func:`line_of_sight`) at the start of the window is below this: with three quarters of the body
+#: hidden the echo is too weak and partial for the captions to be about what the radar sees.
+MIN_LINE_OF_SIGHT = 0.25
+#: Placements drawn per person (judge-accepted, then the line-of-sight check) before the sampler gives
+#: up on the scene and draws another one.
+PLACEMENT_TRIES = 10
+
+log = logging.getLogger(__name__)
 
 
 #: RadHAR's radar (nesl/RadHAR, ``../shared/realdata/radhar-fewshot``): IWR1443BOOST, TI's SDK 1.x
@@ -142,6 +165,10 @@ REGION_MIN_WALK_M = 1.0
 
 class ScenarioError(ValueError):
     """Bad input for a scenario (unknown activity, impossible placement, invalid config)."""
+
+
+class _HiddenError(ValueError):
+    """Every placement tried for a person was hidden from the radar (another scene may do)."""
 
 
 @dataclass(frozen=True)
@@ -441,6 +468,143 @@ def _with_radar_pose(scene: Any, pose: dict[str, Any] | None) -> Any:
     return dataclasses.replace(scene, radar=radar)
 
 
+# ---------------------------------------------------------------------------------------- visibility
+@dataclass(frozen=True)
+class Visibility:
+    """How much of one person the radar sees directly (:func:`line_of_sight`).
+
+    Attributes:
+        line_of_sight: fraction of the (joint, time) pairs whose segment from the radar to the SMPL
+            joint crosses no static mesh (walls, furniture, doors, windows) and no other person, in
+            [0, 1].
+        occluder: label of the object blocking the most of the other pairs (``"door"``,
+            ``"wardrobe"``, ``"wall"``...; ``"person"`` for another person); None when none is blocked.
+        occluder_name: that object's (or person's) name.
+    """
+
+    line_of_sight: float
+    occluder: str | None = None
+    occluder_name: str | None = None
+
+
+def line_of_sight(scene: Any, humans: Sequence[Any], times: Any) -> list[Visibility]:
+    """Direct visibility of each person from the scene's radar over a few instants.
+
+    A joint counts as seen at an instant when the segment radar -> joint crosses no triangle of the
+    scene's static meshes and none of the other people's bodies at that instant (the scatter
+    backend's test, :func:`sim.propagation.scatter.occluded`; a person's own body is left out since
+    the joints lie inside it). The field of view is not part of it (``in_fov`` is). Deterministic.
+
+    Args:
+        scene: the :class:`sim.scene.Scene` (its radar position and static meshes).
+        humans: the :class:`sim.humans.Human` objects.
+        times: ``[T]`` instants [s] shared by everyone, or ``[people, T]`` (column ``i`` is one
+            instant, given in each person's own timeline time).
+
+    Returns:
+        One :class:`Visibility` per person.
+    """
+    from sim.propagation.scatter import scene_triangles
+
+    num = len(humans)
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim == 1:
+        times = np.broadcast_to(times, (num, times.size))
+    if num == 0:
+        return []
+    origin = np.asarray(scene.radar.position, dtype=np.float64)
+    objects = [(o.label, o.name, scene_triangles(o.meshes)) for o in scene.objects]
+    static = np.concatenate([np.zeros((0, 3, 3)), *(tri for _, _, tri in objects)])
+    n_t = times.shape[1]
+    joints = [np.stack([h.joints_at(float(t)) for t in times[p]]) for p, h in enumerate(humans)]
+    bodies = (
+        [[scene_triangles([h.mesh_at(float(t))]) for t in times[p]] for p, h in enumerate(humans)]
+        if num > 1
+        else [[]]
+    )
+    out = []
+    for p in range(num):
+        others = [q for q in range(num) if q != p]
+        hidden = _blocked(origin, joints[p], static)  # [T, 24]
+        for i in range(n_t):
+            for q in others:
+                hidden[i] |= _blocked(origin, joints[p][i], bodies[q][i])
+        seen = 1.0 - float(hidden.mean())
+        if not hidden.any():
+            out.append(Visibility(seen))
+            continue
+        # Who blocks: each blocked segment tested against each object / other person alone.
+        blocked = joints[p][hidden]  # [B, 3]
+        counts = [(int(_blocked(origin, blocked, tri).sum()), lb, nm) for lb, nm, tri in objects]
+        for q in others:
+            hits = sum(
+                int(_blocked(origin, joints[p][i][hidden[i]], bodies[q][i]).sum())
+                for i in range(n_t)
+            )
+            counts.append((hits, "person", humans[q].name))
+        best = max(counts, key=lambda c: c[0])  # first of the most blocking (scene order)
+        out.append(Visibility(seen, best[1], best[2]) if best[0] else Visibility(seen))
+    return out
+
+
+def _blocked(origin: np.ndarray, targets: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """:func:`sim.propagation.scatter.occluded` for targets of any shape ``[..., 3]``, with the
+    triangles first culled to those whose bounding box meets the segments' (same result, faster)."""
+    from sim.propagation.scatter import occluded
+
+    flat = targets.reshape(-1, 3)
+    if flat.shape[0] == 0 or triangles.shape[0] == 0:
+        return np.zeros(targets.shape[:-1], dtype=bool)
+    lo = np.minimum(flat.min(axis=0), origin) - 1e-6
+    hi = np.maximum(flat.max(axis=0), origin) + 1e-6
+    near = np.all((triangles.max(axis=1) >= lo) & (triangles.min(axis=1) <= hi), axis=1)
+    return occluded(origin, flat, triangles[near]).reshape(targets.shape[:-1])
+
+
+def _hidden_reason(scene: Any, plans: list[dict[str, Any]]) -> str | None:
+    """Why the last of ``plans`` (placed after the others) is rejected for visibility, or None.
+
+    Everyone is checked at the end of their own lead-in (the window start), before the timelines are
+    aligned; the new person must be seen and must not hide anyone placed before.
+    """
+    humans = [
+        PersonPlan(
+            p["name"],
+            p["subject"],
+            p["activity"],
+            p["segments"],
+            p["position"],
+            p["heading"],
+            p["posture"],
+            p["support"],
+            p["vitals"],
+            p["seed"],
+        ).build()
+        for p in plans
+    ]
+    vis = line_of_sight(scene, humans, [[p["lead"]] for p in plans])
+    return _visibility_reason([p["name"] for p in plans], vis)
+
+
+def _visibility_reason(names: list[str], vis: list[Visibility]) -> str | None:
+    """The rejection reason for the first person below :data:`MIN_LINE_OF_SIGHT`, or None."""
+    for name, v in zip(names, vis, strict=True):
+        if v.line_of_sight < MIN_LINE_OF_SIGHT:
+            by = f", mostly by {v.occluder} {v.occluder_name}" if v.occluder else ""
+            return (
+                f"{name} would be hidden from the radar at the window start (line of sight "
+                f"{v.line_of_sight:.2f} < {MIN_LINE_OF_SIGHT}{by})"
+            )
+    return None
+
+
+def _count_rejection(stats: collections.Counter | None, reason: str) -> None:
+    if stats is not None:
+        from sim.scene.judge import _reason_key
+
+        stats[_reason_key(reason)] += 1
+
+
 def _region_point(
     scene: Any, region: tuple[tuple[float, float], tuple[float, float]], rng: np.random.Generator
 ) -> tuple[float, float]:
@@ -463,8 +627,10 @@ def _place_in_region(
     region: tuple[tuple[float, float], tuple[float, float]],
     max_range_m: float,
     tries: int = 60,
+    stats: collections.Counter | None = None,
 ) -> Any:
-    """A :class:`sim.scene.Placement` inside ``region`` accepted by the judge.
+    """A :class:`sim.scene.Placement` inside ``region`` accepted by the judge (rejections counted in
+    ``stats`` like :func:`sim.scene.place_activity` does).
 
     Raises:
         sim.scene.PlacementError: ``tries`` candidates rejected (the first reason is given).
@@ -478,6 +644,8 @@ def _place_in_region(
         reasons = judge_placement(scene, cand, require_radar_fov=True, max_range_m=max_range_m)
         if not reasons:
             return cand
+        for r in reasons:
+            _count_rejection(stats, r)
         first = first or reasons[0]
     raise PlacementError(
         f"no free floor for {activity!r} at {region[0][0]}-{region[0][1]} m, "
@@ -494,6 +662,7 @@ def _plan_person(
     taken: list[tuple[float, float]],
     region: tuple[tuple[float, float], tuple[float, float]] | None = None,
     face_radar_rad: float | None = None,
+    stats: collections.Counter | None = None,
 ) -> dict[str, Any]:
     """Segments (relative to the person's own time 0), lead-in [s], start pose and support.
 
@@ -502,6 +671,7 @@ def _plan_person(
             position (and a walk's goal); None: anywhere the judge accepts in view.
         face_radar_rad: an in-place activity faces the radar within +- this [rad] (None: the
             default, facing it with probability 0.7).
+        stats: counts the judge's rejections (reason -> count).
 
     Raises:
         sim.scene.PlacementError / ValueError: no acceptable place.
@@ -517,10 +687,15 @@ def _plan_person(
     }.get(activity, activity)
     for _ in range(10):
         if region is not None:
-            place = _place_in_region(scene, judge_activity, rng, region, max_range_m)
+            place = _place_in_region(scene, judge_activity, rng, region, max_range_m, stats=stats)
         else:
             place = place_activity(
-                scene, judge_activity, rng, require_radar_fov=True, max_range_m=max_range_m
+                scene,
+                judge_activity,
+                rng,
+                require_radar_fov=True,
+                max_range_m=max_range_m,
+                stats=stats,
             )
         if all(math.dist(place.position, q) >= MIN_SEPARATION_M for q in taken):
             break
@@ -671,6 +846,7 @@ def sample_scenario(
     setup: str | None = None,
     distance_m: tuple[float, float] | None = None,
     azimuth_deg: tuple[float, float] | None = None,
+    stats: collections.Counter | None = None,
 ) -> Scenario:
     """Sample scenario ``index`` of a dataset with ``seed`` (deterministic per ``(seed, index)``).
 
@@ -688,6 +864,9 @@ def sample_scenario(
         distance_m: (min, max) horizontal distance [m] of each person's start position from the
             radar (default: the setup's; None without a setup: anywhere in view).
         azimuth_deg: (min, max) azimuth [deg] from boresight, positive to the radar's right.
+        stats: when given, counts every rejected placement by reason (numbers blanked, like
+            :func:`sim.scene.place_activity`): the judge's and the line-of-sight check's (module
+            docstring). Each is also logged (INFO).
 
     Raises:
         ScenarioError: unknown activity in the prompt, an impossible placement, an invalid config,
@@ -768,26 +947,44 @@ def sample_scenario(
                     subject = Subject(**{**vars(subject), **hints})
                     if hints.get("age_group") == "child" and subject.height_m > 1.55:
                         subject = Subject(**{**vars(subject), "height_m": 1.3})
-                plan = _plan_person(
-                    scene,
-                    activity,
-                    rng,
-                    max_range_m=0.8 * cfg.max_range_m,
-                    taken=taken,
-                    region=region,
-                    face_radar_rad=spec.heading_jitter_rad if spec is not None else None,
-                )
+                for _try in range(PLACEMENT_TRIES):
+                    plan = _plan_person(
+                        scene,
+                        activity,
+                        rng,
+                        max_range_m=0.8 * cfg.max_range_m,
+                        taken=taken,
+                        region=region,
+                        face_radar_rad=spec.heading_jitter_rad if spec is not None else None,
+                        stats=stats,
+                    )
+                    plan.update(
+                        activity=activity,
+                        subject=vars(subject).copy(),
+                        name=f"person_{k}",
+                        vitals=_vitals(rng, subject.age_group, activity),
+                        seed=int(rng.integers(2**31)),
+                    )
+                    hidden = _hidden_reason(scene, [*plans, plan])
+                    if hidden is None:
+                        break
+                    _count_rejection(stats, hidden)
+                    log.info(
+                        "rejected %s at (%.2f, %.2f) in %s: %s",
+                        activity,
+                        *plan["position"],
+                        scene.room_type,
+                        hidden,
+                    )
+                else:
+                    raise _HiddenError(
+                        f"no place for {activity!r} in the radar's line of sight after "
+                        f"{PLACEMENT_TRIES} tries ({hidden})"
+                    )
                 taken.append(plan["position"])
-                plan.update(
-                    activity=activity,
-                    subject=vars(subject).copy(),
-                    name=f"person_{k}",
-                    vitals=_vitals(rng, subject.age_group, activity),
-                    seed=int(rng.integers(2**31)),
-                )
                 plans.append(plan)
         except (PlacementError, ValueError) as exc:
-            if fixed and region is None:
+            if fixed and region is None and not isinstance(exc, _HiddenError):
                 raise ScenarioError(f"impossible placement: {exc}") from None
             reasons.append(str(exc))
             continue
@@ -808,6 +1005,16 @@ def sample_scenario(
             )
             for p in plans
         ]
+        # The check above used each person's own lead-in; aligned timelines can differ slightly.
+        hidden = _visibility_reason(
+            [p.name for p in people],
+            line_of_sight(scene, [p.build() for p in people], [window_start]),
+        )
+        if hidden is not None:
+            _count_rejection(stats, hidden)
+            log.info("rejected scenario %d of seed %d: %s", index, seed, hidden)
+            reasons.append(hidden)
+            continue
         sc = Scenario(
             seed=int(seed),
             index=int(index),

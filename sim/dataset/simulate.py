@@ -5,7 +5,9 @@ Per frame ``k`` (start ``t_k``, mid time ``t_mid``): meshes = the scene's static
 ``default_rng([seed, index, 11, k])``) -> the runtime DSP chain (point cloud; micro-Doppler column over
 the people's range gate). Ground truth is sampled at the frame mid times; the micro-Doppler truth used
 by the captions (limb radial speeds relative to the pelvis, their dominant frequency) is sampled at
-:data:`TRUTH_RATE_HZ` over at least ``MIN_ANALYSIS_S``.
+:data:`TRUTH_RATE_HZ` over at least ``MIN_ANALYSIS_S``. Each person's ``line_of_sight`` (the fraction of
+their joints the radar sees directly, :func:`sim.dataset.scenario.line_of_sight`) is measured at the
+mid times of the first, middle and last frames (:func:`visibility_frames`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.dataset.scenario import MIN_ANALYSIS_S, Scenario
+from sim.dataset.scenario import MIN_ANALYSIS_S, Scenario, line_of_sight
 
 #: Array outputs a sample can carry besides the truth arrays.
 OUTPUTS = ("adc", "points", "spectrogram")
@@ -140,6 +142,11 @@ def _window_activities(human: Any, t0: float, t1: float, main: str) -> tuple[lis
     return acts, max(overlaps, key=lambda x: x[1])[0] if overlaps else main
 
 
+def visibility_frames(num_frames: int) -> list[int]:
+    """Frames whose mid times give a person's ``line_of_sight``: the first, middle and last."""
+    return sorted({0, num_frames // 2, num_frames - 1})
+
+
 def person_truth(
     scenario: Scenario, k: int, human: Any, scene: Any, mid_times: np.ndarray
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -237,6 +244,10 @@ def simulate_sample(
         s, a = person_truth(scenario, k, h, scene, mids)
         people.append(s)
         dense.append(a)
+    visibility = line_of_sight(scene, humans, mids[visibility_frames(scenario.num_frames)])
+    for s, v in zip(people, visibility, strict=True):
+        s["line_of_sight"] = round(v.line_of_sight, 4)
+        s["occluded_by"] = v.occluder
     ranges = np.concatenate([np.linalg.norm(a["positions_radar"], axis=1) for a in dense])
     gate = (
         max(0.0, float(ranges.min()) - GATE_MARGIN_M),

@@ -179,6 +179,15 @@ def _scene_triangles(meshes: Sequence[Mesh]) -> np.ndarray:
     return np.concatenate(tris) if tris else np.zeros((0, 3, 3))
 
 
+def scene_triangles(meshes: Sequence[Mesh]) -> np.ndarray:
+    """``[T, 3, 3]`` world triangles [m] of ``meshes``, in order, for :func:`occluded`.
+
+    The same triangles the tracer tests its rays against (empty meshes skipped), so that visibility
+    computed elsewhere (e.g. a person's line of sight in the dataset truth) agrees with this backend.
+    """
+    return _scene_triangles(meshes)
+
+
 def occluded(
     origin: np.ndarray, targets: np.ndarray, triangles: np.ndarray, *, cell_deg: float = 1.0
 ) -> np.ndarray:
