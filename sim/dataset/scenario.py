@@ -28,7 +28,7 @@ case the aligned poses differ enough. A walker may still go behind something lat
 dataset truth records each person's line of sight over the window (``sim.dataset.simulate``).
 
 Headings: the scene judge gives degrees counter-clockwise from +y; the motion library wants radians
-counter-clockwise from +x; :func:`_motion_heading` converts.
+counter-clockwise from +x; :func:`sim.geometry.motion_heading_rad` converts.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from firmware_cfg import RadarConfig, emit_cfg, load_cfg, parse_cfg_text
+from sim.geometry import motion_heading_rad
 
 #: Weights of the main activity when a scenario is sampled without a prompt.
 ACTIVITY_WEIGHTS: dict[str, float] = {
@@ -443,11 +444,6 @@ def parse_people_prompt(prompt: str) -> tuple[str, int, dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------------------- people
-def _motion_heading(judge_heading_deg: float) -> float:
-    """Judge heading (deg CCW from +y) -> motion heading (rad CCW from +x)."""
-    return math.radians(judge_heading_deg + 90.0)
-
-
 def _toward(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.atan2(b[1] - a[1], b[0] - a[0])
 
@@ -707,7 +703,7 @@ def _plan_person(
     radar_xy = (float(scene.radar.position[0]), float(scene.radar.position[1]))
     aff = place.affordance
     support = aff.label if aff is not None and activity not in (*IN_PLACE, "walk", "fall") else None
-    heading = _motion_heading(place.heading_deg)
+    heading = motion_heading_rad(place.heading_deg)
     posture = "standing"
     if activity == "walk":
         grid = scene.free_space(0.1, 0.2)
@@ -744,7 +740,7 @@ def _plan_person(
         assert aff is not None
         seat = {
             "position": [float(aff.position[0]), float(aff.position[1])],
-            "heading": _motion_heading(aff.heading_deg),
+            "heading": motion_heading_rad(aff.heading_deg),
             "height": float(aff.position[2]),
         }
         fwd = (math.cos(seat["heading"]), math.sin(seat["heading"]))
@@ -769,7 +765,7 @@ def _plan_person(
         assert aff is not None
         bed = {
             "position": [float(aff.position[0]), float(aff.position[1])],
-            "head_direction": _motion_heading(aff.heading_deg),
+            "head_direction": motion_heading_rad(aff.heading_deg),
             "height": float(aff.position[2]),
         }
         if activity == "sleep":
