@@ -693,11 +693,16 @@ def _plan_person(
                 max_range_m=max_range_m,
                 stats=stats,
             )
+        if activity == "get_up" and place.affordance is not None:
+            # the motion library gets up from the floor (after a fall): a bed or sofa's lying
+            # area would put the body inside the furniture
+            continue
         if all(math.dist(place.position, q) >= MIN_SEPARATION_M for q in taken):
             break
     else:
         raise PlacementError(
             f"no place for {activity!r} at least {MIN_SEPARATION_M} m from the others"
+            + (" on free floor" if activity == "get_up" else "")
         )
     pos = (float(place.position[0]), float(place.position[1]))
     radar_xy = (float(scene.radar.position[0]), float(scene.radar.position[1]))
