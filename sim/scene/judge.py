@@ -9,6 +9,9 @@ rejection (logger ``sim.scene.judge``) and counting reasons.
 Activities map onto postures (:data:`ACTIVITY_POSTURE`): ``sit`` (needs a seat), ``sleep`` (needs a bed
 or sofa), ``lie`` (bed, sofa or free floor, e.g. after a fall), ``walk`` (free floor), ``stand`` (free
 floor; the in-place activities: waving, boxing, gestures...).
+
+The radar's mount is judged too (:func:`radar_view_problem`): a presence radar is not mounted where an
+open door leaf or a tall object right in front of it hides much of its field of view.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import collections
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,7 +32,8 @@ from sim.scene.prompt import parse_prompt
 from sim.scene.roomtypes import REQUIRED_LABELS
 
 if TYPE_CHECKING:
-    from sim.scene.rooms import Scene
+    from sim.scene.furniture import SceneObject
+    from sim.scene.rooms import Room, Scene
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,16 @@ GRID_RES_M = 0.1
 WALK_CLEARANCE_M = 0.2  # body radius for walking / reachability [m]
 STAND_CLEARANCE_M = 0.15
 REACH_M = 1.0  # a seat or bed counts as reachable if free, connected floor lies within this [m]
+
+# The radar's view (radar_view_blockage): a fan of rays over the azimuth field of view, from the radar
+# to the room's walls at the heights where people's heads, chests and legs are.
+RADAR_VIEW_AZ_DEG = 120.0  # full azimuth field of view, as Scene.in_radar_fov's default [deg]
+RADAR_VIEW_RAYS_PER_ROW = 25  # azimuths, 5 deg apart
+RADAR_VIEW_HEIGHTS_M = (1.6, 1.0, 0.4)  # heights the rays end at on the walls [m]
+RADAR_VIEW_NEAR_M = 1.5  # furniture this close in front of the radar blocks its view [m]
+RADAR_VIEW_MIN_RAY_M = 0.3  # azimuths whose wall is closer (the mount wall's) are left out [m]
+MAX_RADAR_VIEW_BLOCKED = 0.2  # largest fraction of the fan that may be blocked
+_NOT_BLOCKERS = ("wall", "floor", "ceiling", "window")
 
 
 @dataclass(frozen=True)
@@ -251,13 +266,193 @@ def _check_floor_lying(scene: Scene, p: Placement) -> list[str]:
     return []
 
 
-def judge_layout(scene: Scene) -> list[str]:
+@dataclass(frozen=True)
+class ViewBlockage:
+    """How much of the radar's view is blocked (:func:`radar_view_blockage`).
+
+    Attributes:
+        fraction: blocked fraction of the ray fan (0-1).
+        blocker: name of the object that blocks the most rays (None: nothing blocks).
+        label: its label (``"door"`` for an open door leaf).
+        blocker_fraction: the fraction of the fan that object alone blocks.
+    """
+
+    fraction: float
+    blocker: str | None = None
+    label: str | None = None
+    blocker_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class ViewBlockers:
+    """What can block the radar's view (:func:`view_blockers`): the door leaves' and the other objects'
+    triangles ``[T, 3, 3]`` [m], each with its owner's index into ``names`` / ``labels``."""
+
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    door_triangles: np.ndarray
+    door_owner: np.ndarray
+    other_triangles: np.ndarray
+    other_owner: np.ndarray
+
+
+def view_blockers(objects: Sequence[SceneObject]) -> ViewBlockers:
+    """The objects that can block the radar's view (all but walls, floor, ceiling and windows; label
+    ``"door"``: open door leaves), for :func:`radar_view_blockage`."""
+    from sim.propagation.scatter import scene_triangles  # numpy-only, but its package is heavy
+
+    objs = [o for o in objects if o.label not in _NOT_BLOCKERS]
+    tris = [scene_triangles(o.meshes) for o in objs]
+    owner = np.repeat(np.arange(len(objs)), np.array([len(t) for t in tris], dtype=np.int64))
+    allt = np.concatenate([np.zeros((0, 3, 3)), *tris])
+    door = np.array([o.label == "door" for o in objs], dtype=bool)[owner]
+    return ViewBlockers(
+        tuple(o.name for o in objs),
+        tuple(o.label for o in objs),
+        allt[door],
+        owner[door],
+        allt[~door],
+        owner[~door],
+    )
+
+
+def _fan(position: np.ndarray, yaw_deg: float, room: Room) -> np.ndarray:
+    """Ends ``[R, 3]`` of the ray fan on the room's walls [m] (see :func:`radar_view_blockage`)."""
+    az = np.radians(
+        yaw_deg
+        + np.linspace(-RADAR_VIEW_AZ_DEG / 2, RADAR_VIEW_AZ_DEG / 2, RADAR_VIEW_RAYS_PER_ROW)
+    )
+    d = np.stack([-np.sin(az), np.cos(az)], axis=-1)  # [n, 2] horizontal directions
+    xmin, ymin, xmax, ymax = room.bounds
+    lo, hi = np.array([xmin, ymin]), np.array([xmax, ymax])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_hi = np.where(d > 1e-9, (hi - position[:2]) / d, np.inf)
+        t_lo = np.where(d < -1e-9, (lo - position[:2]) / d, np.inf)
+    reach = np.minimum(t_hi, t_lo).min(axis=1)  # horizontal distance to the wall [m]
+    keep = reach >= RADAR_VIEW_MIN_RAY_M
+    wall = position[:2] + d[keep] * reach[keep, None]  # [n', 2]
+    heights = np.minimum(np.asarray(RADAR_VIEW_HEIGHTS_M), room.height)
+    return np.concatenate([np.column_stack([wall, np.full(len(wall), h)]) for h in heights])
+
+
+def _near_box(origin: np.ndarray, ends: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Which triangles ``[T]`` meet the bounding box of the segments ``origin -> ends``."""
+    if ends.shape[0] == 0:
+        return np.zeros(triangles.shape[0], dtype=bool)
+    lo = np.minimum(ends.min(axis=0), origin) - 1e-6
+    hi = np.maximum(ends.max(axis=0), origin) + 1e-6
+    return np.all((triangles.max(axis=1) >= lo) & (triangles.min(axis=1) <= hi), axis=1)
+
+
+def _hits(origin: np.ndarray, ends: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Which segments ``origin -> ends`` ``[R]`` cross one of ``triangles``: the scatter backend's
+    :func:`sim.propagation.scatter.occluded`, with coarse acceleration cells as the fan's rays are
+    5 deg apart (the same answer, far fewer cell pairs)."""
+    from sim.propagation.scatter import occluded
+
+    return occluded(origin, ends, triangles, cell_deg=5.0)
+
+
+def _blocked_rays(
+    position: Sequence[float], yaw_deg: float, room: Room, blockers: ViewBlockers
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Origin ``[3]``, the fan's far and near ray ends ``[R, 3]`` and which rays are blocked ``[R]``."""
+    o = np.asarray(position, dtype=np.float64)
+    far = _fan(o, yaw_deg, room)
+    length = np.linalg.norm(far - o, axis=1)
+    near = o + (far - o) * np.minimum(1.0, RADAR_VIEW_NEAR_M / np.maximum(length, 1e-9))[:, None]
+    doors, others = blockers.door_triangles, blockers.other_triangles
+    blocked = _hits(o, far, doors[_near_box(o, far, doors)]) | _hits(
+        o, near, others[_near_box(o, near, others)]
+    )
+    return o, far, near, blocked
+
+
+def _main_blocker(
+    o: np.ndarray, far: np.ndarray, near: np.ndarray, blocked: np.ndarray, blockers: ViewBlockers
+) -> tuple[int, int]:
+    """Index (into ``blockers.names``) of the object that blocks the most rays, and how many."""
+    counts = np.zeros(len(blockers.names), dtype=np.int64)
+    for tri, owner, ends in (
+        (blockers.door_triangles, blockers.door_owner, far[blocked]),
+        (blockers.other_triangles, blockers.other_owner, near[blocked]),
+    ):
+        box = _near_box(o, ends, tri)
+        tri, owner = tri[box], owner[box]
+        for k in np.unique(owner):
+            counts[k] = int(_hits(o, ends, tri[owner == k]).sum())
+    k = int(np.argmax(counts))  # first of the most blocking
+    return k, int(counts[k])
+
+
+def radar_view_blockage(
+    position: Sequence[float],
+    yaw_deg: float,
+    room: Room,
+    blockers: ViewBlockers,
+) -> ViewBlockage:
+    """How much of a radar's view an open door leaf or a tall object right in front of it blocks.
+
+    A fan of rays leaves ``position``: for each of :data:`RADAR_VIEW_RAYS_PER_ROW` azimuths over the
+    field of view (:data:`RADAR_VIEW_AZ_DEG` centred on ``yaw_deg``), one ray to the room's wall in
+    that direction at each height of :data:`RADAR_VIEW_HEIGHTS_M` (where a person's head, chest and
+    legs would be; azimuths whose wall is within :data:`RADAR_VIEW_MIN_RAY_M`, i.e. the wall the radar
+    hangs on, are left out). A ray is blocked when it crosses a door leaf anywhere in the room, or any
+    other object (furniture, stairs) within its first :data:`RADAR_VIEW_NEAR_M`: far furniture hiding
+    what is behind it is how rooms are, a tall object at arm's length in front of the radar or an open
+    door leaf casting its shadow over the room is not where an installer would mount a presence radar.
+    The occlusion test is the scatter backend's (:func:`sim.propagation.scatter.occluded`).
+    Deterministic.
+
+    Args:
+        position: radar (x, y, z) [m].
+        yaw_deg: boresight heading, CCW from +y [deg] (as :class:`sim.geometry.RadarPose`).
+        room: the room the radar is in (rays end at its walls).
+        blockers: from :func:`view_blockers`.
+    """
+    o, far, near, blocked = _blocked_rays(position, yaw_deg, room, blockers)
+    if not blocked.any():
+        return ViewBlockage(0.0)
+    k, n = _main_blocker(o, far, near, blocked, blockers)
+    return ViewBlockage(
+        float(blocked.mean()), blockers.names[k], blockers.labels[k], n / blocked.size
+    )
+
+
+def radar_view_problem(
+    position: Sequence[float],
+    yaw_deg: float,
+    room: Room,
+    blockers: ViewBlockers,
+    max_blocked: float | None = None,
+) -> str | None:
+    """Why a radar at ``position`` looking along ``yaw_deg`` is badly mounted (None: its view is clear
+    enough): more than ``max_blocked`` of :func:`radar_view_blockage`'s fan is blocked. The reason
+    names the object blocking the most. ``max_blocked``: None for :data:`MAX_RADAR_VIEW_BLOCKED`."""
+    if max_blocked is None:
+        max_blocked = MAX_RADAR_VIEW_BLOCKED
+    o, far, near, blocked = _blocked_rays(position, yaw_deg, room, blockers)
+    fraction = float(blocked.mean()) if blocked.size else 0.0
+    if fraction <= max_blocked:
+        return None
+    k, n = _main_blocker(o, far, near, blocked, blockers)
+    label = blockers.labels[k]
+    what = "the open door leaf" if label == "door" else f"the {label}"
+    return (
+        f"{100 * fraction:.0f} % of the radar's view is blocked (max {100 * max_blocked:.0f} %), "
+        f"{100 * n / blocked.size:.0f} % by {what} {blockers.names[k]}"
+    )
+
+
+def judge_layout(scene: Scene, *, radar_view: bool = True) -> list[str]:
     """Reasons the scene's layout is implausible (empty: accepted).
 
     Checks: furniture inside rooms and not overlapping; door approaches clear; every room and every
     seat / bed / counter reachable from the entrance; the radar inside a room, below the ceiling and not
-    inside furniture; each room has what its type needs (a bedroom a bed...) unless the prompt said
-    "no <it>".
+    inside furniture; with ``radar_view``, the radar's view not blocked by an open door leaf or a tall
+    object right in front of it (:func:`radar_view_problem`; :func:`sim.scene.generate_scene` runs
+    that test on every spot it samples for the mount, and keeps a pose it was given as it is); each
+    room has what its type needs (a bedroom a bed...) unless the prompt said "no <it>".
     """
     reasons: list[str] = []
     movable = [o for o in scene.objects if o.label not in ("wall", "floor", "ceiling", "window")]
@@ -302,6 +497,12 @@ def judge_layout(scene: Scene) -> list[str]:
     for o in furniture:
         if o.footprint.contains(rx, ry) and rz < o.height:
             reasons.append(f"radar is inside {o.name}")
+    if radar_view and room is not None:
+        problem = radar_view_problem(
+            scene.radar.position, scene.radar.yaw_deg, room, view_blockers(scene.objects)
+        )
+        if problem:
+            reasons.append(problem)
 
     excluded = parse_prompt(scene.prompt).exclude if scene.prompt else frozenset()
     for r in scene.rooms:

@@ -7,8 +7,10 @@ coffee table between, chairs around the dining table, a bed's head against a wal
 sides, a kitchen run of fridge / counters / sink / stove along one wall...). Every placement is checked
 against the room, other furniture, their clearance zones and the doors' approach zones, and re-sampled on
 failure; a finished scene must pass :func:`sim.scene.judge.judge_layout`, else the whole layout is
-re-sampled. Everything is drawn from ``numpy.random.default_rng(seed)``: the same arguments give the same
-scene.
+re-sampled. The radar goes on a wall where nothing hides much of its view: spots where an open door
+leaf, or a tall object within 1.5 m in front of it, blocks more than 20 % of a ray fan over its field
+of view are re-sampled (:func:`sim.scene.judge.radar_view_problem`, logged). Everything is drawn from
+``numpy.random.default_rng(seed)``: the same arguments give the same scene.
 
 World frame: x east, y north, z up, floor at z = 0; the first room's south-west interior corner is the
 origin. Units: metres and degrees.
@@ -1127,24 +1129,7 @@ def _build(
     # Door leaves, opened 90 degrees into the first named room, hinged on the opening's low end.
     for dwy in doorways:
         room = next(r for r in rooms if r.name == dwy.rooms[0])
-        leaf_w = dwy.width - 0.05
-        t = 0.04
-        ix, iy = dwy.inner_point(room, depth=1.0)
-        into = np.sign([ix - dwy.center[0], iy - dwy.center[1]])
-        if dwy.axis == "x":
-            cx = dwy.center[0] - dwy.width / 2 - t / 2 - 0.005
-            cy = dwy.center[1] + into[1] * (dwy.thickness / 2 + leaf_w / 2)
-            sx, sy = t, leaf_w
-        else:
-            cx = dwy.center[0] + into[0] * (dwy.thickness / 2 + leaf_w / 2)
-            cy = dwy.center[1] - dwy.width / 2 - t / 2 - 0.005
-            sx, sy = leaf_w, t
-        specs.append(
-            ObjectSpec(
-                dwy.name.replace("door", "door_leaf"), "door", "panel", {"sx": sx, "sy": sy, "h": dwy.height - 0.02},
-                (float(cx), float(cy), 0.0), 0.0, req.materials.get("door", "wood"),
-            )
-        )  # fmt: skip
+        specs.append(_door_leaf(dwy, room, req.materials.get("door", "wood")))
 
     # Windows on exterior walls, away from doors.
     windows_by_room: dict[str, list[tuple]] = {r.name: [] for r in rooms}
@@ -1284,7 +1269,10 @@ def _build(
     )
 
     if radar is None:
-        radar = _mount_radar(rooms[0], doorways, windows_by_room[rooms[0].name], layouts[0], rng)
+        doors = [s for s in specs if s.label == "door"]
+        radar = _mount_radar(
+            rooms[0], doorways, windows_by_room[rooms[0].name], layouts[0], rng, doors
+        )
     return tuple(rooms), tuple(doorways), specs, radar
 
 
@@ -1325,6 +1313,26 @@ def _doorway(
     else:
         c, axis = (xmax + t / 2, ymin + s), "y"
     return Doorway(name, rooms, (round(c[0], 4), round(c[1], 4)), width, height, axis, t)
+
+
+def _door_leaf(dwy: Doorway, room: Room, material: str) -> ObjectSpec:
+    """The door's leaf, opened 90 degrees into ``room``, hinged on the opening's low end."""
+    leaf_w = dwy.width - 0.05
+    t = 0.04
+    ix, iy = dwy.inner_point(room, depth=1.0)
+    into = np.sign([ix - dwy.center[0], iy - dwy.center[1]])
+    if dwy.axis == "x":
+        cx = dwy.center[0] - dwy.width / 2 - t / 2 - 0.005
+        cy = dwy.center[1] + into[1] * (dwy.thickness / 2 + leaf_w / 2)
+        sx, sy = t, leaf_w
+    else:
+        cx = dwy.center[0] + into[0] * (dwy.thickness / 2 + leaf_w / 2)
+        cy = dwy.center[1] - dwy.width / 2 - t / 2 - 0.005
+        sx, sy = leaf_w, t
+    return ObjectSpec(
+        dwy.name.replace("door", "door_leaf"), "door", "panel", {"sx": sx, "sy": sy, "h": dwy.height - 0.02},
+        (float(cx), float(cy), 0.0), 0.0, material,
+    )  # fmt: skip
 
 
 def _window_spec(
@@ -1389,12 +1397,19 @@ def _mount_radar(
     windows: list[tuple],
     L: _RoomLayout,
     rng: np.random.Generator,
+    doors: list[ObjectSpec],
 ) -> RadarPose:
     """Wall mount at 1.5-2.2 m, tilted 3-15 degrees down, looking at the room centre (+-15 degrees),
-    not over a door or window, not inside furniture; 30 % of mounts sit in a corner."""
+    not over a door or window, not inside furniture, and not where an open door leaf (``doors``) or a
+    tall object right in front of it hides much of its view (:func:`sim.scene.judge.radar_view_problem`);
+    30 % of mounts sit in a corner. Rejected spots are logged (DEBUG) with their reasons."""
+    from sim.scene.judge import _reason_key, radar_view_problem, view_blockers
+
     xmin, ymin, xmax, ymax = room.bounds
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
     objs = [build_object(s) for s in L.specs]
+    blockers = view_blockers(objs + [build_object(s) for s in doors])
+    rejected: dict[str, int] = {}
     for _ in range(200):
         side = _pick_side(L, rng)
         length = L.wall_length(side)
@@ -1404,24 +1419,41 @@ def _mount_radar(
             s = float(rng.uniform(0.3, length - 0.3))
         x, y, _ = L.wall_pose(side, s, 0.06, gap=0.0)
         z = float(min(rng.uniform(1.5, 2.2), room.height - 0.15))
-        if any(_near_opening(d, x, y, z) for d in doorways):
-            continue
-        if any(
+        why = None
+        near = next((d for d in doorways if _near_opening(d, x, y, z)), None)
+        if near is not None:
+            why = f"over {near.name}"
+        elif any(
             ws == side and w0 - 0.15 < s < w1 + 0.15 and z > sill - 0.1
             for ws, w0, w1, sill in windows
         ):
-            continue
-        if any(o.footprint.contains(x, y, margin=0.08) and z < o.height + 0.1 for o in objs):
-            continue
-        to_c = centre - np.array([x, y])
-        yaw_c = float(np.degrees(np.arctan2(-to_c[0], to_c[1])))
-        normal = _SIDE_YAW[side]
-        dev = (yaw_c - normal + 180.0) % 360.0 - 180.0
-        dev = float(np.clip(dev + rng.uniform(-15, 15), -60.0, 60.0))
-        yaw = (normal + dev + 180.0) % 360.0 - 180.0
-        pitch = float(-rng.uniform(3.0, 15.0))
-        return RadarPose((round(x, 4), round(y, 4), round(z, 4)), round(yaw, 3), round(pitch, 3))
-    raise LayoutError("no free wall spot for the radar")
+            why = "over a window"
+        else:
+            inside = next(
+                (o for o in objs if o.footprint.contains(x, y, margin=0.08) and z < o.height + 0.1),
+                None,
+            )
+            if inside is not None:
+                why = f"inside {inside.name}"
+        if why is None:
+            to_c = centre - np.array([x, y])
+            yaw_c = float(np.degrees(np.arctan2(-to_c[0], to_c[1])))
+            normal = _SIDE_YAW[side]
+            dev = (yaw_c - normal + 180.0) % 360.0 - 180.0
+            dev = float(np.clip(dev + rng.uniform(-15, 15), -60.0, 60.0))
+            yaw = (normal + dev + 180.0) % 360.0 - 180.0
+            pitch = float(-rng.uniform(3.0, 15.0))
+            pose = RadarPose(
+                (round(x, 4), round(y, 4), round(z, 4)), round(yaw, 3), round(pitch, 3)
+            )
+            why = radar_view_problem(pose.position, pose.yaw_deg, room, blockers)
+            if why is None:
+                return pose
+        log.debug("radar spot (%.2f, %.2f, %.2f) on the %s wall rejected: %s", x, y, z, side, why)
+        key = _reason_key(why)
+        rejected[key] = rejected.get(key, 0) + 1
+    common = max(rejected, key=lambda k: rejected[k]) if rejected else "?"
+    raise LayoutError(f"no free wall spot for the radar (most common rejection: {common})")
 
 
 def _near_opening(d: Doorway, x: float, y: float, z: float) -> bool:
@@ -1500,7 +1532,9 @@ def generate_scene(
             prompt,
             seed,
         )
-        problems = judge_layout(scene)
+        # The radar's view: a sampled mount was checked by _mount_radar (the same test), a given pose
+        # is the caller's choice.
+        problems = judge_layout(scene, radar_view=False)
         if not problems:
             return scene
         reasons.extend(problems)
