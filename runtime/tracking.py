@@ -40,10 +40,22 @@ Per frame (:meth:`Tracker.update`):
    one after ``max_unseen_static_s`` without evidence (points or a positive presence check), as TI's
    group tracker keeps static targets: a still person whose micro-motion keeps being found lives on.
 
+8. **Static clutter map** (``static_map``, only with a presence check, i.e. raw-ADC sources: there a
+   still person is kept by micro-motion, not by static points). With the DSP's clutter removal off,
+   furniture, door leaves and walls give static points every frame. A floor cell of
+   ``static_map_cell_m`` gains evidence for each frame [s] with static points in it and no track
+   within ``static_map_clear_m``, and loses half that for each frame without static points and
+   without a track near (otherwise it keeps it); from ``static_map_learn_s`` on, its static points
+   are dropped before clustering, and so are those of a neighbouring cell with some evidence (the
+   fringe of a spread-out static cluster). Without it a walker's track that passes such a spot
+   (a door leaf by the exit) can latch onto its static points and outlive the person who left.
+   A person who stays still is near their own track, so their spot never becomes clutter; one who
+   sits down on a sofa already learned keeps their moving points and the presence check.
+
 Not done: the radial velocity is not a Kalman measurement (it only helps clustering and the initial
-velocity); no track merging; no static clutter map (with the DSP's clutter removal off, a person standing
-right next to furniture may pull its static cluster into the track); presence evidence keeps a track
-alive but does not move it (a held track stays where its points were last).
+velocity); no track merging; without a presence check (UART sources) no static clutter map (a person
+standing right next to furniture may pull its static cluster into the track); presence evidence keeps
+a track alive but does not move it (a held track stays where its points were last).
 """
 
 from __future__ import annotations
@@ -250,6 +262,7 @@ class Tracker:
         self._next_id = 1
         self._t: float | None = None
         self._dt = 0.0  # time since the previous frame [s]
+        self._clutter: dict[tuple[int, int], float] = {}  # static map cell -> evidence [s]
 
     # ------------------------------------------------------------------ public
     def update(
@@ -274,6 +287,8 @@ class Tracker:
             u.points = np.empty((0, 4))
 
         pts = self._floor_points(points)  # [n, 4] x, y, z, v
+        if presence is not None and self.settings.static_map:
+            pts = self._static_map(pts, dt)
         clusters = self._clusters(pts)
         clusters, owners = self._split_shared(pts, clusters)
         assigned = self._associate(pts, clusters, owners)
@@ -337,6 +352,54 @@ class Tracker:
             x0, x1, y0, y1 = s.bounds_m
             keep &= (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
         return pts[keep]
+
+    def _static_map(self, pts: np.ndarray, dt: float) -> np.ndarray:
+        """Learn the static clutter map from this frame and drop the points it holds (step 0)."""
+        s = self.settings
+        static = np.abs(pts[:, 3]) < s.static_speed_mps
+        cells = np.floor(pts[:, :2] / s.static_map_cell_m).astype(np.int64)
+        keys = [(int(a), int(b)) for a, b in cells]
+        learned = {k for k, v in self._clutter.items() if v >= s.static_map_learn_s}
+        near = [(0, 0), (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+        clutter = np.array(
+            [
+                k in learned
+                or (k in self._clutter and any((k[0] + a, k[1] + b) in learned for a, b in near))
+                for k in keys
+            ],
+            bool,
+        )  # a learned cell, or a fringe cell (some evidence) next to one
+        drop = static & clutter
+        # learn: cells with static points far from every track gain this frame; all others lose it
+        if self._units:
+            centres = np.array([u.x[:2] for u in self._units])
+            d = np.linalg.norm(pts[:, None, :2] - centres[None], axis=2).min(axis=1)
+            far = d > s.static_map_clear_m
+        else:
+            far = np.ones(pts.shape[0], bool)
+        gain = {k for k, st, f in zip(keys, static, far, strict=True) if st and f}
+        seen = {k for k, st in zip(keys, static, strict=True) if st}
+        cap = 2.0 * s.static_map_learn_s
+        for k in gain:
+            self._clutter[k] = min(self._clutter.get(k, 0.0) + dt, cap)
+        # a known cell without static points loses evidence, unless a track is near (a person
+        # standing there hides it; a track held next to it must not unlearn it)
+        idle = [k for k in self._clutter if k not in seen]
+        if idle:
+            centres = (np.array(idle, np.float64) + 0.5) * s.static_map_cell_m
+            if self._units:
+                tracks = np.array([u.x[:2] for u in self._units])
+                dist = np.linalg.norm(centres[:, None] - tracks[None], axis=2).min(axis=1)
+            else:
+                dist = np.full(len(idle), np.inf)
+            for k, d in zip(idle, dist, strict=True):
+                if d > s.static_map_clear_m:
+                    v = self._clutter[k] - 0.5 * dt
+                    if v > 0.0:
+                        self._clutter[k] = v
+                    else:
+                        del self._clutter[k]
+        return pts[~drop]
 
     def _clusters(self, pts: np.ndarray) -> list[np.ndarray]:
         s = self.settings

@@ -226,3 +226,41 @@ def test_a_passer_by_does_not_take_over_a_lying_persons_track() -> None:
     assert a_id in final and final[a_id].held and final[a_id].height_m < 0.3
     assert np.hypot(final[a_id].position[0], final[a_id].position[1] - 3.0) < 0.2
     assert len(final) == 2  # B has a track of its own
+
+
+def _nobody(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A raw-ADC presence check that finds no micro-motion anywhere."""
+    return np.zeros(len(positions), bool), np.full(len(positions), np.nan)
+
+
+@pytest.mark.parametrize("static_map", [True, False])
+def test_a_walker_leaving_past_a_door_leaf_does_not_latch_onto_it(static_map: bool) -> None:
+    """A door leaf gives static points every frame (clutter removal off); a walker walks up to it and
+    leaves (no more points). With the static clutter map the track dies; without it, it latches onto
+    the leaf's static points and lives on (the e2e walk scene's failure)."""
+    s = TrackingSettings(static_map=static_map)
+    door = Person(path=[(0, 1.0, 4.0)], heights=[(0, 2.0)])
+    walker = Person(path=[(0, -2.0, 2.0), (4, 0.0, 3.0), (6, 0.9, 3.9)], present=(0.0, 6.0))
+    tracker = Tracker(s, MOUNTING)
+    history = [
+        tracker.update(f.points, f.timestamp, _nobody)
+        for f in scene_frames([door, walker], 20.0, seed=8)
+    ]
+    assert confirmed(history[int(3.0 * FPS)])  # the walker was tracked
+    late = confirmed(history[-1])
+    if static_map:
+        assert not late, late
+    else:
+        assert late and np.hypot(late[0].position[0] - 1.0, late[0].position[1] - 4.0) < 0.5
+
+
+def test_the_static_map_does_not_learn_a_still_persons_spot() -> None:
+    """Someone who walks in and stands still for 20 s stays tracked: static points next to a track
+    never teach the map, so their own points keep their track."""
+    walker = Person(path=[(0, -2.0, 3.0), (3, 0.0, 3.0)])
+    tracker = Tracker(TrackingSettings(), MOUNTING)
+    history = [
+        tracker.update(f.points, f.timestamp, _nobody) for f in scene_frames([walker], 25.0, seed=9)
+    ]
+    late = confirmed(history[-1])
+    assert len(late) == 1 and late[0].detected

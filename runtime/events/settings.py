@@ -111,6 +111,26 @@ class TrackingSettings(BaseModel):
         "dies after this long without evidence: points, or micro-motion found at it (raw-ADC "
         "sources, see presence) [s]",
     )
+    static_map: bool = Field(
+        default=True,
+        description="with a presence check (raw-ADC sources) learn where furniture gives static "
+        "points while nobody is near and keep those points out of the tracks (without it a track "
+        "can latch onto a door leaf's or a shelf's static points and outlive its person)",
+    )
+    static_map_cell_m: float = Field(
+        default=0.3, gt=0, description="cell size of the static clutter map on the floor [m]"
+    )
+    static_map_learn_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="a cell becomes clutter after static points in it for this long (net of "
+        "frames without) while no track was within static_map_clear_m [s]",
+    )
+    static_map_clear_m: float = Field(
+        default=1.0,
+        ge=0,
+        description="static points this close to a track never teach the clutter map [m]",
+    )
     slow_speed_mps: float = Field(
         default=0.2,
         ge=0,
