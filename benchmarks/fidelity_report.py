@@ -54,26 +54,10 @@ RADHAR_ACTIVITIES = {
 
 
 def openradar_cfg_text() -> str:
-    """The openradar-adc chirp profile (its README) as a ``.cfg`` for IWR1443BOOST."""
-    from firmware_cfg import emit_cfg, load_cfg, parse_cfg_text
+    """The openradar-adc capture's chirp (bundled profile ``iwr1443boost_openradar``) as ``.cfg`` text."""
+    from firmware_cfg import emit_cfg, load_cfg
 
-    lines = []
-    for line in emit_cfg(load_cfg("iwr1443boost_raw_activity")).splitlines():
-        if line.startswith("profileCfg"):
-            # README: ramp end 62 us, which would sweep past 81 GHz; 58 us still covers the ADC window
-            line = "profileCfg 0 77.4201 30 6 58 0 0 60 1 128 2500 0 0 30"
-        elif line.startswith("channelCfg"):
-            line = "channelCfg 15 5 0"
-        elif line.startswith("chirpCfg 1 1"):
-            line = "chirpCfg 1 1 0 0 0 0 0 4"
-        elif line.startswith("chirpCfg 2 2"):
-            continue
-        elif line.startswith("frameCfg"):
-            line = "frameCfg 0 1 128 0 50 1 0"
-        lines.append(line)
-    text = "\n".join(lines) + "\n"
-    parse_cfg_text(text)
-    return text
+    return emit_cfg(load_cfg("iwr1443boost_openradar"))
 
 
 def rd_stats(frame: np.ndarray, cfg: object) -> dict[str, float]:

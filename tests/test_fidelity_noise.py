@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from firmware_cfg import emit_cfg, load_cfg, parse_cfg_text
+from firmware_cfg import load_cfg
 from firmware_cfg.chirp import ChirpConfig
 from sim.dataset.scenario import SETUPS, ScenarioError, sample_scenario
 from sim.radar.adc import synthesize_adc
@@ -25,22 +25,10 @@ from sim.radar.noise import (
 
 
 def openradar_chirp() -> ChirpConfig:
-    """The capture's profile: 77.42 GHz, 60 MHz/us, 2500 ksps complex, 128 samples, 2 TX x 4 RX,
-    128 loops, RX gain 30 dB, HPF 175/350 kHz (ramp end shortened to stay inside 81 GHz)."""
-    out = []
-    for line in emit_cfg(load_cfg("iwr1443boost_raw_activity")).splitlines():
-        if line.startswith("profileCfg"):
-            line = "profileCfg 0 77.4201 30 6 58 0 0 60 1 128 2500 0 0 30"
-        elif line.startswith("channelCfg"):
-            line = "channelCfg 15 5 0"
-        elif line.startswith("chirpCfg 1 1"):
-            line = "chirpCfg 1 1 0 0 0 0 0 4"
-        elif line.startswith("chirpCfg 2 2"):
-            continue
-        elif line.startswith("frameCfg"):
-            line = "frameCfg 0 1 128 0 50 1 0"
-        out.append(line)
-    return parse_cfg_text("\n".join(out) + "\n").chirp
+    """The capture's profile (bundled ``iwr1443boost_openradar``): 77.42 GHz, 60 MHz/us, 2500 ksps
+    complex, 128 samples, 2 TX x 4 RX, 128 loops, RX gain 30 dB, HPF 175/350 kHz (ramp end shortened
+    to stay inside 81 GHz)."""
+    return load_cfg("iwr1443boost_openradar").chirp
 
 
 def real_frame() -> np.ndarray:
