@@ -76,6 +76,8 @@ from runtime.events.settings import Mounting, TrackingSettings
 TrackState = Literal["tentative", "confirmed"]
 
 _INFEASIBLE = 1e9
+#: A static-map cell's eight neighbours.
+_RING = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 #: A presence check: floor-frame positions ``[k, 3]`` [m] -> ``(present, height_m)``: bool ``[k]``
 #: someone (still) is there, and float ``[k]`` the height above the floor of what moves there [m]
@@ -354,51 +356,46 @@ class Tracker:
         return pts[keep]
 
     def _static_map(self, pts: np.ndarray, dt: float) -> np.ndarray:
-        """Learn the static clutter map from this frame and drop the points it holds (step 0)."""
+        """Learn the static clutter map from this frame and drop the points it holds (step 8)."""
         s = self.settings
+        tracks = np.array([u.x[:2] for u in self._units]).reshape(-1, 2)
+
+        def far_from_tracks(xy: np.ndarray) -> np.ndarray:
+            if not len(tracks) or not len(xy):
+                return np.ones(len(xy), bool)
+            d = np.linalg.norm(xy[:, None] - tracks[None], axis=2).min(axis=1)
+            return d > s.static_map_clear_m
+
         static = np.abs(pts[:, 3]) < s.static_speed_mps
         cells = np.floor(pts[:, :2] / s.static_map_cell_m).astype(np.int64)
         keys = [(int(a), int(b)) for a, b in cells]
         learned = {k for k, v in self._clutter.items() if v >= s.static_map_learn_s}
-        near = [(0, 0), (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
         clutter = np.array(
             [
                 k in learned
-                or (k in self._clutter and any((k[0] + a, k[1] + b) in learned for a, b in near))
+                or (k in self._clutter and any((k[0] + a, k[1] + b) in learned for a, b in _RING))
                 for k in keys
             ],
             bool,
         )  # a learned cell, or a fringe cell (some evidence) next to one
         drop = static & clutter
-        # learn: cells with static points far from every track gain this frame; all others lose it
-        if self._units:
-            centres = np.array([u.x[:2] for u in self._units])
-            d = np.linalg.norm(pts[:, None, :2] - centres[None], axis=2).min(axis=1)
-            far = d > s.static_map_clear_m
-        else:
-            far = np.ones(pts.shape[0], bool)
-        gain = {k for k, st, f in zip(keys, static, far, strict=True) if st and f}
+        # cells with static points far from every track gain this frame
+        far = far_from_tracks(pts[:, :2])
         seen = {k for k, st in zip(keys, static, strict=True) if st}
         cap = 2.0 * s.static_map_learn_s
-        for k in gain:
+        for k in {k for k, st, f in zip(keys, static, far, strict=True) if st and f}:
             self._clutter[k] = min(self._clutter.get(k, 0.0) + dt, cap)
-        # a known cell without static points loses evidence, unless a track is near (a person
+        # a known cell without static points loses half that, unless a track is near (a person
         # standing there hides it; a track held next to it must not unlearn it)
         idle = [k for k in self._clutter if k not in seen]
-        if idle:
-            centres = (np.array(idle, np.float64) + 0.5) * s.static_map_cell_m
-            if self._units:
-                tracks = np.array([u.x[:2] for u in self._units])
-                dist = np.linalg.norm(centres[:, None] - tracks[None], axis=2).min(axis=1)
-            else:
-                dist = np.full(len(idle), np.inf)
-            for k, d in zip(idle, dist, strict=True):
-                if d > s.static_map_clear_m:
-                    v = self._clutter[k] - 0.5 * dt
-                    if v > 0.0:
-                        self._clutter[k] = v
-                    else:
-                        del self._clutter[k]
+        centres = (np.array(idle, np.float64).reshape(-1, 2) + 0.5) * s.static_map_cell_m
+        for k, f in zip(idle, far_from_tracks(centres), strict=True):
+            if f:
+                v = self._clutter[k] - 0.5 * dt
+                if v > 0.0:
+                    self._clutter[k] = v
+                else:
+                    del self._clutter[k]
         return pts[~drop]
 
     def _clusters(self, pts: np.ndarray) -> list[np.ndarray]:

@@ -167,14 +167,19 @@ def small_config(**update: object) -> ChirpConfig:
     return vector_cfg(**{**small, **update})
 
 
+BREATHING_PER_MIN, HEART_PER_MIN = 15.0, 72.0
+
+
+def chest(t: np.ndarray) -> np.ndarray:
+    """A sinusoidal chest: 4 mm breathing at 15/min plus a 0.3 mm heartbeat at 72/min [m]."""
+    return 0.004 * np.sin(2 * np.pi * BREATHING_PER_MIN / 60 * t) + 0.0003 * np.sin(
+        2 * np.pi * HEART_PER_MIN / 60 * t + 0.4
+    )
+
+
 def test_breathing_and_heart_rates() -> None:
     cfg = small_config()
-    breathing, heart = 15.0, 72.0  # per minute
-
-    def chest(t: np.ndarray) -> np.ndarray:
-        return 0.004 * np.sin(2 * np.pi * breathing / 60 * t) + 0.0003 * np.sin(
-            2 * np.pi * heart / 60 * t + 0.4
-        )
+    breathing, heart = BREATHING_PER_MIN, HEART_PER_MIN
 
     frames = synthesize_frames(
         cfg,
@@ -200,13 +205,8 @@ def test_chest_bin_is_the_echo_leading_edge() -> None:
     front but more than ``CHEST_EDGE_DB`` weaker (a hand) does not either. The plain estimator (the
     strongest bin, phase around 0: ``edge_db=None, remove_static=False``) measures the wrong thing."""
     cfg = small_config()
-    breathing, heart = 15.0, 72.0
+    breathing, heart = BREATHING_PER_MIN, HEART_PER_MIN
     bin_m = cfg.range_bin_m
-
-    def chest(t: np.ndarray) -> np.ndarray:
-        return 0.004 * np.sin(2 * np.pi * breathing / 60 * t) + 0.0003 * np.sin(
-            2 * np.pi * heart / 60 * t + 0.4
-        )
 
     targets = [
         PointTarget(1.0, amplitude=3.0, displacement=lambda t: 0.001 * np.sin(0.9 * t)),  # hand

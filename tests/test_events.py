@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import vector_cfg
 from pydantic import ValidationError
+from test_dsp_physics import BREATHING_PER_MIN, HEART_PER_MIN, chest
 from test_events_synthetic import FPS, MOUNTING, T0, Person, scene_frames
 
 from firmware_cfg import ChirpConfig
@@ -183,12 +184,7 @@ def vitals_chirp() -> ChirpConfig:
 
 def test_still_person_breathing_rate_from_raw_adc() -> None:
     cfg = vitals_chirp()
-    breathing, heart = 15.0, 72.0  # per minute
-
-    def chest(t: np.ndarray) -> np.ndarray:
-        return 0.004 * np.sin(2 * np.pi * breathing / 60 * t) + 0.0003 * np.sin(
-            2 * np.pi * heart / 60 * t + 0.4
-        )
+    breathing, heart = BREATHING_PER_MIN, HEART_PER_MIN
 
     # an ideal point target gives one detection per frame: let one point start a track
     tracking = TrackingSettings(cluster_min_points=1, birth_min_points=1, birth_min_moving_points=0)
