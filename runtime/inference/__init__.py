@@ -1,0 +1,1 @@
+"""On-hub inference: input windows (``window``) and the ONNX encoders (numpy + onnxruntime only)."""
