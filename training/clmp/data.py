@@ -11,7 +11,7 @@ either an activity (class prompts and single-person ``activity`` captions: true 
 that activity) or only itself (the others); the loss treats every true claim in a batch as a positive.
 
 Held-out split: every sample has its own generated room (scene seed) and its own sampled subject, so a
-split by sample (``index % holdout_every == 0`` held out) has no room or subject in common with training.
+split by sample (:func:`holdout_mask`) has no room or subject in common with training.
 """
 
 from __future__ import annotations
@@ -138,10 +138,17 @@ def dataset_version(root: str | Path) -> str | None:
 
 
 def holdout_mask(samples: np.ndarray, every: int) -> np.ndarray:
-    """True for windows of held-out samples (``sample % every == 0``; every <= 0: none)."""
+    """True for windows of held-out samples, about one sample in ``every`` (every <= 0: none).
+
+    A fixed multiplicative hash of the sample index decides (``((k * 2654435761 mod 2^32) >> 16) % every == 0``),
+    so the split does not line up with shards (``k % n``) and stays the same as a dataset grows.
+    """
     if every <= 0:
         return np.zeros(len(samples), dtype=bool)
-    return (samples % every) == 0
+    h = (
+        (np.asarray(samples, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+    ) >> np.uint64(16)
+    return (h % np.uint64(every)) == 0
 
 
 def class_prompts(activity: str) -> list[str]:

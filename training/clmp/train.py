@@ -7,8 +7,8 @@ How to run (CPU)::
     # tiny smoke run (a minute):
     mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/clmp-smoke
 
-What it does: every dataset is cut into windows (``training.clmp.data``), samples with
-``index % holdout_every == 0`` are held out (their rooms and subjects are not in training), the frozen
+What it does: every dataset is cut into windows (``training.clmp.data``), about one sample in
+``holdout_every`` is held out (``training.clmp.data.holdout_mask``) (their rooms and subjects are not in training), the frozen
 MiniLM embeds every caption and class prompt once (``OUT/text_cache.pt``), then AdamW with a cosine
 schedule trains the point encoder, the text projection and the temperature on augmented windows
 (``training.clmp.augment``) with the symmetric InfoNCE (or SigLIP) loss. After each epoch: held-out
@@ -166,7 +166,8 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
             b.plot(ep, [h.get(key, np.nan) for h in history], label=name)
     b.set_xlabel("epoch")
     b.set_ylim(0, 1)
-    b.legend()
+    if b.get_lines():
+        b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -277,7 +278,7 @@ def train_on(
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
             "seconds": round(time.time() - t0, 1),
-            "logit_scale": float(model.logit_scale.exp()),
+            "logit_scale": model.logit_scale.exp().item(),
         }
         if split.val is not None and len(split.val) > 1:
             rec.update(evaluate_windows(model, split.val, cache, labels))
