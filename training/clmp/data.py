@@ -228,3 +228,36 @@ class CaptionSampler:
                 if i == j or (kind == "act" and acts[i] == value) or texts[i] == texts[j]:
                     pos[i, j] = 1.0
         return texts, pos
+
+
+def save_windows(ws: WindowSet, path: str | Path, contract: dict[str, Any]) -> None:
+    """Prepared windows as one ``.npz`` (with the input contract they were prepared for)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        points=ws.points.astype(np.float16),
+        mask=ws.mask.astype(np.uint8),
+        activity=np.array(ws.activity),
+        captions=np.array([json.dumps(c) for c in ws.captions]),
+        sample=ws.sample,
+        source=np.array(ws.source),
+        contract=np.array(json.dumps(contract, sort_keys=True)),
+    )
+    tmp.replace(path)
+
+
+def load_saved_windows(path: str | Path, contract: dict[str, Any]) -> WindowSet:
+    """Windows written by :func:`save_windows`; ValueError when prepared for another contract."""
+    with np.load(path) as z:
+        saved = json.loads(str(z["contract"]))
+        if saved != json.loads(json.dumps(contract, sort_keys=True)):
+            raise ValueError(f"{path}: windows prepared for another input contract")
+        return WindowSet(
+            points=z["points"].astype(np.float32),
+            mask=z["mask"].astype(np.float32),
+            activity=[str(a) for a in z["activity"]],
+            captions=[json.loads(str(c)) for c in z["captions"]],
+            sample=z["sample"].astype(np.int64),
+            source=[str(s) for s in z["source"]],
+        )

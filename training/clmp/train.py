@@ -39,6 +39,7 @@ from training.clmp.data import (
     dataset_card_sha256,
     dataset_version,
     holdout_mask,
+    load_saved_windows,
     load_windows,
 )
 from training.clmp.factory import DEFAULT_MODEL, build_model, save_checkpoint
@@ -53,6 +54,7 @@ class TrainSettings:
 
     data: list[str]
     out: str
+    windows: list[str] = field(default_factory=list)  # prepared windows (.npz, e.g. kinematic)
     model: str = DEFAULT_MODEL
     epochs: int = 30
     batch_size: int = 128
@@ -79,11 +81,12 @@ class Split:
 def prepare(settings: TrainSettings, contract: dict[str, Any]) -> Split:
     """Load every dataset and split off the held-out samples."""
     sets = [load_windows(d, contract, stride_s=settings.stride_s) for d in settings.data]
+    sets += [load_saved_windows(w, contract) for w in settings.windows]
     allw = WindowSet.concat(sets)
     # sample indices repeat across datasets: hold out by (dataset, sample)
     held = np.zeros(len(allw), dtype=bool)
-    for d in settings.data:
-        sel = np.array([s == str(d) for s in allw.source])
+    for d in sorted(set(allw.source)):
+        sel = np.array([s == d for s in allw.source])
         held[sel] = holdout_mask(allw.sample[sel], settings.holdout_every)
     val = allw.subset(np.flatnonzero(held)) if held.any() else None
     return Split(train=allw.subset(np.flatnonzero(~held)), val=val)
@@ -231,7 +234,8 @@ def train_on(
     state_path = out / "state.pt"
     if state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
-        if state.get("model") == settings.model and state.get("data") == settings.data:
+        same = state.get("data") == settings.data and state.get("windows", []) == settings.windows
+        if state.get("model") == settings.model and same:
             model.load_state_dict(state["model_state"])
             opt.load_state_dict(state["opt_state"])
             history = state["history"]
@@ -287,7 +291,10 @@ def train_on(
         log(json.dumps(rec))
         card = {
             "dataset": {
-                "path": ",".join(str(Path(d).resolve()) for d in settings.data),
+                "path": ",".join(
+                    [str(Path(d).resolve()) for d in settings.data]
+                    + [str(Path(w).resolve()) for w in settings.windows]
+                ),
                 "card_sha256": ",".join(str(dataset_card_sha256(d)) for d in settings.data),
                 "version": ",".join(str(dataset_version(d)) for d in settings.data),
             },
@@ -304,6 +311,7 @@ def train_on(
             {
                 "model": settings.model,
                 "data": settings.data,
+                "windows": settings.windows,
                 "model_state": model.state_dict(),
                 "opt_state": opt.state_dict(),
                 "history": history,
