@@ -109,6 +109,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _check_backend(backend: str) -> None:
+    """Refuse a backend that cannot run here before any work starts (one line saying what to install)."""
+    if backend == "sionna":
+        from sim.propagation._mitsuba import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            raise _InputError(f"backend sionna: {reason}")
+
+
 def _trace_options(args: argparse.Namespace) -> Any:
     from sim.dataset.simulate import TraceOptions
 
@@ -151,6 +161,7 @@ def _run_generate(args: argparse.Namespace) -> int:
             prompt=args.prompt,
             trace=_trace_options(args),
         )
+        _check_backend(args.backend)
         if args.shard:
             i, n = parse_shard(args.shard)
             shards: list[int] | None = [i]
@@ -194,6 +205,7 @@ def _run_preview(args: argparse.Namespace) -> int:
         if not 0 < args.window_s <= 20:
             raise _InputError(f"--window-s must be within (0, 20], got {args.window_s}")
         resolve_radar(args.radar)
+        _check_backend(args.backend)
         doc = render_preview(
             args.out,
             prompt=args.prompt,
@@ -206,10 +218,13 @@ def _run_preview(args: argparse.Namespace) -> int:
         print(f"mmfm sim preview: error: {exc}", file=sys.stderr)
         return 1
     except ImportError as exc:
-        print(
-            f"mmfm sim preview: error: needs matplotlib (pip install 'mmfm[viz]'): {exc}",
-            file=sys.stderr,
-        )
+        if (exc.name or "").startswith("matplotlib"):
+            print(
+                f"mmfm sim preview: error: needs matplotlib (pip install 'mmfm[viz]'): {exc}",
+                file=sys.stderr,
+            )
+        else:  # a backend's dependency (Sionna RT, Dr.Jit's LLVM) is unavailable
+            print(f"mmfm sim preview: error: backend {args.backend}: {exc}", file=sys.stderr)
         return 1
     print(f"{args.out}: {doc['captions'][0]['text'] if doc['captions'] else ''}")
     return 0
