@@ -101,3 +101,19 @@ def test_subprocess_validate() -> None:
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "iwr1843boost_raw_activity: ok"
+
+
+def test_unknown_board_flag_and_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown --board is blamed on the flag (not on line 0 of each file); a directory is named."""
+    good = str(profile_path("iwr1843boost_presence"))
+    for action in (["show", good], ["validate", good, good], ["emit", good]):
+        assert run(["cfg", *action, "--board", "IWR9999"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"mmfm cfg {action[0]}: error: --board IWR9999: unknown board")
+        assert len(err.splitlines()) == 1 and ":0:" not in err
+    assert run(["cfg", "show", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"{tmp_path}: is a directory, not a .cfg file\n"
+    assert run(["cfg", "emit", good, "--output", str(tmp_path)]) == 1
+    assert "cannot write" in capsys.readouterr().err

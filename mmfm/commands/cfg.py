@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
+
+from mmfm.commands.common import InputError, check_board
 
 # (key in ChirpConfig.derived() / budgets(), label, scale, unit)
 _ROWS: tuple[tuple[str, str, float, str], ...] = (
@@ -75,7 +78,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _load(path: str, board: str | None) -> Any:
     from firmware_cfg import load_cfg
 
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a .cfg file")
     return load_cfg(path, board=board)
+
+
+def _bad_board(args: argparse.Namespace) -> bool:
+    """Print one line and say so when ``--board`` names no known board (blamed on the flag, not on
+    line 0 of each file)."""
+    try:
+        check_board(args.board)
+    except InputError as exc:
+        print(f"mmfm cfg {args.cfg_command}: error: {exc}", file=sys.stderr)
+        return True
+    return False
 
 
 def _summary(rc: Any) -> dict[str, Any]:
@@ -98,9 +114,11 @@ def _summary(rc: Any) -> dict[str, Any]:
 def _show(args: argparse.Namespace) -> int:
     from firmware_cfg import CfgError
 
+    if _bad_board(args):
+        return 1
     try:
         rc = _load(args.file, args.board)
-    except (CfgError, FileNotFoundError) as exc:
+    except (CfgError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
     info = _summary(rc)
@@ -139,6 +157,8 @@ def _show(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from firmware_cfg import CfgError, CfgErrors
 
+    if _bad_board(args):
+        return 1
     status = 0
     for path in args.files:
         try:
@@ -148,7 +168,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(err, file=sys.stderr)
             status = 1
             continue
-        except (CfgError, FileNotFoundError) as exc:
+        except (CfgError, OSError) as exc:
             print(exc, file=sys.stderr)
             status = 1
             continue
@@ -161,14 +181,21 @@ def _validate(args: argparse.Namespace) -> int:
 def _emit(args: argparse.Namespace) -> int:
     from firmware_cfg import CfgError, emit_cfg
 
+    if _bad_board(args):
+        return 1
     try:
         text = emit_cfg(_load(args.file, args.board))
-    except (CfgError, FileNotFoundError) as exc:
+    except (CfgError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            print(f"mmfm cfg emit: error: {args.output}: cannot write ({exc.strerror or exc})",
+                  file=sys.stderr)  # fmt: skip
+            return 1
     else:
         sys.stdout.write(text)
     return 0

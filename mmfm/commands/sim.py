@@ -18,9 +18,8 @@ import sys
 import time
 from typing import Any
 
-
-class _InputError(Exception):
-    """A problem with the user's input: printed as one line, exit status 1."""
+from mmfm.commands.common import InputError as _InputError
+from mmfm.commands.common import load_radar_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,6 +108,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _check_radar(radar: str) -> None:
+    """A ``--radar`` .cfg or profile with errors: its first error as ``file:line: message``."""
+    if radar != "random":
+        load_radar_config(radar)
+
+
 def _check_backend(backend: str) -> None:
     """Refuse a backend that cannot run here before any work starts (one line saying what to install)."""
     if backend == "sionna":
@@ -146,6 +151,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     from sim.dataset.writer import GenerateSpec, generate, parse_shard
 
     try:
+        _check_radar(args.radar)
         outputs = tuple(sorted({o.strip() for o in args.outputs.split(",") if o.strip()}))
         if args.workers < 1:
             raise _InputError(f"--workers must be >= 1, got {args.workers}")
@@ -204,6 +210,7 @@ def _run_preview(args: argparse.Namespace) -> int:
 
         if not 0 < args.window_s <= 20:
             raise _InputError(f"--window-s must be within (0, 20], got {args.window_s}")
+        _check_radar(args.radar)
         resolve_radar(args.radar)
         _check_backend(args.backend)
         doc = render_preview(
