@@ -55,20 +55,29 @@ _ROWS: tuple[tuple[str, str, float, str], ...] = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("cfg", help="show, validate, emit and list TI .cfg chirp configs")
+    p = subparsers.add_parser(
+        "cfg",
+        help="show, validate, emit and list TI .cfg chirp configs",
+        description="Parse TI mmWave SDK .cfg chirp configurations (a file path or a bundled "
+        "profile name from 'mmfm cfg list'): show what they imply, validate them, re-emit them.",
+    )
     sub = p.add_subparsers(dest="cfg_command", metavar="ACTION", required=True)
+    board_help = (
+        "board, e.g. IWR1843BOOST (default: the file's '%% mmfm-board:' comment, else inferred "
+        "from the start frequency)"
+    )
     s = sub.add_parser("show", help="print the configuration and every derived quantity")
-    s.add_argument("file", help="a .cfg path or a bundled profile name")
-    s.add_argument("--board", help="board name (default: file comment, else inferred)")
+    s.add_argument("file", metavar="CFG", help="a .cfg path or a bundled profile name")
+    s.add_argument("--board", help=board_help)
     s.add_argument("--json", action="store_true", help="machine-readable JSON")
     s.set_defaults(func=_show)
     v = sub.add_parser("validate", help="check files; print ok or file:line: message")
-    v.add_argument("files", nargs="+")
-    v.add_argument("--board")
+    v.add_argument("files", nargs="+", metavar="CFG", help=".cfg paths or bundled profile names")
+    v.add_argument("--board", help=board_help)
     v.set_defaults(func=_validate)
     e = sub.add_parser("emit", help="re-emit a .cfg in canonical form")
-    e.add_argument("file")
-    e.add_argument("--board")
+    e.add_argument("file", metavar="CFG", help="a .cfg path or a bundled profile name")
+    e.add_argument("--board", help=board_help)
     e.add_argument("-o", "--output", help="output file (default: stdout)")
     e.set_defaults(func=_emit)
     ls = sub.add_parser("list", help="bundled profiles with one-line descriptions")

@@ -35,18 +35,24 @@ POWER_NOTE = (
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "dsp",
-        help="run the DSP chain on a raw ADC capture (.bin or .npy) and print detections",
-        description="Run the DSP chain on a raw ADC capture and print the strongest detections.",
+        help="run the DSP chain on a raw ADC capture (.bin, .npy, recording) and print detections",
+        description="Run the DSP chain on a raw ADC capture and print the strongest detections "
+        "(range, radial velocity, angles, SNR and cell power). Try: mmfm dsp --example",
     )
     p.add_argument(
-        "file", nargs="?", help="capture: DCA1000 .bin, .npy, or a raw-ADC mmfm record directory"
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="capture: DCA1000 .bin, .npy, or a raw-ADC mmfm record directory",
     )
     p.add_argument(
         "--cfg",
         help="the capture's .cfg path or a bundled profile name (a recording's own radar.cfg "
         "by default)",
     )
-    p.add_argument("--board", help="board name (default: the .cfg's comment, else inferred)")
+    p.add_argument(
+        "--board", help="board, e.g. IWR1843BOOST (default: the .cfg's comment, else inferred)"
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--frame", type=int, default=0, help="frame index (default 0)")
     which.add_argument("--all", action="store_true", help="every frame of the capture")

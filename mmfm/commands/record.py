@@ -34,9 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "record",
         help="record a radar (serial or DCA1000) or a replay into a recording directory",
-        description="Record raw captures plus their config and a JSON sidecar that replay reads back.",
+        description="Record raw captures plus their config and a JSON sidecar that replay reads "
+        "back. Stops after --frames, after --duration, or on Ctrl-C.",
     )
-    p.add_argument("--source", required=True, choices=("serial", "dca1000", "replay"))
+    p.add_argument(
+        "--source",
+        required=True,
+        choices=("serial", "dca1000", "replay"),
+        help="serial: TI's out-of-box demo over its USB ports (point clouds, bytes kept); "
+        "dca1000: raw ADC through a DCA1000EVM over Ethernet; replay: re-record a capture file",
+    )
     p.add_argument("--out", required=True, help="recording directory (created; must not hold one)")
     p.add_argument(
         "--cfg",
@@ -56,14 +63,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("serial (TI out-of-box demo)")
     g.add_argument("--cli-port", help="CLI port (default: discovered); dca1000: starts the radar")
     g.add_argument("--data-port", help="data port (default: discovered)")
-    g.add_argument("--data-baud", type=int, default=921_600, help="data-port baud rate")
+    g.add_argument(
+        "--data-baud", type=int, default=921_600, help="data-port baud rate (default %(default)s)"
+    )
     d = p.add_argument_group("dca1000")
-    d.add_argument("--fpga-ip", default="192.168.33.180", help="DCA1000 address")
-    d.add_argument("--host-ip", default="192.168.33.30", help="this host's address on that link")
-    d.add_argument("--config-port", type=int, default=4096, help="DCA1000 control port")
-    d.add_argument("--adc-port", type=int, default=4098, help="UDP port the ADC data arrives on")
     d.add_argument(
-        "--host-config-port", type=int, default=4096, help="local port the DCA1000 replies to"
+        "--fpga-ip", default="192.168.33.180", help="DCA1000 address (default %(default)s)"
+    )
+    d.add_argument(
+        "--host-ip",
+        default="192.168.33.30",
+        help="this host's address on that link (default %(default)s)",
+    )
+    d.add_argument(
+        "--config-port", type=int, default=4096, help="DCA1000 control port (default %(default)s)"
+    )
+    d.add_argument(
+        "--adc-port",
+        type=int,
+        default=4098,
+        help="local UDP port the ADC data arrives on (default %(default)s)",
+    )
+    d.add_argument(
+        "--host-config-port",
+        type=int,
+        default=4096,
+        help="local port the DCA1000 replies to (default %(default)s; 0 = any)",
     )
     r = p.add_argument_group("replay")
     r.add_argument(

@@ -21,6 +21,11 @@ from typing import Any
 from mmfm.commands.common import InputError as _InputError
 from mmfm.commands.common import load_radar_config
 
+BACKEND_HELP = (
+    "propagation backend (default scatter: point scatterers on the meshes, fast; sionna: Sionna RT "
+    "ray tracing, slower, needs LLVM >= 16 on a CPU)"
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -45,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--num-shards", type=int, default=1, help="write all n shards in this process (default 1)"
     )
-    g.add_argument(
-        "--backend", choices=("scatter", "sionna"), default="scatter", help="propagation backend"
-    )
+    g.add_argument("--backend", choices=("scatter", "sionna"), default="scatter", help=BACKEND_HELP)
     g.add_argument(
         "--radar", default="random", help="bundled profile name, .cfg path, or 'random' (default)"
     )
@@ -93,12 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--radar",
         default="iwr1843boost_raw_activity",
-        help="bundled profile name, .cfg path or 'random'",
+        help="bundled profile name, .cfg path or 'random' (default %(default)s)",
     )
     v.add_argument("--window-s", type=float, default=2.0, help="window length [s] (default 2.0)")
-    v.add_argument(
-        "--backend", choices=("scatter", "sionna"), default="scatter", help="propagation backend"
-    )
+    v.add_argument("--backend", choices=("scatter", "sionna"), default="scatter", help=BACKEND_HELP)
     v.set_defaults(func=_run_preview)
     p.set_defaults(func=lambda args: _usage(p))
 
