@@ -152,7 +152,6 @@ def _run_generate(args: argparse.Namespace) -> int:
     from sim.dataset.writer import GenerateSpec, generate, parse_shard
 
     try:
-        _check_radar(args.radar)
         outputs = tuple(sorted({o.strip() for o in args.outputs.split(",") if o.strip()}))
         if args.workers < 1:
             raise _InputError(f"--workers must be >= 1, got {args.workers}")
@@ -168,6 +167,7 @@ def _run_generate(args: argparse.Namespace) -> int:
             prompt=args.prompt,
             trace=_trace_options(args),
         )
+        _check_radar(args.radar)
         _check_backend(args.backend)
         if args.shard:
             i, n = parse_shard(args.shard)
