@@ -199,3 +199,18 @@ def test_a_recording_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str
     direct = json.loads(capsys.readouterr().out)["frames"]
     assert main(["dsp", str(rec), "--all", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frames"] == direct
+
+
+def test_the_cfg_beside_the_capture_is_the_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = REPO / "runtime" / "examples" / "two_people_iwr1843.bin"
+    assert main(["dsp", str(example), "--json"]) == 0  # two_people_iwr1843.cfg lies beside it
+    beside = json.loads(capsys.readouterr().out)
+    assert beside["cfg"] == str(example.with_suffix(".cfg"))
+    assert main(["dsp", str(example), "--cfg", beside["cfg"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frames"] == beside["frames"]
+    alone = tmp_path / "alone.bin"
+    alone.write_bytes(example.read_bytes())
+    assert main(["dsp", str(alone)]) == 1
+    assert "give FILE and --cfg CFG" in capsys.readouterr().err

@@ -47,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--cfg",
-        help="the capture's .cfg path or a bundled profile name (a recording's own radar.cfg "
-        "by default)",
+        help="the capture's .cfg path or a bundled profile name (default: FILE's .cfg beside it "
+        "with the same name, or a recording's own radar.cfg)",
     )
     p.add_argument(
         "--board", help="board, e.g. IWR1843BOOST (default: the .cfg's comment, else inferred)"
@@ -317,9 +317,15 @@ def _run_checked(args: argparse.Namespace) -> int:
     elif args.file and _is_recording(Path(args.file)):
         path, cfg_arg = _recording_paths(Path(args.file), args.cfg)
     else:
-        if not args.file or not args.cfg:
-            raise _InputError("give FILE and --cfg CFG (or --example)")
-        path, cfg_arg = Path(args.file), args.cfg
+        cfg = args.cfg
+        if args.file and not cfg and Path(args.file).with_suffix(".cfg").is_file():
+            cfg = str(Path(args.file).with_suffix(".cfg"))  # capture.bin + capture.cfg, as replay
+        if not args.file or not cfg:
+            raise _InputError(
+                "give FILE and --cfg CFG (or put FILE's .cfg beside it with the same name; "
+                "or --example)"
+            )
+        path, cfg_arg = Path(args.file), cfg
     if args.top < 1:
         raise _InputError(f"--top must be >= 1, got {args.top}")
     rc = load_radar_config(cfg_arg, args.board)
