@@ -9,11 +9,7 @@ TORCH  ?= torch==2.13.0
 
 help:
 	@echo "make demo       set up .venv/ and run the main job (mmfm demo) on embedded defaults"
-<<<<<<< HEAD
 	@echo "make test       set up .venv/ (mmfm[sim,train,export,test]) and run ruff + the default (fast) test tier"
-=======
-	@echo "make test       set up .venv/ (mmfm[sim,train,test]) and run ruff + the default (fast) test tier"
->>>>>>> clmp
 	@echo "make test-slow  the slow tier (-m slow)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
