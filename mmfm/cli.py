@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.sim",
     "mmfm.commands.run",
     "mmfm.commands.demo",
+    "mmfm.commands.export",
     "mmfm.commands.models",
 )
 

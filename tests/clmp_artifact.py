@@ -23,11 +23,23 @@ def make_checkpoint(path: Path, *, seed: int = 0, arch: str = ARCH) -> Path:
     return path
 
 
-def export_checkpoint(checkpoint: Path, out: Path, *, int8: bool = True) -> Path:
-    """The CLI's own export path (``mmfm export onnx`` calls this)."""
-    from mmfm.commands.export import export_checkpoint as run
+def export_radhar_only(checkpoint: Path, out: Path) -> Path:
+    """Export with the ``radhar`` label set only (the CLI ships every default set; the MiniLM text
+    tower takes ~1 s per label on a busy 2-core machine, so the runtime tests keep to five)."""
+    from exporters.onnx import export_clmp
+    from training.clmp import load_checkpoint
+    from training.clmp.labels import DEFAULT_LABEL_SETS, PROMPT_TEMPLATES, text_prototypes
 
-    return run(checkpoint, out, int8=int8)
+    model, card = load_checkpoint(checkpoint)
+    labels = DEFAULT_LABEL_SETS["radhar"]
+    return export_clmp(
+        model,
+        card,
+        out,
+        label_sets={"radhar": labels},
+        prototypes={"radhar": text_prototypes(model, labels, PROMPT_TEMPLATES)},
+        prompt_templates=PROMPT_TEMPLATES,
+    )
 
 
 def person_windows(contract: dict, batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

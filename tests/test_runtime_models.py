@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clmp_artifact import export_checkpoint, make_checkpoint, person_windows
+from clmp_artifact import export_radhar_only, make_checkpoint, person_windows
 from conftest import REPO
 
 from runtime.inference.encoder import PointEncoder
@@ -29,8 +29,8 @@ from runtime.models import (
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two artifacts of two different checkpoints (different weights)."""
     base = tmp_path_factory.mktemp("models")
-    a = export_checkpoint(make_checkpoint(base / "ckpt-a", seed=1), base / "a")
-    b = export_checkpoint(make_checkpoint(base / "ckpt-b", seed=2), base / "b")
+    a = export_radhar_only(make_checkpoint(base / "ckpt-a", seed=1), base / "a")
+    b = export_radhar_only(make_checkpoint(base / "ckpt-b", seed=2), base / "b")
     return a, b
 
 

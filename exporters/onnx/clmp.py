@@ -32,6 +32,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,11 @@ def _export_encoder(encoder: torch.nn.Module, contract: Mapping[str, Any], path:
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # the TorchScript exporter's deprecation notice, and tracer notes on shape arithmetic that
+            # is constant for a given architecture (e.g. sqrt(head_dim))
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(
                 encoder,
                 (torch.from_numpy(points), torch.from_numpy(mask)),

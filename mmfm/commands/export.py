@@ -2,6 +2,7 @@
 
     mmfm export onnx --model runs/clmp/ --out models/clmp-default/     # fp32 + int8 (default)
     mmfm export onnx --model runs/clmp/ --out ~/.cache/mmfm/models/mine --no-int8 --name mine
+    mmfm export onnx --model runs/clmp/ --out /tmp/m --label-sets radhar   # prototypes of one set
 
 ``onnx`` loads a CLMP checkpoint directory (``model.pt`` + ``card.json``, checked by
 ``training.clmp.load_checkpoint``), computes prompt-ensembled text prototypes for the default label sets
@@ -35,35 +36,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also write encoder.int8.onnx (dynamic int8 MatMul/Gemm; default on)",
     )
     o.add_argument("--name", help="model name in the card (default: the checkpoint's name)")
+    o.add_argument(
+        "--label-sets",
+        help="comma-separated default label sets to ship prototypes for (default: all of them)",
+    )
     o.set_defaults(func=_onnx)
 
 
 def export_checkpoint(
-    checkpoint: str | Path, out: str | Path, *, int8: bool = True, name: str | None = None
+    checkpoint: str | Path,
+    out: str | Path,
+    *,
+    int8: bool = True,
+    name: str | None = None,
+    label_sets: list[str] | None = None,
 ) -> Path:
-    """Checkpoint directory -> verified ``mmfm.model/1`` artifact directory (what ``export onnx`` runs).
+    """Checkpoint directory -> ``mmfm.model/1`` artifact directory (what ``export onnx`` runs).
+
+    ``label_sets`` picks names from ``training.clmp.labels.DEFAULT_LABEL_SETS`` (None = all).
 
     Raises:
         ValueError, OSError: an unreadable or mismatched checkpoint, or an export that fails
             (``exporters.onnx.ExportError`` and ``runtime.models.ModelError`` are ValueErrors).
     """
+    from exporters.onnx import export_clmp
     from training.clmp import load_checkpoint
     from training.clmp.labels import DEFAULT_LABEL_SETS, PROMPT_TEMPLATES, text_prototypes
 
-    from exporters.onnx import export_clmp
-
+    chosen = list(DEFAULT_LABEL_SETS) if label_sets is None else label_sets
+    unknown = [s for s in chosen if s not in DEFAULT_LABEL_SETS]
+    if unknown:
+        raise ValueError(
+            f"unknown label set {unknown[0]!r} (known: {', '.join(DEFAULT_LABEL_SETS)})"
+        )
+    sets = {s: DEFAULT_LABEL_SETS[s] for s in chosen}
     model, card = load_checkpoint(Path(checkpoint))
     model.eval()
-    prototypes = {
-        label_set: text_prototypes(model, labels, PROMPT_TEMPLATES)
-        for label_set, labels in DEFAULT_LABEL_SETS.items()
-    }
+    prototypes = {s: text_prototypes(model, labels, PROMPT_TEMPLATES) for s, labels in sets.items()}
     return export_clmp(
         model,
         card,
         out,
         int8=int8,
-        label_sets=DEFAULT_LABEL_SETS,
+        label_sets=sets,
         prototypes=prototypes,
         prompt_templates=PROMPT_TEMPLATES,
         name=name,
@@ -77,7 +92,14 @@ def _onnx(args: Any) -> int:
         print(f"mmfm export onnx: {args.model}: no such checkpoint directory", file=sys.stderr)
         return 1
     try:
-        path = export_checkpoint(args.model, args.out, int8=args.int8, name=args.name)
+        sets = (
+            [s.strip() for s in args.label_sets.split(",") if s.strip()]
+            if args.label_sets
+            else None
+        )
+        path = export_checkpoint(
+            args.model, args.out, int8=args.int8, name=args.name, label_sets=sets
+        )
         artifact = verify_dir(path)
     except (ValueError, OSError) as exc:
         print(f"mmfm export onnx: {exc}", file=sys.stderr)
