@@ -4,7 +4,8 @@ An artifact is a directory written by ``mmfm export onnx`` (``exporters.onnx``):
 
     DIR/encoder.onnx, DIR/encoder.int8.onnx, DIR/text_prototypes.npz, DIR/card.json
 
-``card.json`` names every file with its sha256 (``"files"``), the input contract, the embedding size,
+Optionally ``text_encoder.onnx`` (+ int8) and ``tokenizer.json``: the text tower, for label sets chosen on
+the hub. ``card.json`` names every file with its sha256 (``"files"``), the input contract, the embedding size,
 the zero-shot logit scale, the label sets whose text prototypes ship with it, and the training card it
 was exported from. Loading verifies all of it and refuses anything that does not match with one
 :class:`ModelError` whose message names the file and says expected vs actual:
@@ -125,6 +126,33 @@ class ModelArtifact:
             )
         return self.path / encoders[precision]
 
+    @property
+    def has_text_encoder(self) -> bool:
+        """Whether the model ships its text tower (new label sets without torch)."""
+        return bool(self.card.get("text_encoder"))
+
+    def text_encoder_path(self, precision: str | None = None) -> Path:
+        """The text tower's ONNX file (``"int8"``/``"fp32"``; None = int8 when shipped, else fp32)."""
+        text = self.card.get("text_encoder") or {}
+        if not text:
+            raise ModelError(
+                f"{self.path / CARD_FILE}: model {self.name!r} ships no text encoder "
+                "(export it with `mmfm export onnx --text`)"
+            )
+        if precision is None:
+            precision = "int8" if "int8" in text else "fp32"
+        if precision not in text or precision not in ("int8", "fp32"):
+            raise ModelError(
+                f"{self.path / CARD_FILE}: model {self.name!r} has no {precision} text encoder"
+            )
+        return self.path / text[precision]
+
+    @property
+    def tokenizer_path(self) -> Path:
+        """The text tower's ``tokenizer.json`` (Hugging Face ``tokenizers`` format)."""
+        self.text_encoder_path()  # raises when there is no text tower
+        return self.path / self.card["text_encoder"]["tokenizer"]
+
     def prototypes(self, label_set: str) -> np.ndarray:
         """Text prototypes of a shipped label set: float32 ``[L, D]``, rows in ``label_sets[label_set]``."""
         if label_set not in self._prototypes:
@@ -235,14 +263,29 @@ def _check_files(path: Path, card: dict[str, Any]) -> None:
                 f"{file}: sha256 mismatch (tampered with or replaced): card expects {expected}, "
                 f"file has {actual}"
             )
-    used = dict(card["encoders"])
-    if card.get("prototypes"):
-        used["prototypes"] = card["prototypes"]
     if not card["encoders"]:
         raise ModelError(f"{card_path}: 'encoders' names no encoder")
-    for role, name in used.items():
-        if role not in ("fp32", "int8", "prototypes"):
+    used = [(role, name) for role, name in card["encoders"].items()]
+    for role in card["encoders"]:
+        if role not in ("fp32", "int8"):
             raise ModelError(f"{card_path}: unknown encoder precision {role!r} (fp32, int8)")
+    if card.get("prototypes"):
+        used.append(("prototypes", card["prototypes"]))
+    text = card.get("text_encoder")
+    if text is not None:
+        if (
+            not isinstance(text, dict)
+            or "tokenizer" not in text
+            or ("fp32" not in text and "int8" not in text)
+        ):
+            raise ModelError(
+                f"{card_path}: 'text_encoder' needs a tokenizer and an fp32 or int8 file"
+            )
+        for role in text:
+            if role not in ("fp32", "int8", "tokenizer", "max_length"):
+                raise ModelError(f"{card_path}: unknown text_encoder entry {role!r}")
+        used += [(f"text {r}", n) for r, n in text.items() if r != "max_length"]
+    for role, name in used:
         if name not in files:
             raise ModelError(
                 f"{card_path}: {role} file {name!r} is not listed (with its sha256) in 'files'"
@@ -263,9 +306,8 @@ def _session(path: Path, threads: int = 1) -> Any:
         raise ModelError(f"{path}: ONNX Runtime cannot load it ({first})") from None
 
 
-def _check_encoder(file: Path, card: dict[str, Any]) -> None:
-    """The ONNX file's own metadata and shapes against the card."""
-    session = _session(file)
+def _check_provenance(file: Path, session: Any, card: dict[str, Any], role: str) -> None:
+    """The ONNX file's own ``mmfm.*`` metadata against the card."""
     meta = session.get_modelmeta().custom_metadata_map
     contract = card["input_contract"]
     dim = card["embedding_dim"]
@@ -276,6 +318,7 @@ def _check_encoder(file: Path, card: dict[str, Any]) -> None:
         ("embedding_dim", meta.get("mmfm.embedding_dim"), str(dim)),
         ("input_contract", meta.get("mmfm.input_contract"), json.dumps(contract, sort_keys=True)),
         ("training.files['model.pt']", meta.get("mmfm.checkpoint_sha256"), checkpoint),
+        ("role", meta.get("mmfm.role", "points"), role),
     ]
     for key, actual, expected in checks:
         if actual != expected:
@@ -283,6 +326,14 @@ def _check_encoder(file: Path, card: dict[str, Any]) -> None:
                 f"{file}: does not match {CARD_FILE} (another model's card?): card {key} is {expected!r}, "
                 f"the encoder was exported with {actual!r}"
             )
+
+
+def _check_encoder(file: Path, card: dict[str, Any]) -> None:
+    """A point encoder's metadata and shapes against the card."""
+    session = _session(file)
+    _check_provenance(file, session, card, "points")
+    contract = card["input_contract"]
+    dim = card["embedding_dim"]
     inputs = {i.name: list(i.shape) for i in session.get_inputs()}
     outputs = [list(o.shape) for o in session.get_outputs()]
     frames, points = contract.get("frames"), contract.get("max_points")
@@ -296,6 +347,22 @@ def _check_encoder(file: Path, card: dict[str, Any]) -> None:
             )
     if len(outputs) != 1 or outputs[0][1:] != [dim]:
         raise ModelError(f"{file}: output shape {outputs}, the card gives [batch, {dim}]")
+
+
+def _check_text_encoder(file: Path, card: dict[str, Any]) -> None:
+    """A text tower's metadata and shapes against the card."""
+    session = _session(file)
+    _check_provenance(file, session, card, "text")
+    names = [i.name for i in session.get_inputs()]
+    if names != ["input_ids", "attention_mask"]:
+        raise ModelError(
+            f"{file}: inputs {names}, a text encoder takes ['input_ids', 'attention_mask']"
+        )
+    outputs = [list(o.shape) for o in session.get_outputs()]
+    if len(outputs) != 1 or outputs[0][1:] != [card["embedding_dim"]]:
+        raise ModelError(
+            f"{file}: output shape {outputs}, the card gives [batch, {card['embedding_dim']}]"
+        )
 
 
 def _load_prototypes(path: Path, card: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -349,6 +416,9 @@ def verify_dir(path: Path, origin: str = "path") -> ModelArtifact:
     _check_files(path, card)
     for name in card["encoders"].values():
         _check_encoder(path / name, card)
+    for role, name in (card.get("text_encoder") or {}).items():
+        if role in ("fp32", "int8"):
+            _check_text_encoder(path / name, card)
     prototypes = _load_prototypes(path, card)
     return ModelArtifact(path=path, card=card, origin=origin, _prototypes=prototypes)
 

@@ -12,6 +12,7 @@ from exporters.onnx.clmp import (
     export_clmp,
     quantize_int8,
 )
+from exporters.onnx.text import TextTower
 
 __all__ = [
     "ARTIFACT_FORMAT",
@@ -22,6 +23,7 @@ __all__ = [
     "OPSET",
     "PROTOTYPES_FILE",
     "ExportError",
+    "TextTower",
     "export_clmp",
     "quantize_int8",
 ]

