@@ -1,8 +1,8 @@
 """Contrastive losses (small modules, open_clip style).
 
-Both take L2-normalised radar and text embeddings ``[B, D]`` and an optional ``groups [B]`` (int ids of
-the caption text): samples with the same caption are positives of each other, so a batch holding four
-"a person is walking" windows does not push them apart (false negatives).
+Both take L2-normalised radar and text embeddings ``[B, D]`` and an optional positives matrix
+``pos [B, B]`` (``pos[i, j] = 1`` when caption ``j`` is true of window ``i``; default: the identity), so a
+batch holding four walking windows does not push "a person is walking" away from three of them.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _positives(groups: torch.Tensor | None, n: int, device: torch.device) -> torch.Tensor:
-    if groups is None:
+def _positives(pos: torch.Tensor | None, n: int, device: torch.device) -> torch.Tensor:
+    if pos is None:
         return torch.eye(n, device=device)
-    return (groups.unsqueeze(0) == groups.unsqueeze(1)).float()  # [B, B]
+    return pos.to(device).clamp(0.0, 1.0)  # [B, B]
 
 
 class ClipLoss(nn.Module):
@@ -27,13 +27,14 @@ class ClipLoss(nn.Module):
         text: torch.Tensor,
         logit_scale: torch.Tensor,
         logit_bias: torch.Tensor | None = None,
-        groups: torch.Tensor | None = None,
+        pos: torch.Tensor | None = None,
     ) -> torch.Tensor:
         logits = logit_scale * radar @ text.t()  # [B, B]
-        pos = _positives(groups, len(radar), radar.device)
-        target = pos / pos.sum(dim=1, keepdim=True)
-        l_r2t = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
-        l_t2r = -(target.t() * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
+        pos = _positives(pos, len(radar), radar.device)
+        t_r2t = pos / pos.sum(dim=1, keepdim=True)  # rows: windows
+        t_t2r = pos.t() / pos.t().sum(dim=1, keepdim=True)  # rows: captions
+        l_r2t = -(t_r2t * F.log_softmax(logits, dim=1)).sum(1).mean()
+        l_t2r = -(t_t2r * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
         return 0.5 * (l_r2t + l_t2r)
 
 
@@ -46,12 +47,12 @@ class SigLipLoss(nn.Module):
         text: torch.Tensor,
         logit_scale: torch.Tensor,
         logit_bias: torch.Tensor | None = None,
-        groups: torch.Tensor | None = None,
+        pos: torch.Tensor | None = None,
     ) -> torch.Tensor:
         logits = logit_scale * radar @ text.t()
         if logit_bias is not None:
             logits = logits + logit_bias
-        labels = 2.0 * _positives(groups, len(radar), radar.device) - 1.0  # +1 / -1
+        labels = 2.0 * _positives(pos, len(radar), radar.device) - 1.0  # +1 / -1
         return -F.logsigmoid(labels * logits).sum() / len(radar)
 
 
