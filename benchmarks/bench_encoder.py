@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}; "
         f"fp32 {sizes['fp32']:.2f} MB, int8 {sizes['int8']:.2f} MB"
     )
-    print(f"{'engine':<16} {'median ms':>10} {'rounds min-max':>16} {'x torch':>8}  parity cos min/mean")
+    print(
+        f"{'engine':<16} {'median ms':>10} {'rounds min-max':>16} {'x torch':>8}  parity cos min/mean"
+    )
     for name in engines:
         par = parity.get(name.removesuffix(" spin"))
         par_text = f"{par[0]:.5f} / {par[1]:.5f}" if par else "-"
