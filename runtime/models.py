@@ -241,7 +241,36 @@ def _read_card(path: Path) -> dict[str, Any]:
     scale = card["logit_scale"]
     if not (math.isfinite(scale) and scale > 0):
         raise ModelError(f"{card_path}: logit_scale {scale!r} is not a positive number")
+    _check_shapes_of_card(card_path, card)
     return card
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_shapes_of_card(card_path: Path, card: dict[str, Any]) -> None:
+    """The nested values the runtime indexes into have the types it expects."""
+    contract = card["input_contract"]
+    for key in ("frames", "max_points"):
+        value = contract.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ModelError(
+                f"{card_path}: input_contract.{key} is {value!r}, not a positive integer"
+            )
+    if not _is_str_list(contract.get("channels")) or not contract["channels"]:
+        raise ModelError(f"{card_path}: input_contract.channels is not a list of channel names")
+    if card["embedding_dim"] < 1:
+        raise ModelError(f"{card_path}: embedding_dim {card['embedding_dim']} is not positive")
+    for name, labels in card["label_sets"].items():
+        if not _is_str_list(labels) or not labels:
+            raise ModelError(f"{card_path}: label set {name!r} is not a non-empty list of texts")
+    for key in ("files", "encoders"):
+        if not all(isinstance(v, str) for v in card[key].values()):
+            raise ModelError(f"{card_path}: every value of {key!r} must be a string")
+    files = card["training"].get("files", {})
+    if not isinstance(files, dict):
+        raise ModelError(f"{card_path}: training.files is not an object")
 
 
 def _check_files(path: Path, card: dict[str, Any]) -> None:

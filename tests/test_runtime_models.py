@@ -133,6 +133,10 @@ def test_card_of_another_model_is_refused(model_dir: Path, artifacts: tuple[Path
         (lambda c: c["files"].update({"../card.json": "0" * 64}), "not a plain file name"),
         (lambda c: c["label_sets"]["radhar"].append("cartwheel"), "label set 'radhar'"),
         (lambda c: c["label_sets"].update(extra=["a"]), "holds label sets"),
+        (lambda c: c["label_sets"].update(radhar="boxing"), "not a non-empty list"),
+        (lambda c: c["input_contract"].update(frames="20"), "input_contract.frames"),
+        (lambda c: c["training"].update(files=["model.pt"]), "training.files"),
+        (lambda c: c.update(embedding_dim=True), "wrong type"),
     ],
 )
 def test_mismatched_or_malformed_card_is_refused(model_dir: Path, edit, match: str) -> None:
@@ -140,6 +144,13 @@ def test_mismatched_or_malformed_card_is_refused(model_dir: Path, edit, match: s
     edit(card)
     _write_card(model_dir, card)
     with pytest.raises(ModelError, match=match):
+        load_model(model_dir)
+
+
+def test_garbage_encoder_with_rehashed_card_is_refused(model_dir: Path) -> None:
+    (model_dir / "encoder.onnx").write_bytes(b"not an onnx graph" * 100)
+    _rehash(model_dir)
+    with pytest.raises(ModelError, match=r"encoder\.onnx: ONNX Runtime cannot load it"):
         load_model(model_dir)
 
 
