@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Contrastive radar-language pre-training (training/clmp/train.py).",
     )
     c.add_argument("--data", required=True, help="dataset directory; several: comma-separated")
+    c.add_argument(
+        "--windows",
+        default="",
+        help="extra prepared windows (.npz from python -m training.clmp.kinematic), comma-separated",
+    )
     c.add_argument("--model", default=None, help="architecture name (default clmp_points_s)")
     c.add_argument("--out", default="clmp-out", help="checkpoint directory (default ./clmp-out)")
     c.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
@@ -41,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--holdout-every",
         type=int,
         default=10,
-        help="hold out samples with index %% N == 0 (unseen rooms/subjects; 0 = none; default 10)",
+        help="hold out about 1 sample in N (unseen rooms/subjects; 0 = none; default 10)",
     )
     c.add_argument("--no-augment", action="store_true", help="train without augmentation")
     c.add_argument("--seed", type=int, default=0, help="seed (default 0)")
@@ -72,11 +77,17 @@ def _train_clmp(args: argparse.Namespace) -> int:
         if not (Path(d) / "index.json").is_file():
             print(f"error: {d}: not a dataset (no index.json)", file=sys.stderr)
             return 1
+    windows = [w.strip() for w in args.windows.split(",") if w.strip()]
+    for w in windows:
+        if not Path(w).is_file():
+            print(f"error: {w}: no such windows file", file=sys.stderr)
+            return 1
     if args.epochs < 1 or args.batch_size < 2:
         print("error: --epochs must be >= 1 and --batch-size >= 2", file=sys.stderr)
         return 1
     settings = TrainSettings(
         data=data,
+        windows=windows,
         out=args.out,
         model=model,
         epochs=args.epochs,

@@ -11,7 +11,7 @@ either an activity (class prompts and single-person ``activity`` captions: true 
 that activity) or only itself (the others); the loss treats every true claim in a batch as a positive.
 
 Held-out split: every sample has its own generated room (scene seed) and its own sampled subject, so a
-split by sample (``index % holdout_every == 0`` held out) has no room or subject in common with training.
+split by sample (:func:`holdout_mask`) has no room or subject in common with training.
 """
 
 from __future__ import annotations
@@ -138,10 +138,17 @@ def dataset_version(root: str | Path) -> str | None:
 
 
 def holdout_mask(samples: np.ndarray, every: int) -> np.ndarray:
-    """True for windows of held-out samples (``sample % every == 0``; every <= 0: none)."""
+    """True for windows of held-out samples, about one sample in ``every`` (every <= 0: none).
+
+    A fixed multiplicative hash of the sample index decides (``((k * 2654435761 mod 2^32) >> 16) % every == 0``),
+    so the split does not line up with shards (``k % n``) and stays the same as a dataset grows.
+    """
     if every <= 0:
         return np.zeros(len(samples), dtype=bool)
-    return (samples % every) == 0
+    h = (
+        (np.asarray(samples, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+    ) >> np.uint64(16)
+    return (h % np.uint64(every)) == 0
 
 
 def class_prompts(activity: str) -> list[str]:
@@ -221,3 +228,36 @@ class CaptionSampler:
                 if i == j or (kind == "act" and acts[i] == value) or texts[i] == texts[j]:
                     pos[i, j] = 1.0
         return texts, pos
+
+
+def save_windows(ws: WindowSet, path: str | Path, contract: dict[str, Any]) -> None:
+    """Prepared windows as one ``.npz`` (with the input contract they were prepared for)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        points=ws.points.astype(np.float16),
+        mask=ws.mask.astype(np.uint8),
+        activity=np.array(ws.activity),
+        captions=np.array([json.dumps(c) for c in ws.captions]),
+        sample=ws.sample,
+        source=np.array(ws.source),
+        contract=np.array(json.dumps(contract, sort_keys=True)),
+    )
+    tmp.replace(path)
+
+
+def load_saved_windows(path: str | Path, contract: dict[str, Any]) -> WindowSet:
+    """Windows written by :func:`save_windows`; ValueError when prepared for another contract."""
+    with np.load(path) as z:
+        saved = json.loads(str(z["contract"]))
+        if saved != json.loads(json.dumps(contract, sort_keys=True)):
+            raise ValueError(f"{path}: windows prepared for another input contract")
+        return WindowSet(
+            points=z["points"].astype(np.float32),
+            mask=z["mask"].astype(np.float32),
+            activity=[str(a) for a in z["activity"]],
+            captions=[json.loads(str(c)) for c in z["captions"]],
+            sample=z["sample"].astype(np.int64),
+            source=[str(s) for s in z["source"]],
+        )

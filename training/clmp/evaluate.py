@@ -138,13 +138,13 @@ def mmfm_windows(
     pairs: Sequence[tuple[str | None, str]] | None,
     contract: dict[str, Any],
     *,
-    stride_s: float = 2.0,
+    stride_s: float | None = None,
     holdout_every: int = 0,
 ) -> LabelledWindows:
     """Windows of a simulated dataset whose (single-person) activity is one of the labels.
 
     ``pairs`` None: every single activity present, labelled by its name. ``holdout_every`` > 0 keeps
-    only the held-out samples of a training set (``index % holdout_every == 0``).
+    only the held-out samples of a training set (``training.clmp.data.holdout_mask``).
     """
     ws = _load(root, contract, stride_s, holdout_every)
     if pairs is None:
@@ -166,9 +166,13 @@ def mmfm_windows(
     return LabelledWindows(sub.points, sub.mask, target, labels, rec)
 
 
-def _load(root: str | Path, contract: dict[str, Any], stride_s: float, every: int) -> WindowSet:
+def _load(
+    root: str | Path, contract: dict[str, Any], stride_s: float | None, every: int
+) -> WindowSet:
+    """Windows of a simulated dataset (stride None: back to back, one window length apart)."""
     from runtime.dataset import DatasetError
 
+    stride_s = float(contract["window_s"]) if stride_s is None else stride_s
     try:
         ws = load_windows(root, contract, stride_s=stride_s)
     except (DatasetError, ValueError, OSError) as exc:
@@ -230,7 +234,7 @@ def retrieval(
     *,
     pool: int = 1000,
     holdout_every: int = 0,
-    stride_s: float = 2.0,
+    stride_s: float | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Radar->text and text->radar R@1/R@5 with one caption per window, in a pool of ``pool``.

@@ -7,8 +7,8 @@ How to run (CPU)::
     # tiny smoke run (a minute):
     mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/clmp-smoke
 
-What it does: every dataset is cut into windows (``training.clmp.data``), samples with
-``index % holdout_every == 0`` are held out (their rooms and subjects are not in training), the frozen
+What it does: every dataset is cut into windows (``training.clmp.data``), about one sample in
+``holdout_every`` is held out (``training.clmp.data.holdout_mask``) (their rooms and subjects are not in training), the frozen
 MiniLM embeds every caption and class prompt once (``OUT/text_cache.pt``), then AdamW with a cosine
 schedule trains the point encoder, the text projection and the temperature on augmented windows
 (``training.clmp.augment``) with the symmetric InfoNCE (or SigLIP) loss. After each epoch: held-out
@@ -39,6 +39,7 @@ from training.clmp.data import (
     dataset_card_sha256,
     dataset_version,
     holdout_mask,
+    load_saved_windows,
     load_windows,
 )
 from training.clmp.factory import DEFAULT_MODEL, build_model, save_checkpoint
@@ -53,6 +54,7 @@ class TrainSettings:
 
     data: list[str]
     out: str
+    windows: list[str] = field(default_factory=list)  # prepared windows (.npz, e.g. kinematic)
     model: str = DEFAULT_MODEL
     epochs: int = 30
     batch_size: int = 128
@@ -79,11 +81,12 @@ class Split:
 def prepare(settings: TrainSettings, contract: dict[str, Any]) -> Split:
     """Load every dataset and split off the held-out samples."""
     sets = [load_windows(d, contract, stride_s=settings.stride_s) for d in settings.data]
+    sets += [load_saved_windows(w, contract) for w in settings.windows]
     allw = WindowSet.concat(sets)
     # sample indices repeat across datasets: hold out by (dataset, sample)
     held = np.zeros(len(allw), dtype=bool)
-    for d in settings.data:
-        sel = np.array([s == str(d) for s in allw.source])
+    for d in sorted(set(allw.source)):
+        sel = np.array([s == d for s in allw.source])
         held[sel] = holdout_mask(allw.sample[sel], settings.holdout_every)
     val = allw.subset(np.flatnonzero(held)) if held.any() else None
     return Split(train=allw.subset(np.flatnonzero(~held)), val=val)
@@ -166,7 +169,8 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
             b.plot(ep, [h.get(key, np.nan) for h in history], label=name)
     b.set_xlabel("epoch")
     b.set_ylim(0, 1)
-    b.legend()
+    if b.get_lines():
+        b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -230,7 +234,8 @@ def train_on(
     state_path = out / "state.pt"
     if state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
-        if state.get("model") == settings.model and state.get("data") == settings.data:
+        same = state.get("data") == settings.data and state.get("windows", []) == settings.windows
+        if state.get("model") == settings.model and same:
             model.load_state_dict(state["model_state"])
             opt.load_state_dict(state["opt_state"])
             history = state["history"]
@@ -277,7 +282,7 @@ def train_on(
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
             "seconds": round(time.time() - t0, 1),
-            "logit_scale": float(model.logit_scale.exp()),
+            "logit_scale": model.logit_scale.exp().item(),
         }
         if split.val is not None and len(split.val) > 1:
             rec.update(evaluate_windows(model, split.val, cache, labels))
@@ -286,7 +291,10 @@ def train_on(
         log(json.dumps(rec))
         card = {
             "dataset": {
-                "path": ",".join(str(Path(d).resolve()) for d in settings.data),
+                "path": ",".join(
+                    [str(Path(d).resolve()) for d in settings.data]
+                    + [str(Path(w).resolve()) for w in settings.windows]
+                ),
                 "card_sha256": ",".join(str(dataset_card_sha256(d)) for d in settings.data),
                 "version": ",".join(str(dataset_version(d)) for d in settings.data),
             },
@@ -303,6 +311,7 @@ def train_on(
             {
                 "model": settings.model,
                 "data": settings.data,
+                "windows": settings.windows,
                 "model_state": model.state_dict(),
                 "opt_state": opt.state_dict(),
                 "history": history,
