@@ -260,7 +260,7 @@ def train_on(
         for b in it:
             step = epoch * steps_per_epoch + b
             for g in opt.param_groups:
-                g["lr"] = _lr(step, total, settings.lr, settings.warmup_steps)
+                g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
             idx = order[b * bs : (b + 1) * bs]
             pts = torch.from_numpy(split.train.points[idx])
             msk = torch.from_numpy(split.train.mask[idx])
