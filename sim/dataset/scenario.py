@@ -596,9 +596,9 @@ def _visibility_reason(names: list[str], vis: list[Visibility]) -> str | None:
 
 def _count_rejection(stats: collections.Counter | None, reason: str) -> None:
     if stats is not None:
-        from sim.scene.judge import _reason_key
+        from sim.scene.judge import reason_key
 
-        stats[_reason_key(reason)] += 1
+        stats[reason_key(reason)] += 1
 
 
 def _region_point(
