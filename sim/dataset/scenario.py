@@ -46,7 +46,26 @@ from typing import Any
 import numpy as np
 
 from firmware_cfg import RadarConfig, emit_cfg, load_cfg, parse_cfg_text
-from sim.geometry import motion_heading_rad
+from sim.geometry import RadarPose, motion_heading_rad
+from sim.humans import (
+    Human,
+    Segment,
+    Subject,
+    Timeline,
+    parse_activity,
+    sample_subject,
+    sample_vitals,
+)
+from sim.propagation.scatter import occluded, scene_triangles
+from sim.scene import (
+    Placement,
+    PlacementError,
+    Scene,
+    generate_scene,
+    judge_placement,
+    place_activity,
+)
+from sim.scene.judge import reason_key
 
 #: Weights of the main activity when a scenario is sampled without a prompt.
 ACTIVITY_WEIGHTS: dict[str, float] = {
@@ -173,8 +192,30 @@ class _HiddenError(ValueError):
 
 
 @dataclass(frozen=True)
+class PlannedMotion:
+    """Where one person is placed and what they do, before the people's timelines are aligned.
+
+    Attributes:
+        segments: ``[{"activity", "start_s", "end_s", "params"}]`` in the person's own time [s]
+            (their motion starts at 0).
+        lead_s: when the lead-in (walking to a seat, lying down...) ends and the window may start [s].
+        position: start (x, y) world [m].
+        heading: start heading [rad] counter-clockwise from +x.
+        posture: start posture (``"standing"`` or ``"lying"``).
+        support: label of the object sat or lain on (None: floor).
+    """
+
+    segments: list[dict[str, Any]]
+    lead_s: float
+    position: tuple[float, float]
+    heading: float
+    posture: str
+    support: str | None
+
+
+@dataclass(frozen=True)
 class PersonPlan:
-    """One person of a scenario (JSON-able).
+    """One person of a scenario (JSON-able); made by :meth:`planned`.
 
     Attributes:
         name: mesh name (``person_0``...).
@@ -198,10 +239,47 @@ class PersonPlan:
     vitals: dict[str, float]
     seed: int
 
-    def build(self) -> Any:
-        """The :class:`sim.humans.Human`."""
-        from sim.humans import Human, Segment, Subject, Timeline
+    @classmethod
+    def planned(
+        cls,
+        motion: PlannedMotion,
+        *,
+        name: str,
+        subject: dict[str, Any],
+        activity: str,
+        vitals: dict[str, float],
+        seed: int,
+        window: tuple[float, float] | None = None,
+    ) -> PersonPlan:
+        """The person doing ``motion``.
 
+        Args:
+            window: None: in the person's own time, as planned (the placement's visibility check, at
+                ``motion.lead_s``); ``(window_start, end)`` [s]: the stored plan, segments shifted so
+                the lead-in ends at ``window_start`` and extended to ``end``, times and start pose
+                rounded to 1e-6.
+        """
+        if window is None:
+            segments, position, heading = motion.segments, motion.position, motion.heading
+        else:
+            segments = _align(motion, *window)
+            position = (round(motion.position[0], 6), round(motion.position[1], 6))
+            heading = round(float(motion.heading), 6)
+        return cls(
+            name=name,
+            subject=subject,
+            activity=activity,
+            segments=segments,
+            start_position=position,
+            start_heading=heading,
+            start_posture=motion.posture,
+            support=motion.support,
+            vitals=vitals,
+            seed=seed,
+        )
+
+    def build(self) -> Human:
+        """The :class:`sim.humans.Human`."""
         segs = [
             Segment(s["activity"], s["start_s"], s["end_s"], dict(s["params"]))
             for s in self.segments
@@ -332,16 +410,14 @@ class Scenario:
             )
         return self._cache["rc"]
 
-    def scene(self) -> Any:
+    def scene(self) -> Scene:
         """The :class:`sim.scene.Scene` (generated once, cached)."""
         if "scene" not in self._cache:
-            from sim.scene import generate_scene
-
             scene = generate_scene(self.prompt, seed=self.scene_seed)
             self._cache["scene"] = _with_radar_pose(scene, self.radar_pose)
         return self._cache["scene"]
 
-    def humans(self) -> list[Any]:
+    def humans(self) -> list[Human]:
         """Fresh :class:`sim.humans.Human` objects."""
         return [p.build() for p in self.people]
 
@@ -418,8 +494,6 @@ def parse_people_prompt(prompt: str) -> tuple[str, int, dict[str, str]]:
     Raises:
         ScenarioError: no known activity in the prompt.
     """
-    from sim.humans import parse_activity
-
     low = prompt.lower()
     try:
         activity = parse_activity(low)
@@ -454,12 +528,10 @@ def _seg(
     return {"activity": activity, "start_s": float(t0), "end_s": float(t1), "params": params or {}}
 
 
-def _with_radar_pose(scene: Any, pose: dict[str, Any] | None) -> Any:
+def _with_radar_pose(scene: Scene, pose: dict[str, Any] | None) -> Scene:
     """``scene`` with its radar mount replaced by ``pose`` (None: unchanged)."""
     if pose is None:
         return scene
-    from sim.geometry import RadarPose
-
     radar = RadarPose(tuple(pose["position"]), pose["yaw_deg"], pose["pitch_deg"])
     return dataclasses.replace(scene, radar=radar)
 
@@ -483,7 +555,9 @@ class Visibility:
     occluder_name: str | None = None
 
 
-def line_of_sight(scene: Any, humans: Sequence[Any], times: Any) -> list[Visibility]:
+def line_of_sight(
+    scene: Scene, humans: Sequence[Human], times: np.ndarray | Sequence[Any]
+) -> list[Visibility]:
     """Direct visibility of each person from the scene's radar over a few instants.
 
     A joint counts as seen at an instant when the segment radar -> joint crosses no triangle of the
@@ -500,8 +574,6 @@ def line_of_sight(scene: Any, humans: Sequence[Any], times: Any) -> list[Visibil
     Returns:
         One :class:`Visibility` per person.
     """
-    from sim.propagation.scatter import scene_triangles
-
     num = len(humans)
     times = np.asarray(times, dtype=np.float64)
     if times.ndim == 1:
@@ -546,8 +618,6 @@ def line_of_sight(scene: Any, humans: Sequence[Any], times: Any) -> list[Visibil
 def _blocked(origin: np.ndarray, targets: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """:func:`sim.propagation.scatter.occluded` for targets of any shape ``[..., 3]``, with the
     triangles first culled to those whose bounding box meets the segments' (same result, faster)."""
-    from sim.propagation.scatter import occluded
-
     flat = targets.reshape(-1, 3)
     if flat.shape[0] == 0 or triangles.shape[0] == 0:
         return np.zeros(targets.shape[:-1], dtype=bool)
@@ -557,29 +627,16 @@ def _blocked(origin: np.ndarray, targets: np.ndarray, triangles: np.ndarray) -> 
     return occluded(origin, flat, triangles[near]).reshape(targets.shape[:-1])
 
 
-def _hidden_reason(scene: Any, plans: list[dict[str, Any]]) -> str | None:
-    """Why the last of ``plans`` (placed after the others) is rejected for visibility, or None.
+def _hidden_reason(scene: Scene, people: list[tuple[PersonPlan, float]]) -> str | None:
+    """Why the last of ``people`` (placed after the others) is rejected for visibility, or None.
 
-    Everyone is checked at the end of their own lead-in (the window start), before the timelines are
-    aligned; the new person must be seen and must not hide anyone placed before.
+    ``people``: each person's plan in their own time and the end of their lead-in [s]. Everyone is
+    checked there (the window start), before the timelines are aligned; the new person must be seen
+    and must not hide anyone placed before.
     """
-    humans = [
-        PersonPlan(
-            p["name"],
-            p["subject"],
-            p["activity"],
-            p["segments"],
-            p["position"],
-            p["heading"],
-            p["posture"],
-            p["support"],
-            p["vitals"],
-            p["seed"],
-        ).build()
-        for p in plans
-    ]
-    vis = line_of_sight(scene, humans, [[p["lead"]] for p in plans])
-    return _visibility_reason([p["name"] for p in plans], vis)
+    humans = [plan.build() for plan, _ in people]
+    vis = line_of_sight(scene, humans, [[lead] for _, lead in people])
+    return _visibility_reason([plan.name for plan, _ in people], vis)
 
 
 def _visibility_reason(names: list[str], vis: list[Visibility]) -> str | None:
@@ -596,13 +653,11 @@ def _visibility_reason(names: list[str], vis: list[Visibility]) -> str | None:
 
 def _count_rejection(stats: collections.Counter | None, reason: str) -> None:
     if stats is not None:
-        from sim.scene.judge import reason_key
-
         stats[reason_key(reason)] += 1
 
 
 def _region_point(
-    scene: Any, region: tuple[tuple[float, float], tuple[float, float]], rng: np.random.Generator
+    scene: Scene, region: tuple[tuple[float, float], tuple[float, float]], rng: np.random.Generator
 ) -> tuple[float, float]:
     """A floor point (x, y) at a uniform distance [m] and azimuth [deg] in ``region`` from the radar."""
     (d0, d1), (a0, a1) = region
@@ -617,22 +672,20 @@ def _region_point(
 
 
 def _place_in_region(
-    scene: Any,
+    scene: Scene,
     activity: str,
     rng: np.random.Generator,
     region: tuple[tuple[float, float], tuple[float, float]],
     max_range_m: float,
     tries: int = 60,
     stats: collections.Counter | None = None,
-) -> Any:
+) -> Placement:
     """A :class:`sim.scene.Placement` inside ``region`` accepted by the judge (rejections counted in
     ``stats`` like :func:`sim.scene.place_activity` does).
 
     Raises:
         sim.scene.PlacementError: ``tries`` candidates rejected (the first reason is given).
     """
-    from sim.scene import Placement, PlacementError, judge_placement
-
     first = ""
     for k in range(1, tries + 1):
         pos = _region_point(scene, region, rng)
@@ -650,7 +703,7 @@ def _place_in_region(
 
 
 def _plan_person(
-    scene: Any,
+    scene: Scene,
     activity: str,
     rng: np.random.Generator,
     *,
@@ -659,8 +712,8 @@ def _plan_person(
     region: tuple[tuple[float, float], tuple[float, float]] | None = None,
     face_radar_rad: float | None = None,
     stats: collections.Counter | None = None,
-) -> dict[str, Any]:
-    """Segments (relative to the person's own time 0), lead-in [s], start pose and support.
+) -> PlannedMotion:
+    """Where the person starts and what they do, in their own time (see :class:`PlannedMotion`).
 
     Args:
         region: ((min, max) distance [m], (min, max) azimuth [deg]) from the radar for the start
@@ -672,8 +725,6 @@ def _plan_person(
     Raises:
         sim.scene.PlacementError / ValueError: no acceptable place.
     """
-    from sim.scene import PlacementError, place_activity
-
     judge_activity = {
         "typing": "sit",
         "sit_down": "sit",
@@ -789,24 +840,17 @@ def _plan_person(
         )
     else:
         raise ScenarioError(f"activity {activity!r} has no scenario plan")
-    return {
-        "segments": segs,
-        "lead": lead,
-        "position": pos,
-        "heading": heading,
-        "posture": posture,
-        "support": support,
-    }
+    return PlannedMotion(segs, lead, pos, heading, posture, support)
 
 
-def _align(plan: dict[str, Any], window_start: float, end: float) -> list[dict[str, Any]]:
+def _align(motion: PlannedMotion, window_start: float, end: float) -> list[dict[str, Any]]:
     """Shift a person's segments so their lead-in ends at ``window_start``; extend to ``end``."""
-    offset = window_start - plan["lead"]
+    offset = window_start - motion.lead_s
     segs = [
-        dict(s, start_s=s["start_s"] + offset, end_s=s["end_s"] + offset) for s in plan["segments"]
+        dict(s, start_s=s["start_s"] + offset, end_s=s["end_s"] + offset) for s in motion.segments
     ]
     if offset > 1e-9:
-        first = "sleep" if plan["posture"] == "lying" else "stand"
+        first = "sleep" if motion.posture == "lying" else "stand"
         segs.insert(0, _seg(first, 0.0, offset))
     last = segs[-1]
     if last["end_s"] < end:
@@ -818,8 +862,6 @@ def _align(plan: dict[str, Any], window_start: float, end: float) -> list[dict[s
 
 
 def _vitals(rng: np.random.Generator, age_group: str, activity: str) -> dict[str, float]:
-    from sim.humans import sample_vitals
-
     v = sample_vitals(rng, age_group)
     if activity in EXERCISE:
         v["breathing_per_min"] = min(29.0, v["breathing_per_min"] * 1.3)
@@ -873,9 +915,6 @@ def sample_scenario(
         ScenarioError: unknown activity in the prompt, an impossible placement, an invalid config,
             an unknown setup or bad ranges.
     """
-    from sim.humans import Subject, sample_subject
-    from sim.scene import PlacementError, generate_scene
-
     if window_s <= 0:
         raise ScenarioError(f"window length must be positive, got {window_s} s")
     spec = _check_setup(setup)
@@ -939,7 +978,9 @@ def sample_scenario(
             count = 1
         else:
             count = int(rng.choice(len(PEOPLE_PROBS), p=PEOPLE_PROBS)) + 1
-        plans, taken = [], []
+        # Each person as planned (their own time) with their identity, and the end of their lead-in.
+        placed: list[tuple[PersonPlan, PlannedMotion]] = []
+        taken: list[tuple[float, float]] = []
         try:
             for k in range(count):
                 activity = fixed[0] if fixed else str(names[int(rng.choice(len(names), p=probs))])
@@ -949,7 +990,7 @@ def sample_scenario(
                     if hints.get("age_group") == "child" and subject.height_m > 1.55:
                         subject = Subject(**{**vars(subject), "height_m": 1.3})
                 for _try in range(PLACEMENT_TRIES):
-                    plan = _plan_person(
+                    motion = _plan_person(
                         scene,
                         activity,
                         rng,
@@ -959,21 +1000,25 @@ def sample_scenario(
                         face_radar_rad=spec.heading_jitter_rad if spec is not None else None,
                         stats=stats,
                     )
-                    plan.update(
-                        activity=activity,
-                        subject=vars(subject).copy(),
+                    vitals = _vitals(rng, subject.age_group, activity)
+                    plan = PersonPlan.planned(
+                        motion,
                         name=f"person_{k}",
-                        vitals=_vitals(rng, subject.age_group, activity),
+                        subject=vars(subject).copy(),
+                        activity=activity,
+                        vitals=vitals,
                         seed=int(rng.integers(2**31)),
                     )
-                    hidden = _hidden_reason(scene, [*plans, plan])
+                    hidden = _hidden_reason(
+                        scene, [(p, m.lead_s) for p, m in [*placed, (plan, motion)]]
+                    )
                     if hidden is None:
                         break
                     _count_rejection(stats, hidden)
                     log.info(
                         "rejected %s at (%.2f, %.2f) in %s: %s",
                         activity,
-                        *plan["position"],
+                        *motion.position,
                         scene.room_type,
                         hidden,
                     )
@@ -982,29 +1027,26 @@ def sample_scenario(
                         f"no place for {activity!r} in the radar's line of sight after "
                         f"{PLACEMENT_TRIES} tries ({hidden})"
                     )
-                taken.append(plan["position"])
-                plans.append(plan)
+                taken.append(motion.position)
+                placed.append((plan, motion))
         except (PlacementError, ValueError) as exc:
             if fixed and region is None and not isinstance(exc, _HiddenError):
                 raise ScenarioError(f"impossible placement: {exc}") from None
             reasons.append(str(exc))
             continue
-        window_start = round(max(p["lead"] for p in plans), 6)
+        window_start = round(max(m.lead_s for _, m in placed), 6)
         end = window_start + max(window_s, MIN_ANALYSIS_S) + 0.5
         people = [
-            PersonPlan(
-                name=p["name"],
-                subject=p["subject"],
-                activity=p["activity"],
-                segments=_align(p, window_start, end),
-                start_position=(round(p["position"][0], 6), round(p["position"][1], 6)),
-                start_heading=round(float(p["heading"]), 6),
-                start_posture=p["posture"],
-                support=p["support"],
-                vitals=p["vitals"],
-                seed=p["seed"],
+            PersonPlan.planned(
+                m,
+                name=p.name,
+                subject=p.subject,
+                activity=p.activity,
+                vitals=p.vitals,
+                seed=p.seed,
+                window=(window_start, end),
             )
-            for p in plans
+            for p, m in placed
         ]
         # The check above used each person's own lead-in; aligned timelines can differ slightly.
         hidden = _visibility_reason(
