@@ -165,6 +165,7 @@ def _seg(
 
 
 def count_rejection(stats: collections.Counter | None, reason: str) -> None:
+    """Count ``reason`` (numbers blanked) in ``stats`` when given."""
     if stats is not None:
         stats[reason_key(reason)] += 1
 
@@ -377,6 +378,8 @@ def _align(motion: PlannedMotion, window_start: float, end: float) -> list[dict[
 def sample_person_vitals(
     rng: np.random.Generator, age_group: str, activity: str
 ) -> dict[str, float]:
+    """Breathing and heart rates [1/min] and amplitudes [m] for a person of ``age_group`` doing
+    ``activity`` (raised for exercise), rounded to 1e-4."""
     v = sample_vitals(rng, age_group)
     if activity in EXERCISE:
         v["breathing_per_min"] = min(29.0, v["breathing_per_min"] * 1.3)

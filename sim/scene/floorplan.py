@@ -88,6 +88,12 @@ def build_floor_plan(
     radar: RadarPose | None,
     grow: float = 1.0,
 ) -> tuple[tuple[Room, ...], tuple[Doorway, ...], list[ObjectSpec], RadarPose]:
+    """One layout attempt: rooms, doorways, every object's spec (walls, doors, windows, furniture,
+    floor, ceiling) and the radar pose (``radar``, or a sampled wall mount).
+
+    Raises:
+        LayoutError: something did not fit (:func:`sim.scene.generate_scene` re-samples).
+    """
     plan, depth, height = _plan(room_type, req, rng, size_m, grow)
     t_ext = round(float(rng.uniform(0.15, 0.25)), 3)
     t_int = 0.1

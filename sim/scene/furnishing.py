@@ -222,6 +222,7 @@ def _size(label: str, params: dict, kind: str | None = None) -> tuple[float, flo
 
 
 def pick_side(layout: RoomLayout, rng: np.random.Generator) -> str:
+    """A wall side (S/N/W/E) drawn with probability proportional to its length."""
     lengths = np.array([layout.wall_length(s) for s in _SIDES])
     return _SIDES[int(rng.choice(4, p=lengths / lengths.sum()))]
 

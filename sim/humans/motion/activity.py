@@ -155,6 +155,7 @@ def arm_activity(
 
 
 def hand_side(ctx: Context) -> str:
+    """``"l"`` or ``"r"``: the hand of the ``hand`` param (default right)."""
     hand = str(ctx.p.get("hand", "right"))
     if hand not in ("left", "right"):
         raise ValueError(f"hand must be 'left' or 'right', got {hand!r}")

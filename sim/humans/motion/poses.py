@@ -18,6 +18,7 @@ from sim.humans.rotations import axis_angle_to_matrix, matrix_to_axis_angle, sle
 
 
 def smooth(x: np.ndarray | float) -> np.ndarray | float:
+    """Smoothstep of ``x`` clipped to [0, 1]."""
     t = np.clip(x, 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -28,10 +29,12 @@ def window(t: float, a: float, b: float) -> float:
 
 
 def wrap(angle: float) -> float:
+    """``angle`` [rad] wrapped into [-pi, pi)."""
     return float((angle + np.pi) % (2 * np.pi) - np.pi)
 
 
 def lerp_angle(a: float, b: float, w: float) -> float:
+    """From angle ``a`` (w=0) to ``b`` (w=1) [rad] the short way round."""
     return a + wrap(b - a) * w
 
 
@@ -127,6 +130,7 @@ def heading_rot(heading: float) -> np.ndarray:
 
 
 def rot_z_world(angle: float) -> np.ndarray:
+    """``[3, 3]`` rotation by ``angle`` [rad] about the world's z (up) axis."""
     c, s = np.cos(angle), np.sin(angle)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 

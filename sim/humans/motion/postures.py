@@ -51,6 +51,8 @@ def sit_down_keys(
     t0: float,
     t1: float,
 ) -> tuple[list[tuple[float, Frame]], State]:
+    """Key frames from ``start`` (at ``t0``) down onto a seat at ``pos`` / ``heading`` / ``height``
+    (at ``t1``) [s, m, rad], and the seated end state."""
     seated = seated_dofs(ctx, height, recline)
     lean = dofs(**legs(thigh=55, shank=-25, pitch=30), **both(sh_abd=15, sh_flex=35, elbow=30))
     mid_heading = lerp_angle(start.heading, heading, 0.8)
@@ -110,6 +112,7 @@ def _stand_up(ctx: Context) -> tuple[FrameFn, State]:
 
 
 def lying_rot(side: str) -> np.ndarray:
+    """Root attitude ``[3, 3]`` of a body lying on its ``side`` (back/left/right/front)."""
     if side not in LYING_SIDES:
         raise ValueError(f"unknown lying side {side!r}; expected one of {', '.join(LYING_SIDES)}")
     return {
