@@ -1,7 +1,7 @@
 """MQTT publisher (paho-mqtt 2.x) with Home Assistant discovery.
 
 Topic layout (``<prefix>`` = ``MqttSettings.topic_prefix``, ``<radar>`` and ``<zone>`` made topic-safe
-with :func:`~runtime.comms.homeassistant.slug`)::
+with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.comms.topics.MqttTopics`)::
 
     <prefix>/available                     online/offline, retained; the MQTT last will (daemon alive)
     <prefix>/<radar>/available             online/offline, retained (the radar's pipeline is up)
@@ -37,7 +37,6 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -47,8 +46,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from runtime.comms.base import StateProvider
-from runtime.comms.homeassistant import OFFLINE, ONLINE, Discovery, slug
-from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos
+from runtime.comms.homeassistant import Discovery
+from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos, topic_slug
+from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
 from runtime.events import Event
 
 logger = logging.getLogger(__name__)
@@ -76,43 +76,6 @@ def mmfm_version() -> str:
         return metadata.version("mmfm")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-@dataclass(frozen=True)
-class MqttTopics:
-    """The topic layout under one prefix (see the module docstring)."""
-
-    prefix: str
-
-    def available(self, radar: str | None = None) -> str:
-        """Daemon availability (``radar=None``) or one radar's."""
-        return f"{self.prefix}/available" if radar is None else f"{self.radar(radar)}/available"
-
-    def radar(self, radar: str) -> str:
-        return f"{self.prefix}/{slug(radar)}"
-
-    def state(self, radar: str, event_type: str, zone: str | None = None) -> str:
-        """Where events of ``event_type`` (optionally for ``zone``) are published."""
-        topic = f"{self.radar(radar)}/{event_type}"
-        return topic if zone is None else f"{topic}/{slug(zone)}"
-
-    def event(self, event: Event) -> str:
-        zone = event.attributes.get("zone")
-        return self.state(event.radar, event.type, None if zone is None else str(zone))
-
-    def tracks(self, radar: str) -> str:
-        return self.state(radar, "tracks")
-
-    def stats(self, radar: str) -> str:
-        return f"{self.radar(radar)}/stats"
-
-    def ask(self, radar: str) -> str:
-        """Inbound questions (reserved; subscribed once the mm-LLM answers them)."""
-        return f"{self.radar(radar)}/ask"
-
-    def answer(self, radar: str) -> str:
-        """Answers for MQTT 3.1.1 askers (MQTT 5 askers get theirs on their response topic)."""
-        return self.state(radar, "answer")
 
 
 class _ProcessStats:
@@ -162,11 +125,11 @@ class MqttCommunicator:
     ) -> None:
         self.settings = settings
         self.radars = {r.id: r for r in radar_infos(radars)}
-        slugs = [slug(r) for r in self.radars]
+        slugs = [topic_slug(r) for r in self.radars]
         if len(set(slugs)) != len(slugs):
             raise ValueError(f"radar ids collide once made topic-safe: {sorted(self.radars)}")
         for radar in self.radars.values():
-            zone_slugs = [slug(z) for z in radar.zones]
+            zone_slugs = [topic_slug(z) for z in radar.zones]
             if len(set(zone_slugs)) != len(zone_slugs):
                 raise ValueError(f"radar {radar.id!r}: zone names collide once made topic-safe")
         self.topics = MqttTopics(settings.topic_prefix)
