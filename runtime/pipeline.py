@@ -204,7 +204,7 @@ class RadarPipeline:
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
-        self.rc = settings.radar_config
+        self.radar_config = settings.radar_config
         self.watchdog = watchdog
         self._on_events = on_events
         self._on_available = on_available
@@ -214,13 +214,13 @@ class RadarPipeline:
         self._live_stamps = self.source_type in ("serial", "dca1000")
         self._restamp = _Restamp(
             src.timestamps if isinstance(src, ReplaySourceSettings) else None,
-            self.rc.chirp.frame_period_s,
+            self.radar_config.chirp.frame_period_s,
         )
         self._ends = isinstance(src, ReplaySourceSettings) and not src.loop
-        period = self.rc.chirp.frame_period_s
+        period = self.radar_config.chirp.frame_period_s
         self.stall_timeout_s = max(settings.stall_timeout_s or watchdog.stall_timeout_s, 3 * period)
         events = settings.events.model_copy(update={"mounting": settings.mounting})
-        self.engine = EventEngine(radar_id, events, self.rc.chirp)
+        self.engine = EventEngine(radar_id, events, self.radar_config)
         self.log = radar_logger(logger, radar_id)
         self._capture_q: queue.Queue[tuple[Any, float]] = queue.Queue(settings.queues.capture)
         self._detect_q: queue.Queue[tuple[Any, Any, float]] = queue.Queue(
@@ -275,7 +275,7 @@ class RadarPipeline:
         if self.source_type in ("dca1000", "replay"):
             from runtime.dsp.chain import make_plan
 
-            self._plan = make_plan(self.rc.chirp, self.rc.demo)
+            self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
         self._started_at = time.monotonic()
         self._stop.clear()
         for name, target in (
@@ -480,7 +480,7 @@ class RadarPipeline:
                     if self._plan is None:
                         from runtime.dsp.chain import make_plan
 
-                        self._plan = make_plan(self.rc.chirp, self.rc.demo)
+                        self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
                     try:
                         result = process_frame(frame.data, self._plan)
                     except Exception as exc:

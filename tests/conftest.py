@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_cfg import ChirpConfig
+from firmware_cfg import ChirpConfig, RadarConfig
+from firmware_cfg.demo import DemoConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MMFM_SHARED", REPO.parent / "shared"))
@@ -52,3 +53,15 @@ def shared_dir() -> Path:
 
 
 from broker import mosquitto_broker  # noqa: E402, F401  (a private Mosquitto per test)
+
+
+def radar_config_of(chirp: ChirpConfig, demo: DemoConfig | None = None) -> RadarConfig:
+    """A :class:`RadarConfig` for a hand-built chirp (no ``.cfg`` commands), for runtime stages that
+    take the whole configuration; ``demo`` defaults to the SDK's defaults (no calibration)."""
+    return RadarConfig(
+        chirp=chirp,
+        demo=demo if demo is not None else DemoConfig(),
+        commands=(),
+        dialect="3.x",
+        board=chirp.board,
+    )
