@@ -153,7 +153,8 @@ def _free_udp_port() -> int:
 def ingest_only(seconds: float) -> dict[str, float]:
     """DCA1000Source alone (receive + decode to complex64, no DSP), unpaced sender."""
     from firmware_cfg import load_cfg
-    from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
+    from runtime.sources.dca1000 import DCA1000Source
+    from runtime.sources.dca1000_control import DCA1000Control
 
     cfg = load_cfg(PROFILE).chirp
     port = _free_udp_port()

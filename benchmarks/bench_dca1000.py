@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_cfg import ChirpConfig, dca1000_throughput_bps, load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000
-from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
+from runtime.sources.dca1000 import DCA1000Source
+from runtime.sources.dca1000_control import DCA1000Control
 
 PROFILE = "iwr1843boost_raw_activity"
 TARGET_BPS = 700e6

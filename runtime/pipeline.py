@@ -102,7 +102,8 @@ def make_source(radar_id: str, settings: RadarSettings) -> SourceFactory:
     if isinstance(src, Dca1000SourceSettings):
 
         def dca_factory() -> tuple[Source, Callable[[], None] | None]:
-            from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
+            from runtime.sources.dca1000 import DCA1000Source
+            from runtime.sources.dca1000_control import DCA1000Control
 
             control = DCA1000Control(
                 fpga_ip=src.fpga_ip,

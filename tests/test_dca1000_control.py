@@ -9,14 +9,14 @@ import pytest
 
 from firmware_cfg import load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000
-from runtime.sources.dca1000 import (
+from runtime.sources.dca1000 import DCA1000Source
+from runtime.sources.dca1000_control import DCA1000Control
+from runtime.sources.dca1000_wire import (
     AsyncStatus,
     CaptureMode,
     Command,
     DataFormat,
-    DCA1000Control,
     DCA1000Error,
-    DCA1000Source,
     DCA1000Timeout,
     EepromConfig,
     FpgaConfig,

@@ -18,12 +18,9 @@ import pytest
 
 from firmware_cfg import ChirpConfig, load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000, Faults
-from runtime.sources.dca1000 import (
-    AssembledFrame,
-    DCA1000Control,
-    DCA1000Source,
-    FrameAssembler,
-)
+from runtime.sources.dca1000 import DCA1000Source
+from runtime.sources.dca1000_assembler import AssembledFrame, FrameAssembler
+from runtime.sources.dca1000_control import DCA1000Control
 from runtime.sources.dca1000_layout import decode_frames, encode_frames
 from sim.radar.point_targets import PointTarget, synthesize_frame
 

@@ -17,7 +17,7 @@ from runtime.sources.dca1000_layout import decode_frames, encode_frames, read_bi
 from runtime.sources.radhar import read_radhar
 from runtime.sources.recording import Recorder
 from runtime.sources.replay import ReplaySource, detect_kind
-from runtime.sources.uart_packets import encode_packet
+from runtime.sources.uart_encoder import encode_packet
 from sim.radar.point_targets import PointTarget, synthesize_frames
 
 EXAMPLE = REPO / "runtime" / "examples" / "two_people_iwr1843.bin"

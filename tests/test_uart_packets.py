@@ -12,14 +12,14 @@ import pytest
 from conftest import require_shared
 
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import (
+from runtime.sources.uart_encoder import encode_packet
+from runtime.sources.uart_parser import UartPacketParser
+from runtime.sources.uart_tlv import (
     HEADER_1X_BYTES,
     HEADER_3X_BYTES,
     MAGIC,
     STATS_FIELDS,
     TEMPERATURE_FIELDS,
-    UartPacketParser,
-    encode_packet,
 )
 
 PLATFORM_1843 = 0xA1843

@@ -179,7 +179,9 @@ def _record_serial(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any
 
 def _record_dca1000(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any) -> int:
     from runtime.radar_control import RadarControl, RadarControlError
-    from runtime.sources.dca1000 import DCA1000Control, DCA1000Error, DCA1000Source
+    from runtime.sources.dca1000 import DCA1000Source
+    from runtime.sources.dca1000_control import DCA1000Control
+    from runtime.sources.dca1000_wire import DCA1000Error
     from runtime.sources.recording import Recorder
 
     control = DCA1000Control(fpga_ip=args.fpga_ip, fpga_port=args.config_port, host_ip=args.host_ip)

@@ -7,7 +7,7 @@ What it reads (picked by :func:`detect_kind`):
 - a DCA1000 / mmWave Studio ``.bin`` with its ``.cfg`` (given, or beside it with the same stem):
   :class:`~runtime.frames.RawFrame` at ``frame_number * frame_period_s``;
 - a UART data-port byte dump (``.dat``/``.uart``): :class:`~runtime.frames.PointCloudFrame` re-parsed
-  with :class:`~runtime.sources.uart_packets.UartPacketParser` (damage counted, never emitted);
+  with :class:`~runtime.sources.uart_parser.UartPacketParser` (damage counted, never emitted);
 - a RadHAR text dump (``.txt``): :class:`~runtime.frames.PointCloudFrame` with the recorded stamps;
 - a simulated dataset directory (``index.json``, :mod:`runtime.dataset`): its samples' frames in index
   order, raw ADC when the dataset stores it (else point clouds), each sample's window following the
@@ -33,7 +33,7 @@ from runtime.sources.base import SourceBase
 from runtime.sources.dca1000_layout import read_bin
 from runtime.sources.radhar import read_radhar
 from runtime.sources.recording import DATA_FILE, RecordingMeta, read_frame_rows
-from runtime.sources.uart_packets import UartPacketParser
+from runtime.sources.uart_parser import UartPacketParser
 
 ReplayKind = Literal["recording", "dataset", "dca1000_bin", "uart_bytes", "radhar"]
 _CHUNK = 4096  # bytes fed to the UART parser at a time (like a serial read)

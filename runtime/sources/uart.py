@@ -1,9 +1,9 @@
-"""Point clouds from the data port of TI's out-of-box demo (pyserial + :mod:`uart_packets`).
+"""Point clouds from the data port of TI's out-of-box demo (pyserial + :mod:`uart_parser`).
 
 The data port carries only output; configure and start the radar on the CLI port first
 (:class:`runtime.radar_control.RadarControl`). The constructor stores settings; :meth:`open` opens
 the port. ``stats`` counts bytes, accepted and damaged packets, skipped bytes and frame-number gaps
-exactly (see :class:`runtime.sources.uart_packets.UartPacketParser`).
+exactly (see :class:`runtime.sources.uart_parser.UartPacketParser`).
 
     with UartSource("/dev/ttyACM1", radar_config=rc) as src:
         for frame in src.frames():
@@ -17,7 +17,8 @@ from typing import Any
 
 from runtime.frames import PointCloudFrame
 from runtime.sources.base import SourceBase
-from runtime.sources.uart_packets import UartFrame, UartPacketParser
+from runtime.sources.uart_parser import UartPacketParser
+from runtime.sources.uart_tlv import UartFrame
 
 __all__ = ["DATA_BAUD", "UartSource"]
 
