@@ -156,7 +156,8 @@ def ingest_only(seconds: float) -> dict[str, float]:
     from runtime.sources.dca1000 import DCA1000Source
     from runtime.sources.dca1000_control import DCA1000Control
 
-    cfg = load_cfg(PROFILE).chirp
+    radar_config = load_cfg(PROFILE)
+    cfg = radar_config.chirp
     port = _free_udp_port()
     fake = FakeProcess(port, paced=False)
     control = DCA1000Control(
@@ -166,7 +167,7 @@ def ingest_only(seconds: float) -> dict[str, float]:
         host_port=0,
         timeout_s=1.0,
     )
-    src = DCA1000Source(cfg, host_ip="127.0.0.1", data_port=port, control=control)
+    src = DCA1000Source(radar_config, host_ip="127.0.0.1", data_port=port, control=control)
     count, t_first, t_last = 0, 0.0, 0.0
     cpu0 = time.thread_time()
     timer = threading.Timer(seconds + 2.0, src.close)

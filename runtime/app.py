@@ -36,8 +36,8 @@ from typing import Any
 from runtime.comms.base import Communicator
 from runtime.config import MmfmConfig
 from runtime.events import Event
-from runtime.pipeline import RadarPipeline, SourceFactory
-from runtime.sources.base import Source
+from runtime.pipeline import RadarPipeline
+from runtime.sources.base import Source, SourceFactory
 
 __all__ = ["App", "AppStartError", "ProcessStats"]
 

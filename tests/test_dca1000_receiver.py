@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from conftest import radar_config_of
 
 from firmware_cfg import ChirpConfig, load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000, Faults
@@ -214,7 +215,7 @@ class Rig:
             timeout_s=0.5,
         )
         self.src = DCA1000Source(
-            cfg, host_ip="127.0.0.1", data_port=0, control=self.ctl, **source_kw
+            radar_config_of(cfg), host_ip="127.0.0.1", data_port=0, control=self.ctl, **source_kw
         )
 
     def collect(self, n: int, raw: bool = True, timeout: float = 20.0) -> list:
@@ -314,7 +315,9 @@ def test_truncated_datagrams_are_damaged_zero_filled_and_flagged() -> None:
 
 def test_close_from_another_thread_ends_frames() -> None:
     cfg = small_cfg()
-    src = DCA1000Source(cfg, host_ip="127.0.0.1", data_port=0, configure=False, poll_s=0.02)
+    src = DCA1000Source(
+        radar_config_of(cfg), host_ip="127.0.0.1", data_port=0, configure=False, poll_s=0.02
+    )
     src.open()
     threading.Timer(0.2, src.close).start()
     t0 = time.monotonic()

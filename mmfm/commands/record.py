@@ -21,6 +21,13 @@ import threading
 import time
 from typing import Any
 
+from runtime.sources.dca1000_wire import (
+    DEFAULT_CONFIG_PORT,
+    DEFAULT_DATA_PORT,
+    DEFAULT_FPGA_IP,
+    DEFAULT_HOST_IP,
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -42,12 +49,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-configure", action="store_true", help="do not send the .cfg (radar already running)"
     )
     d = p.add_argument_group("dca1000")
-    d.add_argument("--fpga-ip", default="192.168.33.180", help="DCA1000 address")
-    d.add_argument("--host-ip", default="192.168.33.30", help="this host's address on that link")
-    d.add_argument("--config-port", type=int, default=4096, help="DCA1000 control port")
-    d.add_argument("--adc-port", type=int, default=4098, help="UDP port the ADC data arrives on")
+    d.add_argument("--fpga-ip", default=DEFAULT_FPGA_IP, help="DCA1000 address")
+    d.add_argument("--host-ip", default=DEFAULT_HOST_IP, help="this host's address on that link")
     d.add_argument(
-        "--host-config-port", type=int, default=4096, help="local port the DCA1000 replies to"
+        "--config-port", type=int, default=DEFAULT_CONFIG_PORT, help="DCA1000 control port"
+    )
+    d.add_argument(
+        "--adc-port", type=int, default=DEFAULT_DATA_PORT, help="UDP port the ADC data arrives on"
+    )
+    d.add_argument(
+        "--host-config-port",
+        type=int,
+        default=DEFAULT_CONFIG_PORT,
+        help="local port the DCA1000 replies to",
     )
     r = p.add_argument_group("replay")
     r.add_argument(
@@ -211,12 +225,12 @@ def _record_replay(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any
     from runtime.sources.replay import ReplaySource
 
     try:
-        source = ReplaySource(args.input, cfg=rc, board=args.board)
+        source = ReplaySource(args.input, radar_config=rc, board=args.board)
         source.open()
     except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     register(source)
-    if source.rc is None:
+    if source.radar_config is None:
         return _fail(f"{args.input}: give --cfg so the recording carries its chirp config")
     frames = source.frames()
     first = next(frames, None)
@@ -225,7 +239,7 @@ def _record_replay(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any
     kind = "raw_adc" if isinstance(first, RawFrame) else None
     if kind is None:
         return _fail(f"{args.input}: only raw-ADC captures can be re-recorded (got point clouds)")
-    recorder = Recorder(args.out, source.rc, kind, source=f"replay {args.input}")
+    recorder = Recorder(args.out, source.radar_config, kind, source=f"replay {args.input}")
     with recorder:
         recorder.add_frame(first)
         count = 1

@@ -11,7 +11,8 @@ The pieces, each usable alone:
 - :mod:`runtime.sources.dca1000_layout`: frame bytes <-> complex samples;
 - here: :class:`DCA1000Source` (``recv_into`` a preallocated buffer, the assembler, decoding).
 
-Nothing opens a socket at import time or in a constructor.
+Nothing opens a socket at import time or in a constructor. The daemon builds the source from
+:class:`Dca1000SourceSettings` (``type: dca1000``) with :meth:`DCA1000Source.from_settings`.
 """
 
 from __future__ import annotations
@@ -22,18 +23,24 @@ import select
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
 
-from firmware_cfg.chirp import ChirpConfig
+from pydantic import Field
+
 from firmware_cfg.radar_config import DCA1000_DEFAULT_PACKET_DELAY_US, RadarConfig
 from runtime.frames import RawFrame
-from runtime.sources.base import SourceBase
+from runtime.radar_control import CLI_BAUD, chirp_config_sender
+from runtime.sources.base import Source, SourceBase, SourceSettingsBase
 from runtime.sources.dca1000_assembler import AssembledFrame, FrameAssembler
 from runtime.sources.dca1000_control import DCA1000Control
 from runtime.sources.dca1000_layout import decode_frames
 from runtime.sources.dca1000_wire import (
+    DEFAULT_CONFIG_PORT,
     DEFAULT_DATA_PORT,
+    DEFAULT_FPGA_IP,
     DEFAULT_HOST_IP,
+    PACKET_DELAY_RANGE_US,
     DCA1000Error,
     FpgaVersion,
 )
@@ -58,8 +65,75 @@ def _set_rcvbuf(sock: socket.socket, nbytes: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, nbytes)
 
 
-def _chirp_of(cfg: ChirpConfig | RadarConfig) -> ChirpConfig:
-    return cfg.chirp if isinstance(cfg, RadarConfig) else cfg
+class Dca1000SourceSettings(SourceSettingsBase):
+    """Raw ADC through a DCA1000EVM (UDP), the radar started over its CLI port."""
+
+    live = True
+    raw_adc = True
+
+    type: Literal["dca1000"] = Field(
+        title="Source type", description="dca1000: raw ADC over the DCA1000EVM's Ethernet port"
+    )
+    fpga_ip: str = Field(
+        default=DEFAULT_FPGA_IP, title="FPGA address", description="the DCA1000's IP address"
+    )
+    fpga_config_port: int = Field(
+        default=DEFAULT_CONFIG_PORT,
+        ge=1,
+        le=65535,
+        title="FPGA config port",
+        description="its UDP control port",
+    )
+    host_ip: str = Field(
+        default=DEFAULT_HOST_IP,
+        title="Host address",
+        description="this hub's address on the DCA1000 link (binds the control and data sockets)",
+    )
+    host_config_port: int = Field(
+        default=DEFAULT_CONFIG_PORT,
+        ge=0,
+        le=65535,
+        title="Host config port",
+        description="local UDP port the FPGA replies to (4096 on a real board; 0 = any)",
+    )
+    data_port: int = Field(
+        default=DEFAULT_DATA_PORT,
+        ge=0,
+        le=65535,
+        title="Data port",
+        description="local UDP port the ADC data arrives on (0 = any: only with a fake)",
+    )
+    packet_delay_us: float = Field(
+        default=DCA1000_DEFAULT_PACKET_DELAY_US,
+        ge=PACKET_DELAY_RANGE_US[0],
+        le=PACKET_DELAY_RANGE_US[1],
+        title="Packet delay",
+        description="inter-packet delay configured on the FPGA [us] (smaller = faster link)",
+    )
+    configure: bool = Field(
+        default=True,
+        title="Configure the FPGA",
+        description="send connect / reset / FPGA config / RECORD_START on start (and stop on close)",
+    )
+    cli_port: str | None = Field(
+        default=None,
+        title="Radar CLI port",
+        description="serial CLI port of the radar: chirp_config is sent there after recording "
+        "starts (and after every reconnect); null = something else starts the radar",
+    )
+    cli_baud: int = Field(
+        default=CLI_BAUD, gt=0, title="CLI baud rate", description="CLI baud rate [bit/s]"
+    )
+    command_timeout_s: float = Field(
+        default=1.0, gt=0, title="Control timeout", description="wait per control command [s]"
+    )
+    rcvbuf_mib: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        title="Receive buffer",
+        description="UDP receive buffer to ask the kernel for [MiB] (capped by net.core.rmem_max)",
+    )
 
 
 class DCA1000Source(SourceBase):
@@ -78,7 +152,7 @@ class DCA1000Source(SourceBase):
     if incomplete) after ``idle_flush_s`` without a packet.
 
     Args:
-        cfg: the chirp configuration the radar runs (or its RadarConfig).
+        radar_config: the configuration the radar runs (frame size and period, FPGA settings).
         host_ip: local address to bind the data port ("" = every interface).
         data_port: local data port (0 = any free port, see :attr:`data_address`).
         control: the control client; None = ``DCA1000Control(host_ip=host_ip)`` when ``configure``.
@@ -93,10 +167,11 @@ class DCA1000Source(SourceBase):
     """
 
     name = "dca1000"
+    settings_model = Dca1000SourceSettings
 
     def __init__(
         self,
-        cfg: ChirpConfig | RadarConfig,
+        radar_config: RadarConfig,
         *,
         host_ip: str = DEFAULT_HOST_IP,
         data_port: int = DEFAULT_DATA_PORT,
@@ -110,7 +185,8 @@ class DCA1000Source(SourceBase):
         poll_s: float = 0.05,
     ) -> None:
         super().__init__()
-        self.cfg = _chirp_of(cfg)
+        self.radar_config = radar_config
+        self.chirp = radar_config.chirp
         self.host_ip = host_ip
         self.data_port = data_port
         self.configure = configure
@@ -119,12 +195,12 @@ class DCA1000Source(SourceBase):
         self.rcvbuf_bytes = rcvbuf_bytes
         self.rcvbuf_granted = 0
         self.idle_flush_s = (
-            2 * self.cfg.frame_period_s + 0.1 if idle_flush_s is None else idle_flush_s
+            2 * self.chirp.frame_period_s + 0.1 if idle_flush_s is None else idle_flush_s
         )
         self.poll_s = poll_s
         self.fpga_version: FpgaVersion | None = None
         self.assembler = FrameAssembler(
-            self.cfg.bytes_per_frame,
+            self.chirp.bytes_per_frame,
             reorder_window_packets=reorder_window_packets,
             max_open_frames=max_open_frames,
             stats=self.stats,
@@ -132,6 +208,33 @@ class DCA1000Source(SourceBase):
         self._sock: socket.socket | None = None
         self._scratch = bytearray(2048)
         self._recording = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Dca1000SourceSettings, radar_config: RadarConfig, log: Any
+    ) -> tuple[Source, Callable[[], None] | None]:
+        """The source with its control client, and the chirp-config sender (``cli_port``)."""
+        control = DCA1000Control(
+            fpga_ip=settings.fpga_ip,
+            fpga_port=settings.fpga_config_port,
+            host_ip=settings.host_ip,
+            host_port=settings.host_config_port,
+            timeout_s=settings.command_timeout_s,
+        )
+        source = cls(
+            radar_config,
+            host_ip=settings.host_ip,
+            data_port=settings.data_port,
+            control=control,
+            configure=settings.configure,
+            packet_delay_us=settings.packet_delay_us,
+            rcvbuf_bytes=settings.rcvbuf_mib << 20,
+        )
+        if settings.cli_port is None:
+            return source, None
+        return source, chirp_config_sender(
+            settings.cli_port, settings.cli_baud, radar_config, settings.command_timeout_s, log
+        )
 
     @property
     def data_address(self) -> tuple[str, int]:
@@ -169,7 +272,7 @@ class DCA1000Source(SourceBase):
         try:
             self.control.open()
             self.fpga_version = self.control.configure(
-                self.cfg, packet_delay_us=self.packet_delay_us
+                self.chirp, packet_delay_us=self.packet_delay_us
             )
             self.control.record_start()
             self._recording = True
@@ -230,6 +333,6 @@ class DCA1000Source(SourceBase):
         """Decoded raw ADC frames until ``close()``; damaged frames carry ``flags``."""
         recycle = self.assembler.recycle
         for af in self.raw_frames():
-            data = decode_frames(af.data, self.cfg)[0]
+            data = decode_frames(af.data, self.chirp)[0]
             recycle(af.data)
             yield RawFrame(data=data, frame_number=af.index, timestamp=af.timestamp, flags=af.flags)

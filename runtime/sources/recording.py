@@ -99,7 +99,7 @@ class Recorder:
 
     Args:
         directory: created if missing; must not already hold a recording.
-        rc: the radar configuration in use (written as ``radar.cfg``).
+        radar_config: the radar configuration in use (written as ``radar.cfg``).
         kind: ``"raw_adc"`` or ``"uart"``.
         source: a short description of where the data came from (e.g. ``"dca1000 192.168.33.30"``).
         firmware_version: what the radar or FPGA reported, when known.
@@ -108,7 +108,7 @@ class Recorder:
     def __init__(
         self,
         directory: str | Path,
-        rc: RadarConfig,
+        radar_config: RadarConfig,
         kind: Kind,
         *,
         source: str,
@@ -117,9 +117,12 @@ class Recorder:
         if kind not in DATA_FILE:
             raise ValueError(f"kind must be one of {sorted(DATA_FILE)}, got {kind!r}")
         self.directory = Path(directory)
-        self.rc = rc
+        self.radar_config = radar_config
         self.meta = RecordingMeta(
-            kind=kind, board=rc.chirp.board, source=source, firmware_version=firmware_version
+            kind=kind,
+            board=radar_config.chirp.board,
+            source=source,
+            firmware_version=firmware_version,
         )
         self._data: BinaryIO | None = None
         self._rows: Any = None
@@ -139,7 +142,7 @@ class Recorder:
             raise FileExistsError(
                 f"{d} already holds a recording (meta.json); choose another --out"
             )
-        (d / "radar.cfg").write_text(emit_cfg(self.rc), encoding="utf-8")
+        (d / "radar.cfg").write_text(emit_cfg(self.radar_config), encoding="utf-8")
         self.meta.started = time.time()
         self.meta.write(d)
         self._data = (d / DATA_FILE[self.meta.kind]).open("wb")
@@ -160,7 +163,9 @@ class Recorder:
         if self.meta.kind == "raw_adc":
             if not isinstance(frame, RawFrame):
                 raise TypeError("a raw_adc recording takes RawFrame")
-            self._data.write(encode_frames(frame.data[None], self.rc.chirp, on_clip="ignore"))
+            self._data.write(
+                encode_frames(frame.data[None], self.radar_config.chirp, on_clip="ignore")
+            )
         self._rows.writerow(
             [frame.frame_number, repr(frame.timestamp), json.dumps(frame.flags, sort_keys=True)]
         )

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_cfg import RadarConfig
 from runtime.frames import POINT_DTYPE
 from runtime.sources.base import SourceStats
 from runtime.sources.uart_tlv import (
@@ -193,11 +194,11 @@ class UartPacketParser:
         self._pending_bytes = 0
 
     @classmethod
-    def for_config(cls, rc: Any, **kwargs: Any) -> UartPacketParser:
-        """A parser pinned to a :class:`firmware_cfg.RadarConfig`'s dialect and board."""
-        chirp = rc.chirp
+    def for_config(cls, radar_config: RadarConfig, **kwargs: Any) -> UartPacketParser:
+        """A parser pinned to the radar's dialect and board (and its range/Doppler bins)."""
+        chirp = radar_config.chirp
         opts: dict[str, Any] = {
-            "dialect": rc.dialect,
+            "dialect": radar_config.dialect,
             "platform": chirp.board_spec.platform_id,
             "num_range_bins": chirp.num_range_bins,
             "doppler_bin_mps": chirp.velocity_bin_mps,
