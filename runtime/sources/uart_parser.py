@@ -267,10 +267,22 @@ class UartPacketParser:
     def flush(self, timestamp: float | None = None) -> list[UartFrame]:
         """The stream ended: release a packet held for its end check, and packets still pending
         because no packet was ever confirmed for their subframe (nothing contradicts them; a
-        pending packet whose subframe has a confirmed layout was already checked against it)."""
+        pending packet whose subframe has a confirmed layout was already checked against it).
+
+        What is left after that can never complete: a packet cut off by the end of the stream is
+        counted in ``packets_damaged`` (reason ``truncated``), and every byte left (that packet, or
+        the start of a magic word) in ``bytes_skipped``; the parser then buffers nothing.
+        """
         out = self.feed(b"", timestamp, final=True)
         if self._pending:
             out += self._resolve_pending(unverified_ok=True)
+        buf = self._buf
+        if buf:
+            if buf.startswith(MAGIC):  # _drain leaves an incomplete packet at the buffer's start
+                self._damage(f"truncated: the stream ended {len(buf)} B into a packet")
+            self.stats.bytes_skipped += len(buf)
+            buf.clear()
+            self._scanned = 0
         return out
 
     # ------------------------------------------------------------------ framing
