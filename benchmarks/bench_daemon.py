@@ -202,8 +202,9 @@ def ingest_only(seconds: float) -> dict[str, float]:
 def run_daemon(duration: float, warmup: float, sample_s: float, soak: bool) -> dict[str, object]:
     from broker import MosquittoBroker, Subscriber, have_mosquitto
 
-    from runtime.app import App, rss_mb
+    from runtime.app import App
     from runtime.config import parse_config
+    from runtime.process_stats import rss_mb
 
     if not have_mosquitto():
         raise SystemExit("needs mosquitto (apt-get install mosquitto)")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +49,7 @@ from runtime.comms.homeassistant import Discovery
 from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos, topic_slug
 from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
 from runtime.events import Event
+from runtime.process_stats import ProcessStats
 
 logger = logging.getLogger(__name__)
 
@@ -76,34 +76,6 @@ def mmfm_version() -> str:
         return metadata.version("mmfm")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-class _ProcessStats:
-    """CPU use of this process since the last call, and its resident memory (cheap: no psutil)."""
-
-    def __init__(self) -> None:
-        self._last = (time.monotonic(), self._cpu_s())
-
-    @staticmethod
-    def _cpu_s() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-
-    @staticmethod
-    def _rss_mb() -> float:
-        try:
-            with open("/proc/self/statm", encoding="ascii") as f:
-                pages = int(f.read().split()[1])
-            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):  # not Linux: peak RSS instead
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def sample(self) -> dict[str, float]:
-        now, cpu = time.monotonic(), self._cpu_s()
-        t0, cpu0 = self._last
-        self._last = (now, cpu)
-        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
-        return {"cpu_percent": round(percent, 1), "rss_mb": round(self._rss_mb(), 1)}
 
 
 class MqttCommunicator:
@@ -151,7 +123,7 @@ class MqttCommunicator:
         self._stopping = False
         self._stats_stop = threading.Event()
         self._stats_thread: threading.Thread | None = None
-        self._process = _ProcessStats()
+        self._process = ProcessStats()
         self._counters = dict.fromkeys(
             (
                 "connects",
@@ -313,11 +285,6 @@ class MqttCommunicator:
             with self._lock:
                 self._retained[topic] = payload
             self._publish(topic, payload, self.settings.event_qos, True)
-
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
-        """Tracks as a ``tracks`` event (same JSON as the event engine's), QoS 0, not retained."""
-        event = Event("tracks", time, tracks, 1.0, radar)
-        self._publish(self.topics.tracks(radar), event.to_json(), 0, False)
 
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
         """Keep the pipeline's latest stats; they go out every ``stats_interval_s`` (or now if 0)."""

@@ -50,6 +50,14 @@ DEFAULT_VERSION = FpgaVersion(2, 8)  # what the pcap in ../shared/realdata repor
 FrameBytes = Callable[[int], "bytes | bytearray | memoryview | None"]
 
 
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port on ``host`` that nothing is bound to right now (for the receiver's data port;
+    the fake binds its own control port itself)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class Faults:
     """Seeded fault injection on the data stream (probabilities per packet, 0 = never).
