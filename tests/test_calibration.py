@@ -76,9 +76,9 @@ def capture(path: Path, rc: RadarConfig) -> None:
     path.write_bytes(encode_frames(np.stack(frames), cfg))
 
 
-def replay(tmp_path: Path, cfg_text: str, capture_path: Path) -> dict[str, object]:
+def replay(tmp_path: Path, name: str, cfg_text: str, capture_path: Path) -> dict[str, object]:
     """Run the daemon's pipeline on the capture; what the chain and the events layer made of it."""
-    cfg_file = tmp_path / f"radar{abs(hash(cfg_text))}.cfg"
+    cfg_file = tmp_path / f"{name}.cfg"
     cfg_file.write_text(cfg_text, encoding="utf-8")
     config = parse_config(
         CONFIG.format(cfg=cfg_file, capture=capture_path), base_dir=tmp_path, env={}
@@ -139,8 +139,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object
     bin_path = tmp / "adc.bin"
     capture(bin_path, cal)
     return {
-        "calibrated": replay(tmp, cal_text, bin_path),
-        "uncalibrated": replay(tmp, uncal_text, bin_path),
+        "calibrated": replay(tmp, "calibrated", cal_text, bin_path),
+        "uncalibrated": replay(tmp, "uncalibrated", uncal_text, bin_path),
     }
 
 
