@@ -137,6 +137,11 @@ class ReplaySource(SourceBase):
         realtime: pace frames at their recorded spacing.
         speed: playback speed factor for ``realtime`` (2.0 = twice as fast).
         loop: start again at the end (frame numbers keep counting up).
+
+    Attributes:
+        tap: UART byte dumps and recordings only: called with every chunk of bytes read, before
+            parsing (what :class:`~runtime.sources.uart.UartSource` ``tap`` is for a serial port),
+            so ``mmfm record`` can keep the bytes as they were received.
     """
 
     settings_model = ReplaySourceSettings
@@ -166,6 +171,7 @@ class ReplaySource(SourceBase):
         self.meta: RecordingMeta | None = None
         self._parser_counts = False  # the UART parser keeps the frame counters itself
         self.dataset: Dataset | None = None
+        self.tap: Callable[[bytes], None] | None = None
 
     @classmethod
     def from_settings(
@@ -186,7 +192,10 @@ class ReplaySource(SourceBase):
         if self._given_config is not None:
             return self._given_config
         if self.kind == "recording":
-            return load_cfg(self.path / "radar.cfg", board=self.meta.board if self.meta else None)
+            assert self.meta is not None
+            if self.meta.kind == "uart" and not (self.path / "radar.cfg").exists():
+                return None  # a UART dump re-recorded without its config (see recording.py)
+            return load_cfg(self.path / "radar.cfg", board=self.meta.board)
         if self.kind == "dataset":
             assert self.dataset is not None
             if len(self.dataset) == 0:
@@ -198,8 +207,7 @@ class ReplaySource(SourceBase):
             return load_cfg(sibling, board=self._board)
         if self.kind == "dca1000_bin":
             raise ValueError(
-                f"{self.path}: a raw .bin needs its .cfg (pass radar_config=..., or put "
-                f"{sibling.name} beside it)"
+                f"{self.path}: a raw .bin needs its .cfg (give it, or put {sibling.name} beside it)"
             )
         return None
 
@@ -241,6 +249,8 @@ class ReplaySource(SourceBase):
         with path.open("rb") as fh:
             while True:
                 chunk = fh.read(_CHUNK)
+                if chunk and self.tap is not None:
+                    self.tap(chunk)
                 # at the end of the file, release the packet held for its end check
                 parsed = parser.feed(chunk, timestamp=0.0) if chunk else parser.flush(0.0)
                 for uf in parsed:
