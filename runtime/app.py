@@ -25,8 +25,6 @@ reconnecting in the background. Refused credentials stop the start (a configurat
 from __future__ import annotations
 
 import logging
-import os
-import resource
 import signal
 import threading
 import time
@@ -36,10 +34,11 @@ from typing import Any
 from runtime.comms.base import Communicator
 from runtime.config import MmfmConfig
 from runtime.events import Event
-from runtime.pipeline import RadarPipeline, SourceFactory
-from runtime.sources.base import Source
+from runtime.pipeline import RadarPipeline
+from runtime.process_stats import ProcessStats
+from runtime.sources.base import Source, SourceFactory
 
-__all__ = ["App", "AppStartError", "ProcessStats"]
+__all__ = ["App", "AppStartError"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,35 +48,6 @@ MQTT_CONNECT_WAIT_S = 2.0
 
 class AppStartError(RuntimeError):
     """A part could not start (event log not writable, endpoint taken, MQTT credentials refused)."""
-
-
-class ProcessStats:
-    """CPU use of this process between calls [% of one core] and its resident memory [MB]."""
-
-    def __init__(self) -> None:
-        self._last = (time.monotonic(), time.process_time())
-
-    def sample(self) -> dict[str, float]:
-        now, cpu = time.monotonic(), time.process_time()
-        t0, cpu0 = self._last
-        self._last = (now, cpu)
-        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
-        return {
-            "cpu_percent": round(percent, 1),
-            "rss_mb": round(rss_mb(), 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "threads": threading.active_count(),
-        }
-
-
-def rss_mb() -> float:
-    """Resident memory of this process now [MB] (Linux /proc; peak RSS elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            pages = int(f.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _plain_factory(make: Callable[[], Source]) -> SourceFactory:

@@ -13,7 +13,8 @@ missing variable is an error naming the key and its line, never its value.
 
 Layout (see :class:`MmfmConfig`): ``mqtt``, ``zeromq`` (publishers, optional), ``event_log``,
 ``logging``, ``watchdog``, ``stats`` and ``radars`` (id -> :class:`RadarSettings` with a ``source``
-picked by its ``type``: ``serial``, ``dca1000`` or ``replay``).
+picked by its ``type``: ``serial``, ``dca1000`` or ``replay``; each source type's settings model lives
+beside its code, see :mod:`runtime.sources.registry`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -40,18 +41,16 @@ from pydantic import (
 from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg
 from runtime.comms.settings import MqttSettings, RadarInfo, ZeroMqSettings
 from runtime.events.settings import EventSettings, Mounting
+from runtime.sources.registry import SOURCE_TYPES, SourceSettings
 
 __all__ = [
     "ConfigError",
     "ConfigIssue",
-    "Dca1000SourceSettings",
     "EventLogSettings",
     "LoggingSettings",
     "MmfmConfig",
     "QueueSettings",
     "RadarSettings",
-    "ReplaySourceSettings",
-    "SerialSourceSettings",
     "StatsSettings",
     "WatchdogSettings",
     "load_config",
@@ -94,153 +93,6 @@ class ConfigError(ValueError):
 
 
 # ---------------------------------------------------------------------------- sections
-class SerialSourceSettings(BaseModel):
-    """A radar running TI's out-of-box demo over USB: CLI port (config) + data port (point clouds)."""
-
-    model_config = _STRICT
-
-    type: Literal["serial"] = Field(title="Source type", description="serial: TI's out-of-box demo")
-    cli_port: str = Field(
-        default="auto",
-        min_length=1,
-        title="CLI port",
-        description="serial device of the demo's CLI (/dev/ttyACM0, COM3) or 'auto' to find the "
-        "XDS110 / CP2105 port pair",
-    )
-    data_port: str = Field(
-        default="auto",
-        min_length=1,
-        title="Data port",
-        description="serial device of the demo's data output (/dev/ttyACM1) or 'auto'",
-    )
-    serial_number: str | None = Field(
-        default=None,
-        title="USB serial number",
-        description="with 'auto' ports: pick the radar with this USB serial number (several "
-        "radars on one hub)",
-    )
-    cli_baud: int = Field(
-        default=115_200, gt=0, title="CLI baud rate", description="CLI baud rate [bit/s]"
-    )
-    data_baud: int = Field(
-        default=921_600, gt=0, title="Data baud rate", description="data-port baud rate [bit/s]"
-    )
-    configure: bool = Field(
-        default=True,
-        title="Send the chirp config",
-        description="send chirp_config over the CLI port on start and after every reconnect "
-        "(false: something else configures the radar)",
-    )
-    command_timeout_s: float = Field(
-        default=2.0,
-        gt=0,
-        title="CLI command timeout",
-        description="wait for each CLI command's Done/Error [s] (sensorStart gets 10 s)",
-    )
-
-
-class Dca1000SourceSettings(BaseModel):
-    """Raw ADC through a DCA1000EVM (UDP), the radar started over its CLI port."""
-
-    model_config = _STRICT
-
-    type: Literal["dca1000"] = Field(
-        title="Source type", description="dca1000: raw ADC over the DCA1000EVM's Ethernet port"
-    )
-    fpga_ip: str = Field(
-        default="192.168.33.180", title="FPGA address", description="the DCA1000's IP address"
-    )
-    fpga_config_port: int = Field(
-        default=4096, ge=1, le=65535, title="FPGA config port", description="its UDP control port"
-    )
-    host_ip: str = Field(
-        default="192.168.33.30",
-        title="Host address",
-        description="this hub's address on the DCA1000 link (binds the control and data sockets)",
-    )
-    host_config_port: int = Field(
-        default=4096,
-        ge=0,
-        le=65535,
-        title="Host config port",
-        description="local UDP port the FPGA replies to (4096 on a real board; 0 = any)",
-    )
-    data_port: int = Field(
-        default=4098,
-        ge=0,
-        le=65535,
-        title="Data port",
-        description="local UDP port the ADC data arrives on (0 = any: only with a fake)",
-    )
-    packet_delay_us: float = Field(
-        default=25.0,
-        ge=5.0,
-        le=500.0,
-        title="Packet delay",
-        description="inter-packet delay configured on the FPGA [us] (smaller = faster link)",
-    )
-    configure: bool = Field(
-        default=True,
-        title="Configure the FPGA",
-        description="send connect / reset / FPGA config / RECORD_START on start (and stop on close)",
-    )
-    cli_port: str | None = Field(
-        default=None,
-        title="Radar CLI port",
-        description="serial CLI port of the radar: chirp_config is sent there after recording "
-        "starts (and after every reconnect); null = something else starts the radar",
-    )
-    cli_baud: int = Field(
-        default=115_200, gt=0, title="CLI baud rate", description="CLI baud rate [bit/s]"
-    )
-    command_timeout_s: float = Field(
-        default=1.0, gt=0, title="Control timeout", description="wait per control command [s]"
-    )
-    rcvbuf_mib: int = Field(
-        default=32,
-        ge=1,
-        le=1024,
-        title="Receive buffer",
-        description="UDP receive buffer to ask the kernel for [MiB] (capped by net.core.rmem_max)",
-    )
-
-
-class ReplaySourceSettings(BaseModel):
-    """A recorded capture played back (DCA1000 .bin, UART .dat, RadHAR .txt, mmfm recording)."""
-
-    model_config = _STRICT
-
-    type: Literal["replay"] = Field(title="Source type", description="replay: a recorded capture")
-    path: str = Field(
-        min_length=1,
-        title="Capture path",
-        description="the capture (relative paths are relative to this config file)",
-    )
-    realtime: bool = Field(
-        default=True,
-        title="Real-time pacing",
-        description="pace frames at their recorded spacing (false: as fast as processed)",
-    )
-    speed: float = Field(
-        default=1.0, gt=0, title="Speed", description="playback speed factor with realtime"
-    )
-    loop: bool = Field(
-        default=False, title="Loop", description="start again at the end (else the radar ends)"
-    )
-    timestamps: Literal["arrival", "recorded"] = Field(
-        default="arrival",
-        title="Frame timestamps",
-        description="'arrival': stamp frames with the time they are played (events carry today's "
-        "time); 'recorded': keep the capture's stamps (made increasing across loops)",
-    )
-
-
-SourceSettings = Annotated[
-    SerialSourceSettings | Dca1000SourceSettings | ReplaySourceSettings,
-    Field(discriminator="type"),
-]
-
-
 class QueueSettings(BaseModel):
     """Bounded queues between a radar's threads; when one is full the oldest frame is dropped
     (and counted in the stats)."""
@@ -283,7 +135,9 @@ class RadarSettings(BaseModel):
         "'% mmfm-board:' line",
     )
     source: SourceSettings = Field(
-        title="Source", description="where frames come from; 'type' picks serial, dca1000 or replay"
+        title="Source",
+        description="where frames come from; 'type' picks the source type: "
+        + ", ".join(SOURCE_TYPES),
     )
     chirp_config: str | None = Field(
         default=None,
@@ -339,14 +193,7 @@ class RadarSettings(BaseModel):
         base = Path((info.context or {}).get("base_dir", "."))
         source = info.data["source"]
         if value is None:
-            if not isinstance(source, ReplaySourceSettings):
-                raise ValueError(f"required for a {source.type} source")
-            value = _replay_cfg(source.path)
-            if value is None:
-                raise ValueError(
-                    f"none given and no .cfg beside the capture {source.path!r}; "
-                    "name a bundled profile or a .cfg path"
-                )
+            value = source.default_chirp_config()  # ValueError: the source type has none
         target = _resolve(base, value) if Path(base, value).exists() else value
         try:
             load_cfg(target, board=info.data["board"])
@@ -374,16 +221,6 @@ class RadarSettings(BaseModel):
 def _resolve(base: Path, path: str) -> str:
     p = Path(os.path.expanduser(path))
     return str(p if p.is_absolute() else base / p)
-
-
-def _replay_cfg(path: str) -> str | None:
-    """The .cfg a replay of ``path`` would use when none is given."""
-    p = Path(path)
-    if p.is_dir():
-        cand = p / "radar.cfg"
-    else:
-        cand = p.with_suffix(".cfg")
-    return str(cand) if cand.exists() else None
 
 
 class EventLogSettings(BaseModel):

@@ -36,109 +36,26 @@ from typing import Any
 
 import numpy as np
 
-from firmware_cfg import RadarConfig
-from runtime.config import (
-    Dca1000SourceSettings,
-    RadarSettings,
-    ReplaySourceSettings,
-    SerialSourceSettings,
-    WatchdogSettings,
-)
+from runtime.config import RadarSettings, WatchdogSettings
 from runtime.events import Event
 from runtime.events.engine import EventEngine
 from runtime.frames import PointCloudFrame, RawFrame
 from runtime.log import radar_logger
-from runtime.sources.base import Source
+from runtime.sources import registry
+from runtime.sources.base import Source, SourceFactory
 
-__all__ = ["RadarPipeline", "SourceFactory", "make_source"]
+__all__ = ["RadarPipeline", "make_source"]
 
 logger = logging.getLogger(__name__)
-
-#: Builds a fresh, unopened source and, optionally, what to run right after ``open()`` (send the
-#: chirp config). Called again for every restart.
-SourceFactory = Callable[[], tuple[Source, Callable[[], None] | None]]
 
 _POLL_S = 0.1  # how often blocked threads look at the stop flag [s]
 
 
-def _send_chirp_config(
-    cli_port: str, baud: int, rc: RadarConfig, timeout_s: float, log: Any
-) -> None:
-    from runtime.radar_control import RadarControl
-
-    with RadarControl(cli_port, baud, timeout=timeout_s) as ctl:
-        ctl.send_config(rc)
-    log.info("chirp config %s sent on %s", rc.source, cli_port)
-
-
 def make_source(radar_id: str, settings: RadarSettings) -> SourceFactory:
-    """The factory of ``settings.source`` (serial, dca1000 or replay); opens nothing itself."""
-    rc = settings.radar_config
-    src = settings.source
-    log = radar_logger(logger, radar_id)
-
-    if isinstance(src, SerialSourceSettings):
-
-        def serial_factory() -> tuple[Source, Callable[[], None] | None]:
-            from runtime.sources.uart import UartSource
-
-            cli, data = src.cli_port, src.data_port
-            if "auto" in (cli, data):
-                from runtime.radar_control import discover_ports
-
-                found_cli, found_data = discover_ports(src.serial_number)
-                cli = found_cli if cli == "auto" else cli
-                data = found_data if data == "auto" else data
-                log.info("serial ports: CLI %s, data %s", cli, data)
-            source = UartSource(data, src.data_baud, radar_config=rc)
-            if not src.configure:
-                return source, None
-            return source, lambda: _send_chirp_config(
-                cli, src.cli_baud, rc, src.command_timeout_s, log
-            )
-
-        return serial_factory
-
-    if isinstance(src, Dca1000SourceSettings):
-
-        def dca_factory() -> tuple[Source, Callable[[], None] | None]:
-            from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
-
-            control = DCA1000Control(
-                fpga_ip=src.fpga_ip,
-                fpga_port=src.fpga_config_port,
-                host_ip=src.host_ip,
-                host_port=src.host_config_port,
-                timeout_s=src.command_timeout_s,
-            )
-            source = DCA1000Source(
-                rc,
-                host_ip=src.host_ip,
-                data_port=src.data_port,
-                control=control,
-                configure=src.configure,
-                packet_delay_us=src.packet_delay_us,
-                rcvbuf_bytes=src.rcvbuf_mib << 20,
-            )
-            cli = src.cli_port
-            if cli is None:
-                return source, None
-            return source, lambda: _send_chirp_config(
-                cli, src.cli_baud, rc, src.command_timeout_s, log
-            )
-
-        return dca_factory
-
-    assert isinstance(src, ReplaySourceSettings)
-
-    def replay_factory() -> tuple[Source, Callable[[], None] | None]:
-        from runtime.sources.replay import ReplaySource
-
-        return ReplaySource(
-            src.path, cfg=rc, realtime=src.realtime, speed=src.speed, loop=src.loop
-        ), None
-
-    return replay_factory
+    """The factory of ``settings.source``, looked up by its ``type``; opens nothing itself."""
+    return registry.source_factory(
+        settings.source, settings.radar_config, radar_logger(logger, radar_id)
+    )
 
 
 def _percentiles(values: deque[float]) -> dict[str, float | int]:
@@ -204,23 +121,20 @@ class RadarPipeline:
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
-        self.rc = settings.radar_config
+        self.radar_config = settings.radar_config
         self.watchdog = watchdog
         self._on_events = on_events
         self._on_available = on_available
         self._factory = source_factory or make_source(radar_id, settings)
         src = settings.source
         self.source_type = src.type if source_factory is None else "custom"
-        self._live_stamps = self.source_type in ("serial", "dca1000")
-        self._restamp = _Restamp(
-            src.timestamps if isinstance(src, ReplaySourceSettings) else None,
-            self.rc.chirp.frame_period_s,
-        )
-        self._ends = isinstance(src, ReplaySourceSettings) and not src.loop
-        period = self.rc.chirp.frame_period_s
+        self._live_stamps = src.live and source_factory is None
+        self._restamp = _Restamp(src.restamp, self.radar_config.chirp.frame_period_s)
+        self._ends = src.ends
+        period = self.radar_config.chirp.frame_period_s
         self.stall_timeout_s = max(settings.stall_timeout_s or watchdog.stall_timeout_s, 3 * period)
         events = settings.events.model_copy(update={"mounting": settings.mounting})
-        self.engine = EventEngine(radar_id, events, self.rc.chirp)
+        self.engine = EventEngine(radar_id, events, self.radar_config)
         self.log = radar_logger(logger, radar_id)
         self._capture_q: queue.Queue[tuple[Any, float]] = queue.Queue(settings.queues.capture)
         self._detect_q: queue.Queue[tuple[Any, Any, float]] = queue.Queue(
@@ -272,10 +186,10 @@ class RadarPipeline:
         """Build the DSP plan (raw-ADC sources) and start the three threads."""
         if self._threads:
             raise RuntimeError(f"pipeline {self.radar_id} started twice")
-        if self.source_type in ("dca1000", "replay"):
+        if self.settings.source.raw_adc:
             from runtime.dsp.chain import make_plan
 
-            self._plan = make_plan(self.rc.chirp, self.rc.demo)
+            self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
         self._started_at = time.monotonic()
         self._stop.clear()
         for name, target in (
@@ -480,7 +394,7 @@ class RadarPipeline:
                     if self._plan is None:
                         from runtime.dsp.chain import make_plan
 
-                        self._plan = make_plan(self.rc.chirp, self.rc.demo)
+                        self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
                     try:
                         result = process_frame(frame.data, self._plan)
                     except Exception as exc:

@@ -15,20 +15,20 @@ from firmware_cfg.profiles import profile_path
 from runtime.comms.settings import MqttSettings, ZeroMqSettings
 from runtime.config import (
     ConfigError,
-    Dca1000SourceSettings,
     EventLogSettings,
     LoggingSettings,
     MmfmConfig,
     QueueSettings,
     RadarSettings,
-    ReplaySourceSettings,
-    SerialSourceSettings,
     StatsSettings,
     WatchdogSettings,
     load_config,
     parse_config,
 )
 from runtime.events.settings import EventSettings
+from runtime.sources.dca1000 import Dca1000SourceSettings
+from runtime.sources.replay import ReplaySourceSettings
+from runtime.sources.uart import SerialSourceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "runtime" / "examples" / "mmfm.yaml"

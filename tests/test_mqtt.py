@@ -218,7 +218,9 @@ def test_events_reach_a_subscriber_with_topic_json_and_retain(
         c.set_available("living", True)
         for e in events:
             c.publish_event(e)
-        c.publish_tracks("living", 16.0, [{"id": 3, "x": 1.0, "y": 2.0, "z": 1.1}])
+        c.publish_event(
+            Event("tracks", 16.0, [{"id": 3, "x": 1.0, "y": 2.0, "z": 1.1}], 1.0, "living")
+        )
         c.publish_stats("living", {"frames": 100, "drops": 1})
         live.wait_for(
             lambda ms: {"mmfm/living/stats", "mmfm/living/tracks", *topics} <= {m.topic for m in ms}
@@ -299,7 +301,7 @@ def test_queue_bound_is_explicit_and_drops_are_counted(tmp_path: Path) -> None:
     c.start()
     for i in range(8):
         c.publish_event(Event("count", float(i), i, 1.0, "living"))
-    c.publish_tracks("living", 9.0, [])
+    c.publish_event(Event("tracks", 9.0, [], 1.0, "living"))
     stats = c.stats()
     assert stats["queued"] == 5 and stats["dropped_queue_full"] == 3
     assert stats["dropped_offline"] == 1  # QoS 0 tracks are not kept

@@ -93,7 +93,7 @@ def test_sub_receives_events_with_prefix_filtering(
     ]
     for e in events:
         comm.publish_event(e)
-    comm.publish_tracks("kitchen", 4.0, [{"id": 1, "x": 0.5}])
+    comm.publish_event(Event("tracks", 4.0, [{"id": 1, "x": 0.5}], 1.0, "kitchen"))
     comm.publish_stats("kitchen", {"frames": 10})
     comm.set_available("kitchen", True)
     got = [sub.recv_multipart() for _ in range(6)]

@@ -1,7 +1,7 @@
 """MQTT publisher (paho-mqtt 2.x) with Home Assistant discovery.
 
 Topic layout (``<prefix>`` = ``MqttSettings.topic_prefix``, ``<radar>`` and ``<zone>`` made topic-safe
-with :func:`~runtime.comms.homeassistant.slug`)::
+with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.comms.topics.MqttTopics`)::
 
     <prefix>/available                     online/offline, retained; the MQTT last will (daemon alive)
     <prefix>/<radar>/available             online/offline, retained (the radar's pipeline is up)
@@ -33,11 +33,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -47,9 +45,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from runtime.comms.base import StateProvider
-from runtime.comms.homeassistant import OFFLINE, ONLINE, Discovery, slug
-from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos
+from runtime.comms.homeassistant import Discovery
+from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos, topic_slug
+from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
 from runtime.events import Event
+from runtime.process_stats import ProcessStats
 
 logger = logging.getLogger(__name__)
 
@@ -78,71 +78,6 @@ def mmfm_version() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
-class MqttTopics:
-    """The topic layout under one prefix (see the module docstring)."""
-
-    prefix: str
-
-    def available(self, radar: str | None = None) -> str:
-        """Daemon availability (``radar=None``) or one radar's."""
-        return f"{self.prefix}/available" if radar is None else f"{self.radar(radar)}/available"
-
-    def radar(self, radar: str) -> str:
-        return f"{self.prefix}/{slug(radar)}"
-
-    def state(self, radar: str, event_type: str, zone: str | None = None) -> str:
-        """Where events of ``event_type`` (optionally for ``zone``) are published."""
-        topic = f"{self.radar(radar)}/{event_type}"
-        return topic if zone is None else f"{topic}/{slug(zone)}"
-
-    def event(self, event: Event) -> str:
-        zone = event.attributes.get("zone")
-        return self.state(event.radar, event.type, None if zone is None else str(zone))
-
-    def tracks(self, radar: str) -> str:
-        return self.state(radar, "tracks")
-
-    def stats(self, radar: str) -> str:
-        return f"{self.radar(radar)}/stats"
-
-    def ask(self, radar: str) -> str:
-        """Inbound questions (reserved; subscribed once the mm-LLM answers them)."""
-        return f"{self.radar(radar)}/ask"
-
-    def answer(self, radar: str) -> str:
-        """Answers for MQTT 3.1.1 askers (MQTT 5 askers get theirs on their response topic)."""
-        return self.state(radar, "answer")
-
-
-class _ProcessStats:
-    """CPU use of this process since the last call, and its resident memory (cheap: no psutil)."""
-
-    def __init__(self) -> None:
-        self._last = (time.monotonic(), self._cpu_s())
-
-    @staticmethod
-    def _cpu_s() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-
-    @staticmethod
-    def _rss_mb() -> float:
-        try:
-            with open("/proc/self/statm", encoding="ascii") as f:
-                pages = int(f.read().split()[1])
-            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):  # not Linux: peak RSS instead
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def sample(self) -> dict[str, float]:
-        now, cpu = time.monotonic(), self._cpu_s()
-        t0, cpu0 = self._last
-        self._last = (now, cpu)
-        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
-        return {"cpu_percent": round(percent, 1), "rss_mb": round(self._rss_mb(), 1)}
-
-
 class MqttCommunicator:
     """Publishes events, tracks, stats and availability over MQTT, with Home Assistant discovery.
 
@@ -162,11 +97,11 @@ class MqttCommunicator:
     ) -> None:
         self.settings = settings
         self.radars = {r.id: r for r in radar_infos(radars)}
-        slugs = [slug(r) for r in self.radars]
+        slugs = [topic_slug(r) for r in self.radars]
         if len(set(slugs)) != len(slugs):
             raise ValueError(f"radar ids collide once made topic-safe: {sorted(self.radars)}")
         for radar in self.radars.values():
-            zone_slugs = [slug(z) for z in radar.zones]
+            zone_slugs = [topic_slug(z) for z in radar.zones]
             if len(set(zone_slugs)) != len(zone_slugs):
                 raise ValueError(f"radar {radar.id!r}: zone names collide once made topic-safe")
         self.topics = MqttTopics(settings.topic_prefix)
@@ -188,7 +123,7 @@ class MqttCommunicator:
         self._stopping = False
         self._stats_stop = threading.Event()
         self._stats_thread: threading.Thread | None = None
-        self._process = _ProcessStats()
+        self._process = ProcessStats()
         self._counters = dict.fromkeys(
             (
                 "connects",
@@ -350,11 +285,6 @@ class MqttCommunicator:
             with self._lock:
                 self._retained[topic] = payload
             self._publish(topic, payload, self.settings.event_qos, True)
-
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
-        """Tracks as a ``tracks`` event (same JSON as the event engine's), QoS 0, not retained."""
-        event = Event("tracks", time, tracks, 1.0, radar)
-        self._publish(self.topics.tracks(radar), event.to_json(), 0, False)
 
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
         """Keep the pipeline's latest stats; they go out every ``stats_interval_s`` (or now if 0)."""

@@ -178,10 +178,6 @@ class ZeroMqCommunicator:
                 topic += f"{topic_slug(str(zone))}/"
         self._send(topic, event.to_json().encode("utf-8"))
 
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
-        """Tracks as a ``tracks`` event's JSON on ``<prefix>/<radar>/tracks/``."""
-        self.publish_event(Event("tracks", time, tracks, 1.0, radar))
-
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
         doc = {"radar": radar, "time": time.time(), "pipeline": stats, "zeromq": self.stats()}
         try:
