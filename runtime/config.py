@@ -526,6 +526,13 @@ class MmfmConfig(BaseModel):
     radars: dict[str, RadarSettings] = Field(
         min_length=1, title="Radars", description="radar id -> radar; ids name MQTT topics"
     )
+    keep_running: bool = Field(
+        default=False,
+        title="Keep running",
+        description="stay up after every radar's source has ended (replays without loop); "
+        "false: the daemon exits with status 0 once the last frame is processed "
+        "(mmfm run --keep-running sets it)",
+    )
 
     @field_validator("radars")
     @classmethod
