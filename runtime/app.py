@@ -250,10 +250,14 @@ class App:
             if not comm.stats().get("connected"):
                 s = getattr(comm, "settings", None)
                 where = f"{s.host}:{s.port}" if s is not None else "the broker"
+                problem_of = getattr(comm, "connect_problem", None)
+                problem = (problem_of() if problem_of is not None else None) or (
+                    f"MQTT broker {where} not reachable"
+                )
                 logger.warning(
-                    "MQTT broker %s not reachable; mmfm runs without it and keeps reconnecting "
-                    "in the background (events wait in a bounded queue)",
-                    where,
+                    "MQTT: %s; mmfm runs without it and keeps reconnecting in the background "
+                    "(events wait in a bounded queue)",
+                    problem,
                 )
 
     def _start_pipelines(self) -> str:
