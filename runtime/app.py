@@ -315,6 +315,8 @@ class App:
 
     def fail(self, reason: str) -> None:
         """Stop the daemon because a part died: log it loudly; :meth:`run` returns 1."""
+        if self.exit_code == 1 and self.stopping:
+            return  # said already; the watchdog may see the same dead thread once more
         logger.critical("%s; stopping mmfm (exit status 1)", reason)
         self.exit_code = 1
         self._stop_event.set()

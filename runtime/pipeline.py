@@ -521,7 +521,7 @@ class RadarPipeline:
 
     def _put(self, q: queue.Queue[Any], item: Any, drop_counter: str) -> None:
         """Put without blocking; when full, drop the oldest item (counted). With backpressure
-        (a non-paced replay), wait for room instead (until stop or a restart)."""
+        (a non-paced replay), wait for room instead (until the pipeline stops)."""
         if self.backpressure:
             while not self._stop.is_set():
                 try:
