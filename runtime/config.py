@@ -355,6 +355,13 @@ class MmfmConfig(BaseModel):
     radars: dict[str, RadarSettings] = Field(
         min_length=1, title="Radars", description="radar id -> radar; ids name MQTT topics"
     )
+    keep_running: bool = Field(
+        default=False,
+        title="Keep running",
+        description="stay up after every radar's source has ended (replays without loop); "
+        "false: the daemon exits with status 0 once the last frame is processed "
+        "(mmfm run --keep-running sets it)",
+    )
 
     @field_validator("radars")
     @classmethod
@@ -394,6 +401,90 @@ class MmfmConfig(BaseModel):
         ]
 
 
+# ---------------------------------------------------------------------------- YAML limits
+#: Deepest nesting of a config (aliases expanded); mmfm's own configs are about 6 deep.
+MAX_YAML_DEPTH = 50
+#: Most values (scalars, lists, mappings) a config may hold once its aliases are expanded.
+MAX_YAML_VALUES = 100_000
+#: Most alias uses (``*name``) in one config.
+MAX_YAML_ALIASES = 100
+
+
+class _Refused(Exception):
+    """A YAML document past the limits above (line 0 = unknown)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses deep nesting and many aliases while composing, before its
+    recursive composer can hit Python's recursion limit."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _Refused(mark.line + 1, f"more than {MAX_YAML_ALIASES} YAML aliases")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(mark.line + 1, f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that aliases make too large, too deep or recursive (a "billion laughs"
+    bomb), in time linear in the number of distinct nodes.
+
+    Raises:
+        _Refused: naming the line and the limit.
+    """
+    done: dict[int, tuple[int, int]] = {}  # id(node) -> (values once expanded, height)
+    active: set[int] = set()
+
+    def walk(node: yaml.Node, depth: int) -> tuple[int, int]:
+        line = node.start_mark.line + 1
+        key = id(node)
+        if key in active:
+            raise _Refused(line, "a YAML alias refers to a node that contains it")
+        if key not in done:
+            if depth > MAX_YAML_DEPTH:
+                raise _Refused(line, f"nested deeper than {MAX_YAML_DEPTH} levels")
+            active.add(key)
+            if isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            else:
+                children = []
+            size, height = 1, 1
+            for child in children:
+                s, h = walk(child, depth + 1)
+                size, height = size + s, max(height, h + 1)
+                if size > MAX_YAML_VALUES:
+                    raise _Refused(
+                        line, f"more than {MAX_YAML_VALUES:,} values once YAML aliases are expanded"
+                    )
+            active.discard(key)
+            done[key] = (size, height)
+        size, height = done[key]
+        if depth + height - 1 > MAX_YAML_DEPTH:
+            raise _Refused(line, f"nested deeper than {MAX_YAML_DEPTH} levels (through an alias)")
+        return size, height
+
+    walk(root, 1)
+
+
 # ---------------------------------------------------------------------------- YAML with lines
 class _Doc:
     """A YAML document as plain data plus the line of every key path."""
@@ -410,10 +501,14 @@ class _Doc:
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 key = loader.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
                 if isinstance(key, list):
                     key = tuple(key)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise _Refused(line, "a mapping key must be a plain value") from None
                 sub = (*path, key)
-                line = key_node.start_mark.line + 1
                 if key in out:
                     self.issues.append(
                         ConfigIssue(
@@ -467,6 +562,10 @@ class _Doc:
         return self.lines.get(path, 0), _dotted(tuple(shown))
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def _dotted(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
@@ -510,21 +609,30 @@ def parse_config(
     """
     doc = _Doc(source, os.environ if env is None else env)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _GuardedLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_expansion(node)
             data = {} if node is None else doc.build(loader, node, ())
         finally:
             loader.dispose()
+    except _Refused as exc:
+        raise ConfigError([ConfigIssue(source, exc.line, "", f"refused: {exc}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise ConfigError(
-            [ConfigIssue(source, line, "", f"YAML syntax error: {problem}")]
+            [ConfigIssue(source, line, "", f"YAML syntax error: {_one_line(problem)}")]
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(source, 0, "", f"YAML error: {exc}")]) from None
+        raise ConfigError([ConfigIssue(source, 0, "", f"YAML error: {_one_line(exc)}")]) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. an int past 4300 digits
+        reason = _one_line(exc)[:200]
+        if "Exceeds the limit" in reason:
+            reason = "a number too long to read (more than 4300 digits)"
+        raise ConfigError([ConfigIssue(source, 0, "", f"cannot read the YAML: {reason}")]) from None
     if not isinstance(data, dict):
         raise ConfigError(
             [ConfigIssue(source, 1, "", "the config must be a mapping of sections (radars: ...)")]
@@ -566,7 +674,22 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Mm
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(p), 0, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    str(p),
+                    line,
+                    "",
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                    "a config is a YAML text file",
+                )
+            ]
+        ) from None
     return parse_config(text, source=str(p), base_dir=p.resolve().parent, env=env)

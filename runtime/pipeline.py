@@ -10,10 +10,12 @@
   port (serial; DCA1000 when ``cli_port`` is set) and pumps frames. On an exception, the end of a live
   stream or a watchdog request (:meth:`RadarPipeline.check_stall`) it closes the source, goes
   offline, waits (exponential backoff, reset once frames flow again) and builds a new source, so the
-  chirp config is sent again after every reconnect. A replay without ``loop`` ends the pipeline.
-- **Queues** are bounded; when one is full the oldest item is dropped and counted
-  (``dropped.capture_queue`` / ``dropped.detections_queue``): a slow consumer never blocks the
-  source, and the newest frames win.
+  chirp config is sent again after every reconnect. A replay without ``loop`` ends the pipeline once
+  every frame it delivered has been through DSP and the engine (:attr:`RadarPipeline.ended`).
+- **Queues** are bounded. For live sources (and paced replays) a full queue drops its oldest item,
+  counted (``dropped.capture_queue`` / ``dropped.detections_queue``): a slow consumer never blocks
+  the source, and the newest frames win. A non-paced replay (``realtime: false``) applies
+  backpressure instead: the source waits for room, so every frame is processed and none dropped.
 - **DSP** runs :func:`runtime.dsp.chain.process_frame` on raw ADC; an exception on one frame is
   counted (``dsp_errors``) and the frame skipped.
 - **Engine** runs :meth:`EventEngine.update_raw` / :meth:`~EventEngine.update_points` under a lock
@@ -22,6 +24,12 @@
 
 Frame arrival: the source's own receive stamp for live sources (``RawFrame.timestamp`` of the DCA1000
 receiver, the UART parser's packet-completion time), the moment the frame is yielded otherwise.
+Frame timestamps of a non-paced replay with ``timestamps: arrival`` are the start time plus the
+recorded offset (the time the frame would have been played), so tracking and vitals see the
+capture's own timing however fast it is read.
+
+A thread that dies of an exception nobody expected (a bug) is logged with its traceback and listed
+by :meth:`RadarPipeline.dead_threads`; the daemon's watchdog then stops the daemon with an error.
 """
 
 from __future__ import annotations
@@ -72,24 +80,35 @@ def _percentiles(values: deque[float]) -> dict[str, float | int]:
 
 
 class _Restamp:
-    """Replay timestamps: 'arrival' = now; 'recorded' = as recorded, kept increasing across loops."""
+    """Replay timestamps: 'arrival' = now; 'recorded' = as recorded, kept increasing across loops.
 
-    def __init__(self, mode: str | None, period_s: float) -> None:
+    With ``paced=False`` (a replay read as fast as it is processed) 'arrival' is the time of the
+    first frame plus each frame's recorded offset from it.
+    """
+
+    def __init__(self, mode: str | None, period_s: float, paced: bool = True) -> None:
         self.mode = mode
         self.period_s = period_s
+        self.paced = paced
         self._offset = 0.0
         self._last: float | None = None
+        self._shift: float | None = None  # non-paced 'arrival': start time - first recorded stamp
 
     def __call__(self, frame: RawFrame | PointCloudFrame, now: float) -> None:
-        if self.mode == "arrival":
-            frame.timestamp = now
-        elif self.mode == "recorded":
+        if self.mode is None or (self.mode == "arrival" and self.paced):
+            if self.mode == "arrival":
+                frame.timestamp = now
+            return
+        t = frame.timestamp + self._offset
+        if self._last is not None and t <= self._last:
+            self._offset += self._last - t + self.period_s
             t = frame.timestamp + self._offset
-            if self._last is not None and t <= self._last:
-                self._offset += self._last - t + self.period_s
-                t = frame.timestamp + self._offset
-            frame.timestamp = t
-            self._last = t
+        self._last = t
+        if self.mode == "arrival":
+            if self._shift is None:
+                self._shift = now - t
+            t += self._shift
+        frame.timestamp = t
 
 
 class RadarPipeline:
@@ -129,7 +148,13 @@ class RadarPipeline:
         src = settings.source
         self.source_type = src.type if source_factory is None else "custom"
         self._live_stamps = src.live and source_factory is None
-        self._restamp = _Restamp(src.restamp, self.radar_config.chirp.frame_period_s)
+        #: a non-paced replay: the source waits for room in the queues (never drops a frame)
+        self.backpressure = (
+            source_factory is None and src.type == "replay" and not getattr(src, "realtime", True)
+        )
+        self._restamp = _Restamp(
+            src.restamp, self.radar_config.chirp.frame_period_s, paced=not self.backpressure
+        )
         self._ends = src.ends
         period = self.radar_config.chirp.frame_period_s
         self.stall_timeout_s = max(settings.stall_timeout_s or watchdog.stall_timeout_s, 3 * period)
@@ -146,6 +171,8 @@ class RadarPipeline:
         self._restart_reason = ""
         self._capture_done = threading.Event()
         self._dsp_done = threading.Event()
+        self._engine_done = threading.Event()
+        self._dead: dict[str, str] = {}  # thread -> the exception that ended it
         self._engine_lock = threading.Lock()
         self._lock = threading.Lock()  # counters, phase, source
         self._threads: list[threading.Thread] = []
@@ -197,7 +224,12 @@ class RadarPipeline:
             ("dsp", self._dsp_loop),
             ("engine", self._engine_loop),
         ):
-            t = threading.Thread(target=target, name=f"{self.radar_id}-{name}", daemon=True)
+            t = threading.Thread(
+                target=self._guarded,
+                args=(target,),
+                name=f"{self.radar_id}-{name}",
+                daemon=True,
+            )
             self._threads.append(t)
             t.start()
 
@@ -218,6 +250,31 @@ class RadarPipeline:
     def alive(self) -> bool:
         """True while the capture thread runs (False once a replay ended or after stop)."""
         return bool(self._threads) and self._threads[0].is_alive()
+
+    @property
+    def ended(self) -> bool:
+        """True once a replay without ``loop`` has ended and every frame it delivered has been
+        processed (or dropped and counted, for a paced replay)."""
+        return self.phase == "ended"
+
+    def dead_threads(self) -> dict[str, str]:
+        """Threads that died of an unexpected exception: name -> ``"Type: message"``."""
+        with self._lock:
+            return dict(self._dead)
+
+    def _guarded(self, target: Callable[[], None]) -> None:
+        """Run a thread's loop; an exception that escapes it is logged and recorded, never silent."""
+        try:
+            target()
+        except BaseException as exc:
+            name = threading.current_thread().name
+            with self._lock:
+                self._dead[name] = f"{type(exc).__name__}: {exc}"
+            self.log.critical(
+                "thread %s died: %s: %s", name, type(exc).__name__, exc, exc_info=True
+            )
+            if not isinstance(exc, Exception):
+                raise
 
     @property
     def source(self) -> Source | None:
@@ -278,11 +335,10 @@ class RadarPipeline:
                 streamed, reason = self._run_source_once()
                 if self._stop.is_set():
                     break
-                self._set_online(False)
                 if reason is None:  # a replay reached its end
-                    self.log.info("capture ended (replay without loop)")
-                    self.phase = "ended"
+                    self._finish_replay()
                     return
+                self._set_online(False)
                 if streamed:
                     backoff = self.watchdog.restart_backoff_s
                 with self._lock:
@@ -294,6 +350,22 @@ class RadarPipeline:
                 backoff = min(backoff * 2, self.watchdog.restart_backoff_max_s)
         finally:
             self._capture_done.set()
+
+    def _finish_replay(self) -> None:
+        """Let DSP and the engine take every queued frame, then go offline and count as ended."""
+        self._capture_done.set()
+        with self._lock:
+            self.phase = "draining"
+        while not self._engine_done.wait(_POLL_S):
+            if self._stop.is_set():
+                return
+        self._set_online(False)
+        self.log.info(
+            "capture ended (replay without loop): %d frames, %d processed",
+            self.counters["frames"],
+            self.counters["frames_processed"],
+        )
+        self.phase = "ended"
 
     def _run_source_once(self) -> tuple[bool, str | None]:
         """Build, open and pump one source; (frames flowed, why it ended: None = a finished replay)."""
@@ -364,7 +436,16 @@ class RadarPipeline:
             self.counters[key] += 1
 
     def _put(self, q: queue.Queue[Any], item: Any, drop_counter: str) -> None:
-        """Put without blocking; when full, drop the oldest item (counted)."""
+        """Put without blocking; when full, drop the oldest item (counted). With backpressure
+        (a non-paced replay), wait for room instead (until the pipeline stops)."""
+        if self.backpressure:
+            while not self._stop.is_set():
+                try:
+                    q.put(item, timeout=_POLL_S)
+                    return
+                except queue.Full:
+                    continue
+            return
         while True:
             try:
                 q.put_nowait(item)
@@ -418,6 +499,12 @@ class RadarPipeline:
 
     # ------------------------------------------------------------------ engine
     def _engine_loop(self) -> None:
+        try:
+            self._engine_frames()
+        finally:
+            self._engine_done.set()
+
+    def _engine_frames(self) -> None:
         while True:
             try:
                 frame, result, arrival = self._detect_q.get(timeout=_POLL_S)
@@ -477,6 +564,7 @@ class RadarPipeline:
             "radar": self.radar_id,
             "source_type": self.source_type,
             "phase": self.phase,
+            "backpressure": self.backpressure,
             "online": self.online,
             "uptime_s": round(uptime, 1),
             "frames": c["frames"],

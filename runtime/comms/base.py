@@ -1,4 +1,10 @@
-"""The interface every publisher implements; the daemon's app talks only to this."""
+"""The interface every publisher implements; the daemon's app talks only to this.
+
+A publisher with worker threads of its own may also have ``check_threads() -> list[str]``: the
+daemon's watchdog calls it every round; it restarts what died and returns the names of dead threads
+it could not restart (the daemon then stops with exit status 1). ZeroMQ's request thread and MQTT's
+stats thread are watched this way.
+"""
 
 from __future__ import annotations
 

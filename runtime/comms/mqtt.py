@@ -13,6 +13,19 @@ with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.c
     <prefix>/<radar>/answer                answers (an ``answer`` event; the MQTT 3.1.1 reply topic)
     homeassistant/...                      discovery, see :mod:`runtime.comms.homeassistant`
 
+Reading availability (clients other than Home Assistant): ``<prefix>/<radar>/available`` is valid
+only while ``<prefix>/available`` is ``online``. One MQTT connection has one last will, so when the
+daemon is killed (SIGKILL, power loss) the broker turns ``<prefix>/available`` to ``offline`` and
+leaves each radar's retained value as it was; a radar is up when BOTH topics say ``online``. Home
+Assistant's discovery says exactly this (an availability list of both topics, ``availability_mode:
+all``), and a restarted daemon republishes every radar as ``offline`` as soon as it connects, before
+its frames flow. Retained event states (occupancy, count, ...) follow the same rule.
+
+TLS: the broker's certificate is checked against ``tls_ca_certs`` (or the system CAs) and the host
+name; a failed check is logged as such ("the TLS certificate of HOST:PORT failed verification
+against CA: unable to get local issuer certificate"), counted in ``stats()["tls_failures"]`` and
+given by :meth:`MqttCommunicator.connect_problem`, never as an unreachable broker.
+
 Inbound topics are routed through one table (:meth:`MqttCommunicator._routes`) that is subscribed
 after every (re)connect; today it holds only Home Assistant's ``homeassistant/status``. Questions
 will add ``<prefix>/+/ask`` with a handler that replies on the MQTT 5 response topic with the
@@ -33,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -120,6 +134,8 @@ class MqttCommunicator:
         self._app_stats: dict[str, dict[str, Any]] = {}
         self._connected = threading.Event()
         self._first_reason: ReasonCode | None = None
+        self._tls_error: Exception | None = None  # the last failed TLS handshake's error
+        self._last_problem: str | None = None
         self._stopping = False
         self._stats_stop = threading.Event()
         self._stats_thread: threading.Thread | None = None
@@ -135,6 +151,7 @@ class MqttCommunicator:
                 "delivered",
                 "dropped_queue_full",
                 "dropped_offline",
+                "tls_failures",
                 "discovery_announcements",
                 "ha_restarts",
             ),
@@ -185,8 +202,9 @@ class MqttCommunicator:
         if s.username:
             client.username_pw_set(s.username, password)
         if s.use_tls:
-            client.tls_set(ca_certs=s.tls_ca_certs, certfile=s.tls_certfile, keyfile=s.tls_keyfile)
+            client.tls_set_context(self._tls_context())
             client.tls_insecure_set(s.tls_insecure)
+        client.suppress_exceptions = True  # a failing callback is logged, never ends paho's thread
         self._client = client
         self._stopping = False
         self._stats_stop.clear()
@@ -222,6 +240,44 @@ class MqttCommunicator:
             if reason is not None and reason.value in AUTH_REASON_CODES:
                 self.stop()
                 raise MqttAuthError(self._auth_message(reason))
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The TLS context paho connects with; its sockets remember why a handshake failed, so a
+        certificate that fails verification is reported as such (paho says only "failed")."""
+        s = self.settings
+        context = ssl.create_default_context(cafile=s.tls_ca_certs)
+        if s.tls_certfile:
+            context.load_cert_chain(s.tls_certfile, s.tls_keyfile)
+        owner = self
+
+        class _Socket(ssl.SSLSocket):
+            def do_handshake(self, block: bool = False) -> None:
+                try:
+                    super().do_handshake(block)
+                except (ssl.SSLError, ssl.CertificateError) as err:
+                    owner._tls_error = err
+                    raise
+                owner._tls_error = None
+
+        context.sslsocket_class = _Socket
+        return context
+
+    def connect_problem(self) -> str | None:
+        """Why the last connection attempt failed, in words (None: no failure seen)."""
+        return self._last_problem
+
+    def check_threads(self) -> list[str]:
+        """Restart the stats thread if it died (called by the daemon's watchdog); nothing is left
+        dead, so the list is always empty."""
+        thread = self._stats_thread
+        if thread is None or thread.is_alive() or self._stats_stop.is_set():
+            return []
+        logger.error("MQTT: the stats thread died; starting it again")
+        self._stats_thread = threading.Thread(
+            target=self._stats_loop, name="mqtt-stats", daemon=True
+        )
+        self._stats_thread.start()
+        return []
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish ``offline`` for every radar and the daemon, then disconnect (no last will)."""
@@ -301,7 +357,8 @@ class MqttCommunicator:
         """Counters: connects, reconnects, disconnects, connect_failures, auth_failures, published
         (accepted by paho), delivered (QoS>0 acknowledged by the broker, QoS 0 written), queued
         (published, not yet delivered: waiting for the broker), dropped_queue_full (over
-        max_queued_messages), dropped_offline (QoS 0 while away, or before start),
+        max_queued_messages), dropped_offline (QoS 0 while away, or before start), tls_failures
+        (a TLS handshake failed: the broker's certificate did not verify, and so on),
         discovery_announcements, ha_restarts, connected (0/1)."""
         with self._lock:
             out = dict(self._counters)
@@ -394,6 +451,7 @@ class MqttCommunicator:
         reason: ReasonCode,
         properties: Any,
     ) -> None:
+        self._last_problem = None
         if reason.is_failure:
             if reason.value in AUTH_REASON_CODES:
                 self._count("auth_failures")
@@ -433,7 +491,26 @@ class MqttCommunicator:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         self._count("connect_failures")
-        logger.warning("MQTT: cannot reach %s:%d; retrying", self.settings.host, self.settings.port)
+        s = self.settings
+        err, self._tls_error = self._tls_error, None
+        if isinstance(err, ssl.SSLCertVerificationError):
+            self._count("tls_failures")
+            ca = s.tls_ca_certs or "the system CA certificates"
+            self._last_problem = (
+                f"the TLS certificate of {s.host}:{s.port} failed verification against {ca}: "
+                f"{err.verify_message or err.reason} (check mqtt.tls_ca_certs and mqtt.host)"
+            )
+        elif isinstance(err, ssl.CertificateError):
+            self._count("tls_failures")
+            self._last_problem = (
+                f"the TLS certificate of {s.host}:{s.port} does not match the host: {err}"
+            )
+        elif err is not None:
+            self._count("tls_failures")
+            self._last_problem = f"the TLS handshake with {s.host}:{s.port} failed: {err}"
+        else:
+            self._last_problem = f"broker {s.host}:{s.port} not reachable"
+        logger.warning("MQTT: %s; retrying", self._last_problem)
 
     def _on_disconnect(
         self,

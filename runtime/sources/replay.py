@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from firmware_cfg import RadarConfig, load_cfg, parse_cfg_text
 from runtime.dataset import INDEX_NAME, Dataset, open_dataset
@@ -99,6 +99,14 @@ class ReplaySourceSettings(SourceSettingsBase):
         description="'arrival': stamp frames with the time they are played (events carry today's "
         "time); 'recorded': keep the capture's stamps (made increasing across loops)",
     )
+
+    @field_validator("path")
+    @classmethod
+    def _capture_exists(cls, value: str) -> str:
+        # checked at load time: a missing capture would otherwise be retried forever at run time
+        if not Path(value).exists():
+            raise ValueError(f"{value}: no such capture (file or recording directory)")
+        return value
 
     @property
     def ends(self) -> bool:
