@@ -29,9 +29,9 @@ from firmware_cfg.chirp import ChirpConfig
 from firmware_cfg.demo import DemoConfig
 from runtime.dsp.angle import ArrayGeometry, array_geometry, estimate_angles
 from runtime.dsp.cfar import cfar
+from runtime.dsp.detection import DETECTION_DTYPE, detections_to_points
 from runtime.dsp.doppler import DOPPLER_WINDOW, tdm_compensation, tdm_phase_table, velocity_axis_mps
 from runtime.dsp.peaks import interval_mask, local_max_mask
-from runtime.dsp.pointcloud import DETECTION_DTYPE, detections_to_points
 from runtime.dsp.range import RANGE_WINDOW, adc_samples, check_frame, range_axis_m
 from runtime.dsp.windows import make_window
 
@@ -79,7 +79,7 @@ class FrameResult:
         detection_db: float32 ``[doppler, range]`` log-magnitude non-coherent map [dB].
         noise_db: float32 ``[doppler, range]`` range-CFAR noise estimate [dB].
         detected: bool ``[doppler, range]`` cells that passed CFAR, peak grouping and FoV.
-        detections: :data:`~runtime.dsp.pointcloud.DETECTION_DTYPE` ``[n]``, strongest first.
+        detections: :data:`~runtime.dsp.detection.DETECTION_DTYPE` ``[n]``, strongest first.
         points: :data:`~runtime.frames.POINT_DTYPE` ``[n]``, same order.
     """
 
