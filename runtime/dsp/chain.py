@@ -51,6 +51,8 @@ class DspPlan:
     Attributes:
         cfg, demo: the configuration the plan was built for.
         window_2d: float32 ``[loop, sample]`` fused range x Doppler window with the fftshift sign.
+        window_iq: float32 ``[loop, 2 sample]``, ``window_2d`` repeated for the interleaved real and
+            imaginary parts of complex64 samples.
         range_axis_m: ``[num_range_bins]`` [m] (range bias subtracted).
         velocity_axis_mps: ``[doppler_fft_size]`` [m/s], zero at ``N/2``.
         tdm_table: complex64 ``[doppler_fft_size, num_tx]`` TDM compensation factors.
@@ -62,6 +64,7 @@ class DspPlan:
     cfg: ChirpConfig
     demo: DemoConfig
     window_2d: np.ndarray
+    window_iq: np.ndarray
     range_axis_m: np.ndarray
     velocity_axis_mps: np.ndarray
     tdm_table: np.ndarray
@@ -134,18 +137,20 @@ def _make_plan(
     if cfg.doppler_fft_size % 2:
         raise ValueError(f"Doppler FFT size {cfg.doppler_fft_size} must be even")
     window_2d = np.ascontiguousarray(np.outer(w_d * shift, w_r), dtype=np.float32)
+    window_iq = np.repeat(window_2d, 2, axis=1)  # [loop, 2 sample]: one factor per re and im
     rng_axis = range_axis_m(cfg, demo)
     vel_axis = velocity_axis_mps(cfg)
     fov = (
         interval_mask(vel_axis, demo.doppler_fov_mps)[:, None]
         & interval_mask(rng_axis, demo.range_fov_m)[None, :]
     )
-    for arr in (window_2d, rng_axis, vel_axis, fov):
+    for arr in (window_2d, window_iq, rng_axis, vel_axis, fov):
         arr.setflags(write=False)
     return DspPlan(
         cfg=cfg,
         demo=demo,
         window_2d=window_2d,
+        window_iq=window_iq,
         range_axis_m=rng_axis,
         velocity_axis_mps=vel_axis,
         tdm_table=tdm_phase_table(cfg),
@@ -178,8 +183,9 @@ def _cube_and_power(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cube and the antenna-summed power ``[doppler, range]``, computed in cache-sized blocks.
 
-    A block of virtual antennas (about ``_BLOCK_BYTES``) is windowed, range- and Doppler-transformed
-    in place in the output buffer and its power accumulated while it is still in the CPU cache.
+    A block of virtual antennas (about ``_BLOCK_BYTES``) is windowed straight into the output buffer,
+    range- and Doppler-transformed there in place and its power accumulated while it is still in the
+    CPU cache: the frame is read once and the cube written once.
     """
     cfg = plan.cfg
     check_frame(frame, cfg)
@@ -192,20 +198,27 @@ def _cube_and_power(
     cube = out.reshape(nv, nd, nr)
     xs = x.reshape(nv, nl, ns)
     in_place = cfg.adc_format.is_complex and nd == nl and cfg.range_fft_size == ns
+    subtract = plan.demo.clutter_removal or plan.remove_dc
     acc = np.zeros(2 * nd * nr, dtype=np.float32)  # re^2 and im^2 interleaved
     step = max(1, _BLOCK_BYTES // (nl * ns * 8))
     for a in range(0, nv, step):
         blk = xs[a : a + step]  # [block, loop, sample]
-        if plan.demo.clutter_removal:
-            blk = blk - blk.mean(axis=1, keepdims=True, dtype=blk.dtype)
-        if plan.remove_dc:
-            blk = blk - blk.mean(axis=2, keepdims=True, dtype=blk.dtype)
-        dst = cube[a : a + step]
+        dst = cube[a : a + step]  # [block, doppler, range]
         if in_place:
-            y = np.multiply(blk, plan.window_2d, out=dst)
-            scipy.fft.fft(y, axis=2, workers=1, overwrite_x=True)
-            scipy.fft.fft(y, axis=1, workers=1, overwrite_x=True)
+            if subtract:
+                _remove_means(blk, plan, out=dst)
+                blk = dst
+            if blk.flags.c_contiguous:
+                # complex x real window as a float32 product on the interleaved (re, im) pairs
+                iq = plan.window_iq
+                np.multiply(blk.view(np.float32), iq, out=dst.view(np.float32))
+            else:
+                np.multiply(blk, plan.window_2d, out=dst)
+            scipy.fft.fft(dst, axis=2, workers=1, overwrite_x=True)  # range, contiguous axis
+            scipy.fft.fft(dst, axis=1, workers=1, overwrite_x=True)  # Doppler
         else:
+            if subtract:
+                blk = _remove_means(blk, plan, out=None)
             y = blk * plan.window_2d
             if cfg.adc_format.is_complex:
                 r = scipy.fft.fft(y, n=cfg.range_fft_size, axis=2, workers=1, overwrite_x=True)
@@ -216,6 +229,17 @@ def _cube_and_power(
         acc += np.einsum("vk,vk->k", parts, parts)
     power = acc[0::2] + acc[1::2]
     return out, power.reshape(nd, nr)
+
+
+def _remove_means(blk: np.ndarray, plan: DspPlan, out: np.ndarray | None) -> np.ndarray:
+    """Static clutter (mean over loops) and/or DC (mean over samples) removal of ``[block, loop,
+    sample]`` ADC samples, into ``out`` (a new array when None)."""
+    if plan.demo.clutter_removal:
+        blk = np.subtract(blk, blk.mean(axis=1, keepdims=True, dtype=blk.dtype), out=out)
+        out = blk
+    if plan.remove_dc:
+        blk = np.subtract(blk, blk.mean(axis=2, keepdims=True, dtype=blk.dtype), out=out)
+    return blk
 
 
 def _power_to_db(power: np.ndarray, num_virtual: int) -> np.ndarray:
@@ -269,10 +293,11 @@ def _detections(
     cube: np.ndarray, det_db: np.ndarray, noise_db: np.ndarray, hit: np.ndarray, plan: DspPlan
 ) -> np.ndarray:
     """Angles on the detected cells -> :data:`DETECTION_DTYPE`, strongest first, angle FoV applied."""
-    d_idx, r_idx = np.nonzero(hit)
-    order = np.argsort(-det_db[d_idx, r_idx], kind="stable")
-    d_idx, r_idx = d_idx[order], r_idx[order]
-    virtual = np.moveaxis(cube[:, :, d_idx, r_idx], 2, 0)  # [n, tx, rx]
+    flat = np.flatnonzero(hit)  # row-major cell indices (a 1-D search is much faster than 2-D)
+    flat = flat[np.argsort(-det_db.ravel()[flat], kind="stable")]
+    d_idx, r_idx = np.divmod(flat, hit.shape[1])
+    ntx, nrx = cube.shape[:2]
+    virtual = cube.reshape(ntx * nrx, -1)[:, flat].T.reshape(-1, ntx, nrx)  # [n, tx, rx]
     virtual = tdm_compensation(virtual, d_idx, plan.cfg, plan.tdm_table)
     cell, az, el, _ = estimate_angles(virtual, plan.geometry, plan.demo)
     d_c, r_c = d_idx[cell], r_idx[cell]
