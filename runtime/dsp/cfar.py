@@ -136,12 +136,15 @@ def cfar_noise(
     Returns:
         float ``[...]`` shaped like ``x``.
     """
-    x = np.moveaxis(np.asarray(x), axis, -1)
+    x = np.asarray(x)
+    last = axis in (-1, x.ndim - 1)
+    if not last:
+        x = np.moveaxis(x, axis, -1)
     if averaging == "os":
         if rank is None or not 1 <= rank <= 2 * window_len:
             raise ValueError(f"OS-CFAR rank must be in 1..{2 * window_len}, got {rank}")
         noise = _os_noise(x, guard_len, window_len, cyclic, rank)
-        return np.moveaxis(noise, -1, axis)
+        return noise if last else np.moveaxis(noise, -1, axis)
     mode = CfarAveraging(averaging)
     reach = guard_len + window_len
     if cyclic or x.shape[-1] < 2 * reach:
@@ -153,7 +156,8 @@ def cfar_noise(
         factor = cells / float(1 << noise_div_shift)
         if factor != 1.0:
             noise *= factor
-    return np.moveaxis(noise.astype(x.dtype, copy=False), -1, axis)
+    noise = noise.astype(x.dtype, copy=False)
+    return noise if last else np.moveaxis(noise, -1, axis)
 
 
 def _combine(mode: CfarAveraging, s_l: np.ndarray, s_r: np.ndarray, window_len: int) -> np.ndarray:
@@ -200,6 +204,8 @@ def _ca_noise_general(
     """CA-family noise along the last axis: wrap-around, or axes too short for a complete side."""
     s_l, n_l, s_r, n_r = _window_sums(x, guard_len, window_len, cyclic)
     noise = _combine(mode, s_l, s_r, window_len)
+    if cyclic:  # every window is complete
+        return noise
     full_l, full_r = n_l == window_len, n_r == window_len
     edge = np.flatnonzero(~(full_l & full_r))  # only without cyclic: cells near the ends
     if edge.size:

@@ -38,8 +38,9 @@ def detections_to_points(det: np.ndarray) -> np.ndarray:
     az = np.deg2rad(det["azimuth_deg"].astype(np.float64))
     el = np.deg2rad(det["elevation_deg"].astype(np.float64))
     pts = np.empty(det.shape[0], dtype=POINT_DTYPE)
-    pts["x"] = r * np.cos(el) * np.sin(az)
-    pts["y"] = r * np.cos(el) * np.cos(az)
+    r_cos_el = r * np.cos(el)
+    pts["x"] = r_cos_el * np.sin(az)
+    pts["y"] = r_cos_el * np.cos(az)
     pts["z"] = r * np.sin(el)
     pts["v"] = det["velocity_mps"]
     pts["snr"] = det["snr_db"]

@@ -24,16 +24,19 @@ def local_max_mask(x: np.ndarray, axis: int, *, cyclic: bool) -> np.ndarray:
     Returns:
         bool array shaped like ``x``.
     """
-    x = np.moveaxis(np.asarray(x), axis, -1)
+    x = np.asarray(x)
+    last = axis in (-1, x.ndim - 1)
+    if not last:
+        x = np.moveaxis(x, axis, -1)
     mask = np.ones(x.shape, dtype=bool)
     if x.shape[-1] < 2:
-        return np.moveaxis(mask, -1, axis)
+        return mask if last else np.moveaxis(mask, -1, axis)
     np.greater(x[..., 1:], x[..., :-1], out=mask[..., 1:])  # > lower neighbour
     mask[..., :-1] &= x[..., :-1] >= x[..., 1:]  # >= upper neighbour
     if cyclic:
         mask[..., 0] &= x[..., 0] > x[..., -1]
         mask[..., -1] &= x[..., -1] >= x[..., 0]
-    return np.moveaxis(mask, -1, axis)
+    return mask if last else np.moveaxis(mask, -1, axis)
 
 
 def interval_mask(axis_values: np.ndarray, fov: tuple[float, float] | None) -> np.ndarray:
