@@ -6,12 +6,13 @@ field-of-view mask. :func:`process_frame` then runs
 
 1. static clutter removal on the ADC samples when ``demo.clutter_removal`` (linear in slow time, so
    identical to TI's removal after the range FFT),
-2. per cache-sized block of virtual antennas: one multiply by the fused window ``w_doppler[l] * (-1)**l * w_range[s]`` (``(-1)**l`` moves zero
-   Doppler to bin ``N/2``: an fftshift without a copy),
-3. range FFT (last axis) and Doppler FFT (loop axis) in place, complex64, ``scipy.fft`` with one
-   worker, and the block's power accumulated while it is in cache,
+2. per cache-sized block of virtual antennas, written straight into the output cube: one multiply by
+   the fused window ``w_doppler[l] * (-1)**l * w_range[s]`` (``(-1)**l`` moves zero Doppler to bin
+   ``N/2``: an fftshift without a copy; done as a float32 product on the interleaved re/im pairs),
+3. range FFT (last, contiguous axis) then Doppler FFT (loop axis), in place, complex64, one
+   ``scipy.fft.fftn`` call with one worker, and the block's power accumulated while it is in cache,
 4. detection map ``10 log10(mean_virtual |X|^2)`` ``[doppler, range]``,
-5. CFAR along range and along Doppler, AND, peak grouping, field of view,
+5. CFAR along range and along Doppler (sliding window sums), AND, peak grouping, field of view,
 6. angles on the detected cells only (after TDM compensation), points.
 
 Output cube layout: ``[tx, rx, doppler, range]``.
@@ -216,8 +217,10 @@ def _cube_and_power(
                 np.multiply(blk.view(np.float32), iq, out=dst.view(np.float32))
             else:
                 np.multiply(blk, plan.window_2d, out=dst)
-            scipy.fft.fft(dst, axis=2, workers=1, overwrite_x=True)  # range, contiguous axis
-            scipy.fft.fft(dst, axis=1, workers=1, overwrite_x=True)  # Doppler
+            # range FFT (contiguous axis), then Doppler FFT, in place, in one call
+            spec = scipy.fft.fftn(dst, axes=(2, 1), workers=1, overwrite_x=True)
+            if not np.may_share_memory(spec, dst):  # scipy may decline to work in place
+                dst[...] = spec
         else:
             if subtract:
                 blk = _remove_means(blk, plan, out=None)
