@@ -29,10 +29,10 @@ import scipy.fft
 from firmware_cfg.chirp import ChirpConfig
 from firmware_cfg.demo import DemoConfig
 from runtime.dsp.angle import ArrayGeometry, array_geometry, estimate_angles
-from runtime.dsp.cfar import cfar
+from runtime.dsp.cfar import cfar, cfar_at
 from runtime.dsp.detection import DETECTION_DTYPE, detections_to_points
 from runtime.dsp.doppler import DOPPLER_WINDOW, tdm_compensation, tdm_phase_table, velocity_axis_mps
-from runtime.dsp.peaks import interval_mask, local_max_mask
+from runtime.dsp.peaks import interval_mask, local_max_at
 from runtime.dsp.range import RANGE_WINDOW, adc_samples, check_frame, range_axis_m
 from runtime.dsp.windows import make_window
 
@@ -280,17 +280,17 @@ def detect_cells(det_db: np.ndarray, plan: DspPlan) -> tuple[np.ndarray, np.ndar
     demo = plan.demo
     hit, noise_r = cfar(det_db, demo.cfar_range, axis=1, scale="db")
     hit &= plan.fov
-    if demo.cfar_range.peak_grouping:
-        hit &= local_max_mask(det_db, axis=1, cyclic=False)
-    # Doppler-direction CFAR and peak grouping only on the range bins that still hold candidates:
+    # Peak grouping and the Doppler-direction CFAR only at the cells that are still candidates:
     # the same cells as running them over the whole map and ANDing, at a fraction of the cost.
-    cols = np.flatnonzero(hit.any(axis=0))
-    if cols.size:
-        sub = det_db[:, cols]  # [doppler, candidate range bins]
-        hit_d, _ = cfar(sub, demo.cfar_doppler, axis=0, scale="db")
+    flat = np.flatnonzero(hit)
+    if flat.size:
+        cells = np.divmod(flat, hit.shape[1])  # (doppler, range) of each candidate
+        keep, _ = cfar_at(det_db, demo.cfar_doppler, cells, axis=0, scale="db")
+        if demo.cfar_range.peak_grouping:
+            keep &= local_max_at(det_db, cells, axis=1, cyclic=False)
         if demo.cfar_doppler.peak_grouping:
-            hit_d &= local_max_mask(sub, axis=0, cyclic=True)
-        hit[:, cols] &= hit_d
+            keep &= local_max_at(det_db, cells, axis=0, cyclic=True)
+        hit[cells[0][~keep], cells[1][~keep]] = False
     return hit, noise_r
 
 

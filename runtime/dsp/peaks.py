@@ -39,6 +39,29 @@ def local_max_mask(x: np.ndarray, axis: int, *, cyclic: bool) -> np.ndarray:
     return mask if last else np.moveaxis(mask, -1, axis)
 
 
+def local_max_at(
+    x: np.ndarray, cells: tuple[np.ndarray, ...], axis: int, *, cyclic: bool
+) -> np.ndarray:
+    """:func:`local_max_mask` at chosen cells only: bool ``[n]`` for ``x[cells]``.
+
+    ``cells``: index arrays into ``x``, one per dimension (as ``np.nonzero`` returns).
+    """
+    x = np.asarray(x)
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    pos = np.asarray(cells[axis])
+    value = x[cells]
+    ok = np.ones(value.shape, dtype=bool)
+    for step, strict in ((-1, True), (1, False)):
+        nb = pos + step
+        inside = (nb >= 0) & (nb < n)
+        nb = nb % n
+        index = tuple(nb if k == axis else c for k, c in enumerate(cells))
+        beats = value > x[index] if strict else value >= x[index]
+        ok &= beats if cyclic else (beats | ~inside)
+    return ok
+
+
 def interval_mask(axis_values: np.ndarray, fov: tuple[float, float] | None) -> np.ndarray:
     """True where ``fov[0] <= value <= fov[1]`` (all True when ``fov`` is None). ``[n]`` bool."""
     values = np.asarray(axis_values)
