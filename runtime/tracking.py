@@ -265,6 +265,13 @@ class Tracker:
         self._t: float | None = None
         self._dt = 0.0  # time since the previous frame [s]
         self._clutter: dict[tuple[int, int], float] = {}  # static map cell -> evidence [s]
+        # fixed-reflector map (point clouds): cell -> (running share, time of that value [s])
+        self._fixed: dict[tuple[int, int, int], tuple[float, float]] = {}
+        self._prev_static = np.empty((0, 3))  # the previous frame's static points [m]
+        self._motion: deque[tuple[float, np.ndarray]] = deque()  # (t, moving points' xy [k, 2])
+        self._close_since: dict[tuple[int, int], float] = {}  # (id, id) -> close and alike since
+        self._points_cloud = True  # the last frame came without a presence check
+        self._t_first: float | None = None  # the first frame's time [s]
 
     # ------------------------------------------------------------------ public
     def update(
@@ -283,6 +290,8 @@ class Tracker:
             all live tracks (tentative and confirmed), by id.
         """
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        if self._t_first is None:
+            self._t_first = t
         self._t, self._dt = t, dt
         for u in self._units:
             self._predict(u, dt)
@@ -291,6 +300,10 @@ class Tracker:
         pts = self._floor_points(points)  # [n, 4] x, y, z, v
         if presence is not None and self.settings.static_map:
             pts = self._static_map(pts, dt)
+        elif presence is None and self.settings.fixed_map:
+            pts = self._fixed_map(pts, t, dt)
+        self._points_cloud = presence is None
+        self._remember_motion(pts, t)
         clusters = self._clusters(pts)
         clusters, owners = self._split_shared(pts, clusters)
         assigned = self._associate(pts, clusters, owners)
@@ -306,6 +319,7 @@ class Tracker:
             if ci not in used:
                 self._maybe_birth(pts[idx], t)
         self._hold(t, presence)
+        self._merge(t)
         self._life_cycle(t)
         for u in self._units:
             u.trail.append((t, float(u.x[0]), float(u.x[1])))
@@ -397,6 +411,57 @@ class Tracker:
                 else:
                     del self._clutter[k]
         return pts[~drop]
+
+    def _fixed_map(self, pts: np.ndarray, t: float, dt: float) -> np.ndarray:
+        """Learn where static points come back at the same place and drop them (step 9).
+
+        Args:
+            pts: floor-frame points ``[n, 4]`` (x, y, z [m], v [m/s]).
+            t: the frame's time [s].
+            dt: time since the previous frame [s].
+
+        Returns:
+            ``pts`` without the static points of cells that hold a fixed reflector.
+        """
+        s = self.settings
+        static = np.abs(pts[:, 3]) < s.static_speed_mps
+        sp = pts[static, :3]  # [m, 3]
+        repeat = np.zeros(len(sp), bool)
+        if len(sp) and len(self._prev_static):
+            d, _ = cKDTree(self._prev_static).query(sp, distance_upper_bound=s.fixed_match_m)
+            repeat = np.isfinite(d)
+        self._prev_static = sp
+        # each point's cells: those within fixed_match_m of it (a reflector jittering across a
+        # cell boundary feeds, and is dropped by, the cells on both sides)
+        off = s.fixed_match_m * np.array(np.meshgrid(*[[-1, 0, 1]] * 3)).reshape(3, -1).T  # [27, 3]
+        cells = np.floor((sp[:, None, :] + off[None]) / s.fixed_cell_m).astype(np.int64)  # [m, 27, 3]
+        keys = [{(int(a), int(b), int(c)) for a, b, c in pc} for pc in cells]
+        alpha = 1.0 - float(np.exp(-dt / s.fixed_tau_s)) if dt > 0 else 0.0
+        for k in set().union(*[ks for ks, r in zip(keys, repeat, strict=True) if r]):
+            self._fixed[k] = (self._fixed_share(k, t) + alpha, t)
+        fixed = np.array(
+            [any(self._fixed_share(k, t) >= s.fixed_share for k in ks) for ks in keys], bool
+        )
+        for k in [k for k in self._fixed if self._fixed_share(k, t) < 0.01]:
+            del self._fixed[k]
+        drop = np.zeros(len(pts), bool)
+        drop[np.flatnonzero(static)[fixed]] = True
+        return pts[~drop]
+
+    def _fixed_share(self, key: tuple[int, int, int], t: float) -> float:
+        """A fixed-map cell's running share of frames with a repeated static point, at time ``t``
+        (it decays as ``exp(-elapsed / fixed_tau_s)`` through the frames without one)."""
+        share, t_set = self._fixed.get(key, (0.0, t))
+        return share * float(np.exp(-(t - t_set) / self.settings.fixed_tau_s))
+
+    def _remember_motion(self, pts: np.ndarray, t: float) -> None:
+        """Keep the moving points' positions of the last ``birth_motion_memory_s``."""
+        s = self.settings
+        moving = np.abs(pts[:, 3]) >= s.static_speed_mps
+        if moving.any():
+            self._motion.append((t, pts[moving, :2].copy()))
+        while self._motion and t - self._motion[0][0] > s.birth_motion_memory_s:
+            self._motion.popleft()
 
     def _clusters(self, pts: np.ndarray) -> list[np.ndarray]:
         s = self.settings
@@ -570,14 +635,24 @@ class Tracker:
 
     def _maybe_birth(self, pts: np.ndarray, t: float) -> None:
         s = self.settings
-        if len(self._units) >= s.max_tracks or pts.shape[0] < s.birth_min_points:
-            return
-        if np.count_nonzero(np.abs(pts[:, 3]) >= s.static_speed_mps) < s.birth_min_moving_points:
+        if len(self._units) >= s.max_tracks:
             return
         c = pts[:, :3].mean(axis=0)
+        moving = np.count_nonzero(np.abs(pts[:, 3]) >= s.static_speed_mps)
+        remembered = 0
+        if self._motion_births(t):
+            # a body in place or far away: its moving points of the last few seconds, around it
+            recent = np.concatenate([xy for _, xy in self._motion])  # [k, 2]
+            remembered = int(np.count_nonzero(np.hypot(*(recent - c[:2]).T) < s.person_radius_m))
+        if pts.shape[0] < s.birth_min_points and remembered < s.birth_min_moving_points:
+            return
+        if max(moving, remembered) < s.birth_min_moving_points:
+            return
         for u in self._units:
             if np.hypot(*(u.x[:2] - c[:2])) < s.birth_min_separation_m:
                 return
+        if self._behind_a_track(c):
+            return
         # initial velocity: mean radial velocity along the horizontal line of sight
         los = c[:2] / max(float(np.hypot(*c[:2])), 1e-6)
         v0 = float(np.median(pts[:, 3])) * los
@@ -591,6 +666,59 @@ class Tracker:
         u.points = pts
         self._next_id += 1
         self._units.append(u)
+
+    def _motion_births(self, t: float) -> bool:
+        """Whether a cluster may borrow the moving points of the recent past to start a track: only
+        point-cloud frames, and with the fixed-reflector map on only once it has watched for
+        ``fixed_tau_s`` (until then it has not learned the fixed reflectors yet)."""
+        s = self.settings
+        if not (self._points_cloud and self._motion and s.birth_motion_memory_s > 0):
+            return False
+        return not s.fixed_map or t - (self._t_first or t) >= s.fixed_tau_s
+
+    def _behind_a_track(self, c: np.ndarray) -> bool:
+        """True when floor-frame position ``c`` (``[>= 2]`` [m]) lies behind a confirmed track: within
+        ``ghost_bearing_deg`` of its bearing, more than ``ghost_min_extra_range_m`` further away (a
+        multipath mirror image of that person)."""
+        s = self.settings
+        if s.ghost_bearing_deg <= 0:
+            return False
+        r_c, b_c = float(np.hypot(c[0], c[1])), float(np.arctan2(c[0], c[1]))
+        for u in self._units:
+            if u.state != "confirmed":
+                continue
+            r_u, b_u = float(np.hypot(u.x[0], u.x[1])), float(np.arctan2(u.x[0], u.x[1]))
+            off = abs((b_c - b_u + np.pi) % (2 * np.pi) - np.pi)
+            if off <= np.deg2rad(s.ghost_bearing_deg) and r_c > r_u + s.ghost_min_extra_range_m:
+                return True
+        return False
+
+    def _merge(self, t: float) -> None:
+        """End the younger of two confirmed tracks that stayed within ``merge_distance_m`` of each
+        other, moving alike (``merge_speed_mps``), for ``merge_after_s``: one body split in two."""
+        s = self.settings
+        if s.merge_distance_m <= 0:
+            return
+        conf = sorted((u for u in self._units if u.state == "confirmed"), key=lambda u: u.born)
+        close: dict[tuple[int, int], float] = {}
+        ended: set[int] = set()
+        for i, a in enumerate(conf):
+            for b in conf[i + 1 :]:
+                if a.id in ended or b.id in ended:
+                    continue
+                near = np.hypot(*(a.x[:2] - b.x[:2])) < s.merge_distance_m
+                alike = np.hypot(*(a.x[3:5] - b.x[3:5])) < s.merge_speed_mps
+                if not (near and alike):
+                    continue
+                key = (a.id, b.id)
+                since = self._close_since.get(key, t)
+                if t - since >= s.merge_after_s:
+                    ended.add(b.id)  # b is the younger (born later)
+                else:
+                    close[key] = since
+        self._close_since = close
+        if ended:
+            self._units = [u for u in self._units if u.id not in ended]
 
     def _life_cycle(self, t: float) -> None:
         s = self.settings
