@@ -315,9 +315,10 @@ class Tracker:
         for u in self._units:
             if u.state == "tentative" and u.points.shape[0] == 0:
                 u.history.append(False)
-        for ci, idx in enumerate(clusters):
-            if ci not in used:
-                self._maybe_birth(pts[idx], t)
+        # nearest first: a multipath mirror image lies further away than the person it mirrors
+        free = [idx for ci, idx in enumerate(clusters) if ci not in used]
+        for idx in sorted(free, key=lambda idx: float(np.hypot(*pts[idx, :2].mean(axis=0)))):
+            self._maybe_birth(pts[idx], t)
         self._hold(t, presence)
         self._merge(t)
         self._life_cycle(t)
@@ -434,7 +435,9 @@ class Tracker:
         # each point's cells: those within fixed_match_m of it (a reflector jittering across a
         # cell boundary feeds, and is dropped by, the cells on both sides)
         off = s.fixed_match_m * np.array(np.meshgrid(*[[-1, 0, 1]] * 3)).reshape(3, -1).T  # [27, 3]
-        cells = np.floor((sp[:, None, :] + off[None]) / s.fixed_cell_m).astype(np.int64)  # [m, 27, 3]
+        cells = np.floor((sp[:, None, :] + off[None]) / s.fixed_cell_m).astype(
+            np.int64
+        )  # [m, 27, 3]
         keys = [{(int(a), int(b), int(c)) for a, b, c in pc} for pc in cells]
         alpha = 1.0 - float(np.exp(-dt / s.fixed_tau_s)) if dt > 0 else 0.0
         for k in set().union(*[ks for ks, r in zip(keys, repeat, strict=True) if r]):
@@ -643,15 +646,17 @@ class Tracker:
         if self._motion_births(t):
             # a body in place or far away: its moving points of the last few seconds, around it
             recent = np.concatenate([xy for _, xy in self._motion])  # [k, 2]
-            remembered = int(np.count_nonzero(np.hypot(*(recent - c[:2]).T) < s.person_radius_m))
-        if pts.shape[0] < s.birth_min_points and remembered < s.birth_min_moving_points:
+            near = np.hypot(*(recent - c[:2]).T) < s.birth_motion_radius_m
+            remembered = int(np.count_nonzero(near))
+        by_memory = remembered >= s.birth_motion_min_points
+        if pts.shape[0] < s.birth_min_points and not by_memory:
             return
-        if max(moving, remembered) < s.birth_min_moving_points:
+        if moving < s.birth_min_moving_points and not by_memory:
             return
         for u in self._units:
             if np.hypot(*(u.x[:2] - c[:2])) < s.birth_min_separation_m:
                 return
-        if self._behind_a_track(c):
+        if self._behind_a_track(c, tentative=True):
             return
         # initial velocity: mean radial velocity along the horizontal line of sight
         los = c[:2] / max(float(np.hypot(*c[:2])), 1e-6)
@@ -676,16 +681,16 @@ class Tracker:
             return False
         return not s.fixed_map or t - (self._t_first or t) >= s.fixed_tau_s
 
-    def _behind_a_track(self, c: np.ndarray) -> bool:
-        """True when floor-frame position ``c`` (``[>= 2]`` [m]) lies behind a confirmed track: within
-        ``ghost_bearing_deg`` of its bearing, more than ``ghost_min_extra_range_m`` further away (a
-        multipath mirror image of that person)."""
+    def _behind_a_track(self, c: np.ndarray, tentative: bool = False) -> bool:
+        """True when floor-frame position ``c`` (``[>= 2]`` [m]) lies behind another track (confirmed,
+        or tentative when ``tentative``): within ``ghost_bearing_deg`` of its bearing, more than
+        ``ghost_min_extra_range_m`` further away (a multipath mirror image of that person)."""
         s = self.settings
         if s.ghost_bearing_deg <= 0:
             return False
         r_c, b_c = float(np.hypot(c[0], c[1])), float(np.arctan2(c[0], c[1]))
         for u in self._units:
-            if u.state != "confirmed":
+            if u.state != "confirmed" and not tentative:
                 continue
             r_u, b_u = float(np.hypot(u.x[0], u.x[1])), float(np.arctan2(u.x[0], u.x[1]))
             off = abs((b_c - b_u + np.pi) % (2 * np.pi) - np.pi)
@@ -726,6 +731,8 @@ class Tracker:
         for u in self._units:
             if u.state == "tentative":
                 n_hits = sum(u.history)
+                if n_hits >= s.confirm_hits and self._behind_a_track(u.x[:2]):
+                    continue  # a mirror image of someone confirmed in front of it
                 if n_hits >= s.confirm_hits:
                     u.state = "confirmed"
                 elif len(u.history) >= s.confirm_window or t - u.last_seen > s.max_unseen_s:

@@ -171,14 +171,29 @@ class TrackingSettings(BaseModel):
         "repeats a point in well under a fifth of the frames, a fixed reflector in most)",
     )
     birth_motion_memory_s: float = Field(
-        default=5.0,
+        default=3.0,
         ge=0,
         title="Birth motion memory",
-        description="without a presence check, the moving points a cluster needs to start a track "
-        "(birth_min_moving_points) may also be moving points seen within person_radius_m of it "
-        "during this long [s]: someone jumping or squatting in place gives zero-Doppler points "
-        "nearly every frame at a coarse Doppler resolution, furniture never moves; 0 = this frame "
-        "only",
+        description="without a presence check, a cluster without moving points of its own may "
+        "start a track where moving points were seen around it (birth_motion_radius_m, "
+        "birth_motion_min_points) during this long [s]: someone jumping or squatting in place "
+        "gives zero-Doppler points nearly every frame at a coarse Doppler resolution, furniture "
+        "never moves; 0 = off",
+    )
+    birth_motion_radius_m: float = Field(
+        default=0.3,
+        gt=0,
+        title="Birth motion radius",
+        description="remembered moving points count for a cluster within this horizontal distance "
+        "of its centroid (about a torso's half width) [m]",
+    )
+    birth_motion_min_points: int = Field(
+        default=3,
+        ge=1,
+        title="Birth motion points",
+        description="remembered moving points (birth_motion_memory_s, birth_motion_radius_m) a "
+        "cluster without birth_min_moving_points of its own needs to start a track: several, "
+        "so that a stray false detection near furniture does not start one",
     )
     ghost_bearing_deg: float = Field(
         default=10.0,
