@@ -36,7 +36,20 @@ Per frame (:meth:`Tracker.update`):
 7. **Life cycle.** An unassociated cluster with enough points, some of them moving (static points, from
    furniture, never start a track but do keep a track alive: someone standing still), and far enough
    from existing tracks starts a *tentative* track; it is *confirmed* after N hits within its first M
-   frames, else deleted. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
+   frames, else deleted. Without a presence check (point-cloud sources), a cluster without moving
+   points of its own (or with fewer than ``birth_min_points``: someone far away) also starts one
+   where ``birth_motion_min_points`` moving points were seen within ``birth_motion_radius_m`` of it
+   during the last ``birth_motion_memory_s``: at the out-of-box demo's coarse Doppler resolution
+   (0.6 m/s) someone jumping or squatting in place gives zero-Doppler points nearly every frame and
+   a moving one now and then, furniture never one (not before the fixed-reflector map, step 9, has
+   watched for ``fixed_tau_s``). Clusters are considered nearest first, and one that lies behind
+   another track, within ``ghost_bearing_deg`` of its bearing and more than
+   ``ghost_min_extra_range_m`` further away, starts none (nor is a tentative one behind a confirmed
+   track confirmed): a multipath mirror image of a person (a path that bounced off a wall or
+   furniture behind them) lies along their bearing at a longer range. Two confirmed tracks within
+   ``merge_distance_m`` of each other whose horizontal velocities differ by less than
+   ``merge_speed_mps`` for ``merge_after_s`` are one body seen as two groups of points (torso and
+   legs at different Doppler, born apart): the younger one ends. People crossing move differently. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
    one after ``max_unseen_static_s`` without evidence (points or a positive presence check), as TI's
    group tracker keeps static targets: a still person whose micro-motion keeps being found lives on.
 
@@ -52,10 +65,23 @@ Per frame (:meth:`Tracker.update`):
    A person who stays still is near their own track, so their spot never becomes clutter; one who
    sits down on a sofa already learned keeps their moving points and the presence check.
 
+9. **Fixed-reflector map** (``fixed_map``, only without a presence check: point-cloud sources such as
+   UART and RadHAR dumps, clutter removal off; :mod:`runtime.fixed_reflectors`). A fixed reflector
+   (furniture, a lamp, a multipath spot, the radar's own TX-RX leakage) comes back frame after frame
+   in the same range bin and angle; a body's scattering centres move. Cells where zero-Doppler
+   points repeat to within ``fixed_match_m`` in at least ``fixed_share`` of the frames (running
+   share, time constant ``fixed_tau_s``) lose their static points before clustering. Unlike the static clutter map it needs nobody to be away: a
+   walker's track that passes a fixed reflector no longer latches onto it (a ghost that held at a
+   constant height on the RadHAR walking recordings), and a person who stands still keeps their
+   points. Moving points are never dropped.
+
 Not done: the radial velocity is not a Kalman measurement (it only helps clustering and the initial
-velocity); no track merging; without a presence check (UART sources) no static clutter map (a person
-standing right next to furniture may pull its static cluster into the track); presence evidence keeps
-a track alive but does not move it (a held track stays where its points were last).
+velocity); a person who stands perfectly still in front of a point-cloud radar for long enough that
+their points repeat to within ``fixed_match_m`` would be taken for a fixed reflector; presence
+evidence keeps a track alive but does not move it (a held track stays where its points were last);
+the ghost rule looks along the bearing only (a mirror image off a side wall lies elsewhere), and a
+second person right behind another along the same bearing starts a track only once they step out
+of that cone.
 """
 
 from __future__ import annotations
@@ -72,6 +98,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from runtime.events.settings import Mounting, TrackingSettings
+from runtime.fixed_reflectors import FixedReflectorMap
 
 TrackState = Literal["tentative", "confirmed"]
 
@@ -265,9 +292,7 @@ class Tracker:
         self._t: float | None = None
         self._dt = 0.0  # time since the previous frame [s]
         self._clutter: dict[tuple[int, int], float] = {}  # static map cell -> evidence [s]
-        # fixed-reflector map (point clouds): cell -> (running share, time of that value [s])
-        self._fixed: dict[tuple[int, int, int], tuple[float, float]] = {}
-        self._prev_static = np.empty((0, 3))  # the previous frame's static points [m]
+        self._fixed = FixedReflectorMap(settings)  # point clouds (step 9)
         self._motion: deque[tuple[float, np.ndarray]] = deque()  # (t, moving points' xy [k, 2])
         self._close_since: dict[tuple[int, int], float] = {}  # (id, id) -> close and alike since
         self._points_cloud = True  # the last frame came without a presence check
@@ -301,7 +326,7 @@ class Tracker:
         if presence is not None and self.settings.static_map:
             pts = self._static_map(pts, dt)
         elif presence is None and self.settings.fixed_map:
-            pts = self._fixed_map(pts, t, dt)
+            pts = self._fixed.filter(pts, t, dt)
         self._points_cloud = presence is None
         self._remember_motion(pts, t)
         clusters = self._clusters(pts)
@@ -412,50 +437,6 @@ class Tracker:
                 else:
                     del self._clutter[k]
         return pts[~drop]
-
-    def _fixed_map(self, pts: np.ndarray, t: float, dt: float) -> np.ndarray:
-        """Learn where static points come back at the same place and drop them (step 9).
-
-        Args:
-            pts: floor-frame points ``[n, 4]`` (x, y, z [m], v [m/s]).
-            t: the frame's time [s].
-            dt: time since the previous frame [s].
-
-        Returns:
-            ``pts`` without the static points of cells that hold a fixed reflector.
-        """
-        s = self.settings
-        static = np.abs(pts[:, 3]) < s.static_speed_mps
-        sp = pts[static, :3]  # [m, 3]
-        repeat = np.zeros(len(sp), bool)
-        if len(sp) and len(self._prev_static):
-            d, _ = cKDTree(self._prev_static).query(sp, distance_upper_bound=s.fixed_match_m)
-            repeat = np.isfinite(d)
-        self._prev_static = sp
-        # each point's cells: those within fixed_match_m of it (a reflector jittering across a
-        # cell boundary feeds, and is dropped by, the cells on both sides)
-        off = s.fixed_match_m * np.array(np.meshgrid(*[[-1, 0, 1]] * 3)).reshape(3, -1).T  # [27, 3]
-        cells = np.floor((sp[:, None, :] + off[None]) / s.fixed_cell_m).astype(
-            np.int64
-        )  # [m, 27, 3]
-        keys = [{(int(a), int(b), int(c)) for a, b, c in pc} for pc in cells]
-        alpha = 1.0 - float(np.exp(-dt / s.fixed_tau_s)) if dt > 0 else 0.0
-        for k in set().union(*[ks for ks, r in zip(keys, repeat, strict=True) if r]):
-            self._fixed[k] = (self._fixed_share(k, t) + alpha, t)
-        fixed = np.array(
-            [any(self._fixed_share(k, t) >= s.fixed_share for k in ks) for ks in keys], bool
-        )
-        for k in [k for k in self._fixed if self._fixed_share(k, t) < 0.01]:
-            del self._fixed[k]
-        drop = np.zeros(len(pts), bool)
-        drop[np.flatnonzero(static)[fixed]] = True
-        return pts[~drop]
-
-    def _fixed_share(self, key: tuple[int, int, int], t: float) -> float:
-        """A fixed-map cell's running share of frames with a repeated static point, at time ``t``
-        (it decays as ``exp(-elapsed / fixed_tau_s)`` through the frames without one)."""
-        share, t_set = self._fixed.get(key, (0.0, t))
-        return share * float(np.exp(-(t - t_set) / self.settings.fixed_tau_s))
 
     def _remember_motion(self, pts: np.ndarray, t: float) -> None:
         """Keep the moving points' positions of the last ``birth_motion_memory_s``."""
