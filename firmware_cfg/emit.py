@@ -8,6 +8,9 @@ verbatim. Comments are kept in their original order. ``parse_cfg_text(emit_cfg(r
 
 from __future__ import annotations
 
+import re
+
+from firmware_cfg.boards import get_board
 from firmware_cfg.chirp import AdcFormat
 from firmware_cfg.demo import CfarConfig
 from firmware_cfg.radar_config import CfgCommand, RadarConfig
@@ -117,7 +120,10 @@ def _is_frame_profile(rc: RadarConfig, cmd: CfgCommand) -> bool:
 
 def emit_cfg(rc: RadarConfig) -> str:
     """``.cfg`` text for ``rc``: comments and commands in their original order, one per line."""
-    items: list[tuple[int, int, str]] = [(line, 0, text) for line, text in rc.comments]
+    comments = rc.comments
+    if not rc.board_inferred:  # a board comment that names another board (--board overrode it)
+        comments = tuple((line, _board_comment(text, rc.board)) for line, text in comments)
+    items: list[tuple[int, int, str]] = [(line, 0, text) for line, text in comments]
     has_board_comment = any("mmfm-board" in text for _, text in rc.comments)
     if not rc.board_inferred and not has_board_comment:
         items.append((0, -1, f"% mmfm-board: {rc.board}"))
@@ -126,6 +132,23 @@ def emit_cfg(rc: RadarConfig) -> str:
         items.append((cmd.line, 1, " ".join((cmd.name, *args))))
     items.sort(key=lambda t: (t[0], t[1]))
     return "\n".join(text for _, _, text in items) + "\n"
+
+
+_BOARD_COMMENT = re.compile(r"(mmfm-board\s*:\s*)(\S+)", re.IGNORECASE)
+
+
+def _board_comment(text: str, board: str) -> str:
+    """``text`` with its ``mmfm-board:`` name replaced by ``board`` when it names another board (or
+    none known), so the emitted file reads back as the board it was parsed for."""
+    m = _BOARD_COMMENT.search(text)
+    if m is None:
+        return text
+    try:
+        if get_board(m.group(2)).name == board:
+            return text
+    except KeyError:
+        pass
+    return text[: m.start(2)] + board + text[m.end(2) :]
 
 
 _REGEN = {

@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmfm",
         description="mmWave radar as a language-aligned home sensor.",
+        epilog="New here? 'mmfm demo' runs the whole daemon on a simulated room (no hardware), "
+        "'mmfm dsp --example' the DSP chain on a bundled capture. 'mmfm COMMAND --help' for more.",
     )
     parser.add_argument("--version", action="version", version=f"mmfm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from firmware_cfg import ChirpConfig
+from sim.propagation.llvm import configure_drjit_llvm
+
+# Before any test module imports drjit: Dr.Jit picks its LLVM when it loads, and with LLVM < 16 some
+# of Sionna RT's kernels abort the whole test process (Debian 12 without libllvm19).
+LLVM = configure_drjit_llvm()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MMFM_SHARED", REPO.parent / "shared"))
@@ -22,6 +27,17 @@ def require_shared(*parts: str) -> Path:
             "set MMFM_SHARED to point elsewhere)"
         )
     return path
+
+
+def require_sionna() -> None:
+    """Skip the calling test module, with the reason, when the Sionna RT backend cannot run here
+    (not installed, or neither a CUDA device nor an LLVM >= 16 for Dr.Jit's CPU backend)."""
+    from sim.propagation._mitsuba import import_sionna
+
+    try:
+        import_sionna()
+    except ImportError as exc:
+        pytest.skip(f"Sionna RT backend unavailable: {exc}", allow_module_level=True)
 
 
 def vector_cfg(**changes: object) -> ChirpConfig:

@@ -101,3 +101,38 @@ def test_subprocess_validate() -> None:
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "iwr1843boost_raw_activity: ok"
+
+
+def test_unknown_board_flag_and_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown --board is blamed on the flag (not on line 0 of each file); a directory is named."""
+    good = str(profile_path("iwr1843boost_presence"))
+    for action in (["show", good], ["validate", good, good], ["emit", good]):
+        assert run(["cfg", *action, "--board", "IWR9999"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"mmfm cfg {action[0]}: error: --board IWR9999: unknown board")
+        assert len(err.splitlines()) == 1 and ":0:" not in err
+    assert run(["cfg", "show", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"{tmp_path}: is a directory, not a .cfg file\n"
+    assert run(["cfg", "emit", good, "--output", str(tmp_path)]) == 1
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_emit_with_board_rewrites_a_wrong_board_comment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .cfg whose board comment is wrong, emitted with --board, reads back as that board."""
+    bad = tmp_path / "bad.cfg"
+    text = profile_path("iwr1843boost_presence").read_text(encoding="utf-8")
+    bad.write_text(text.replace("% mmfm-board: IWR1843BOOST", "% mmfm-board: IWR9999FOO"))
+    assert "IWR9999FOO" in bad.read_text()
+    out = tmp_path / "fixed.cfg"
+    assert run(["cfg", "emit", str(bad), "--board", "IWR1843BOOST", "-o", str(out)]) == 0
+    assert "% mmfm-board: IWR1843BOOST" in out.read_text() and "IWR9999FOO" not in out.read_text()
+    capsys.readouterr()
+    assert run(["cfg", "validate", str(out)]) == 0
+    assert capsys.readouterr().out == f"{out}: ok\n"
+    same = tmp_path / "same.cfg"  # a right comment is kept as it was
+    assert run(["cfg", "emit", "iwr1843boost_presence", "-o", str(same)]) == 0
+    assert same.read_text().count("mmfm-board") == 1

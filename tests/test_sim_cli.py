@@ -97,7 +97,10 @@ def test_invalid_cfg_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         == 1
     )
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "bad.cfg: invalid configuration" in err[0]
+    lineno = next(i for i, ln in enumerate(bad.read_text().splitlines(), 1) if "frameCfg" in ln)
+    # file:line: message, the path once
+    assert len(err) == 1 and err[0].startswith(f"mmfm sim generate: error: {bad}:{lineno}: ")
+    assert err[0].count(str(bad)) == 1
 
 
 def test_preview_png(tiny: Path, tmp_path: Path) -> None:

@@ -20,20 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_sionna
 from test_dataset import tiny_cfg_text
-
-try:
-    from sim.propagation._mitsuba import import_sionna
-
-    import_sionna()
-except Exception as exc:  # ImportError, or Dr.Jit failing to find a backend
-    pytest.skip(f"Sionna RT backend unavailable: {exc}", allow_module_level=True)
 
 from mmfm.commands import sim as sim_cmd
 from runtime.dataset import open_dataset
 from runtime.dsp.clutter import remove_static_clutter
 from runtime.dsp.range import range_fft
 from sim.dataset.scenario import MIN_LINE_OF_SIGHT
+
+require_sionna()  # skips with the reason (no Sionna RT, or no LLVM >= 16 / CUDA)
 
 NUM = 3
 RAYS = 10_000

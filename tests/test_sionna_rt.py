@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require_sionna
 
 from firmware_cfg import load_cfg
 from firmware_cfg.chirp import SPEED_OF_LIGHT_M_S
 from firmware_cfg.profiles import profile_path
 from sim.geometry import Mesh, RadarPose
+from sim.propagation.sionna_rt import SionnaTracer
 from sim.radar.point_targets import antenna_phase
 
-try:
-    from sim.propagation._mitsuba import import_sionna
-
-    import_sionna()
-except Exception as exc:  # ImportError, or Dr.Jit failing to find a backend
-    pytest.skip(f"Sionna RT backend unavailable: {exc}", allow_module_level=True)
-
-from sim.propagation.sionna_rt import SionnaTracer
+require_sionna()  # skips with the reason (no Sionna RT, or no LLVM >= 16 / CUDA)
 
 C = SPEED_OF_LIGHT_M_S
 CFG = load_cfg(profile_path("iwr1843boost_raw_activity")).chirp

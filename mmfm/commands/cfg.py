@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
+
+from mmfm.commands.common import InputError, check_board
 
 # (key in ChirpConfig.derived() / budgets(), label, scale, unit)
 _ROWS: tuple[tuple[str, str, float, str], ...] = (
@@ -52,20 +55,29 @@ _ROWS: tuple[tuple[str, str, float, str], ...] = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("cfg", help="show, validate, emit and list TI .cfg chirp configs")
+    p = subparsers.add_parser(
+        "cfg",
+        help="show, validate, emit and list TI .cfg chirp configs",
+        description="Parse TI mmWave SDK .cfg chirp configurations (a file path or a bundled "
+        "profile name from 'mmfm cfg list'): show what they imply, validate them, re-emit them.",
+    )
     sub = p.add_subparsers(dest="cfg_command", metavar="ACTION", required=True)
+    board_help = (
+        "board, e.g. IWR1843BOOST (default: the file's '%% mmfm-board:' comment, else inferred "
+        "from the start frequency)"
+    )
     s = sub.add_parser("show", help="print the configuration and every derived quantity")
-    s.add_argument("file", help="a .cfg path or a bundled profile name")
-    s.add_argument("--board", help="board name (default: file comment, else inferred)")
+    s.add_argument("file", metavar="CFG", help="a .cfg path or a bundled profile name")
+    s.add_argument("--board", help=board_help)
     s.add_argument("--json", action="store_true", help="machine-readable JSON")
     s.set_defaults(func=_show)
     v = sub.add_parser("validate", help="check files; print ok or file:line: message")
-    v.add_argument("files", nargs="+")
-    v.add_argument("--board")
+    v.add_argument("files", nargs="+", metavar="CFG", help=".cfg paths or bundled profile names")
+    v.add_argument("--board", help=board_help)
     v.set_defaults(func=_validate)
     e = sub.add_parser("emit", help="re-emit a .cfg in canonical form")
-    e.add_argument("file")
-    e.add_argument("--board")
+    e.add_argument("file", metavar="CFG", help="a .cfg path or a bundled profile name")
+    e.add_argument("--board", help=board_help)
     e.add_argument("-o", "--output", help="output file (default: stdout)")
     e.set_defaults(func=_emit)
     ls = sub.add_parser("list", help="bundled profiles with one-line descriptions")
@@ -75,7 +87,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _load(path: str, board: str | None) -> Any:
     from firmware_cfg import load_cfg
 
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a .cfg file")
     return load_cfg(path, board=board)
+
+
+def _bad_board(args: argparse.Namespace) -> bool:
+    """Print one line and say so when ``--board`` names no known board (blamed on the flag, not on
+    line 0 of each file)."""
+    try:
+        check_board(args.board)
+    except InputError as exc:
+        print(f"mmfm cfg {args.cfg_command}: error: {exc}", file=sys.stderr)
+        return True
+    return False
 
 
 def _summary(rc: Any) -> dict[str, Any]:
@@ -98,9 +123,11 @@ def _summary(rc: Any) -> dict[str, Any]:
 def _show(args: argparse.Namespace) -> int:
     from firmware_cfg import CfgError
 
+    if _bad_board(args):
+        return 1
     try:
         rc = _load(args.file, args.board)
-    except (CfgError, FileNotFoundError) as exc:
+    except (CfgError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
     info = _summary(rc)
@@ -139,6 +166,8 @@ def _show(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from firmware_cfg import CfgError, CfgErrors
 
+    if _bad_board(args):
+        return 1
     status = 0
     for path in args.files:
         try:
@@ -148,7 +177,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(err, file=sys.stderr)
             status = 1
             continue
-        except (CfgError, FileNotFoundError) as exc:
+        except (CfgError, OSError) as exc:
             print(exc, file=sys.stderr)
             status = 1
             continue
@@ -161,14 +190,21 @@ def _validate(args: argparse.Namespace) -> int:
 def _emit(args: argparse.Namespace) -> int:
     from firmware_cfg import CfgError, emit_cfg
 
+    if _bad_board(args):
+        return 1
     try:
         text = emit_cfg(_load(args.file, args.board))
-    except (CfgError, FileNotFoundError) as exc:
+    except (CfgError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            print(f"mmfm cfg emit: error: {args.output}: cannot write ({exc.strerror or exc})",
+                  file=sys.stderr)  # fmt: skip
+            return 1
     else:
         sys.stdout.write(text)
     return 0

@@ -4,11 +4,13 @@ mmfm dsp --example                                   # bundled two-people IWR184
 mmfm dsp capture.bin --cfg iwr1843boost_raw_activity --all --top 5
 mmfm dsp frame.npy --cfg my.cfg --board IWR1443BOOST --json
 mmfm dsp adc.npy --cfg my.cfg --layout openradar --int16-wrap --png out.png
+mmfm dsp rec/                                        # a raw-ADC recording from mmfm record
 
 FILE is a DCA1000 ``.bin`` (decoded with the config) or a ``.npy`` holding complex
 ``[tx, rx, loop, sample]`` / ``[frames, tx, rx, loop, sample]`` (``--layout frame``) or OpenRadar's
 ``[loops, virtual, samples]`` / ``[frames, loops, virtual, samples]`` with the virtual axis tx-major
-(``--layout openradar``).
+(``--layout openradar``), or an ``mmfm record`` directory of raw ADC (its ``radar.cfg`` is the
+default ``--cfg``). Detections are listed strongest first with their range-Doppler cell power.
 """
 
 from __future__ import annotations
@@ -19,22 +21,38 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mmfm.commands.common import InputError as _InputError
+from mmfm.commands.common import load_radar_config
+
 EXAMPLE = "two_people_iwr1843"
-
-
-class _InputError(Exception):
-    """A problem with the user's input: printed as one line, exit status 1."""
+#: What the table's power column is (detections are sorted by it).
+POWER_NOTE = (
+    "power: the range-Doppler cell, 10 log10 of |2-D FFT|^2 averaged over the virtual antennas, "
+    "dB re 1 ADC count^2"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "dsp",
-        help="run the DSP chain on a raw ADC capture (.bin or .npy) and print detections",
-        description="Run the DSP chain on a raw ADC capture and print the strongest detections.",
+        help="run the DSP chain on a raw ADC capture (.bin, .npy, recording) and print detections",
+        description="Run the DSP chain on a raw ADC capture and print the strongest detections "
+        "(range, radial velocity, angles, SNR and cell power). Try: mmfm dsp --example",
     )
-    p.add_argument("file", nargs="?", help="capture: DCA1000 .bin or .npy")
-    p.add_argument("--cfg", help="the capture's .cfg path or a bundled profile name")
-    p.add_argument("--board", help="board name (default: the .cfg's comment, else inferred)")
+    p.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="capture: DCA1000 .bin, .npy, or a raw-ADC mmfm record directory",
+    )
+    p.add_argument(
+        "--cfg",
+        help="the capture's .cfg path or a bundled profile name (default: FILE's .cfg beside it "
+        "with the same name, or a recording's own radar.cfg)",
+    )
+    p.add_argument(
+        "--board", help="board, e.g. IWR1843BOOST (default: the .cfg's comment, else inferred)"
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--frame", type=int, default=0, help="frame index (default 0)")
     which.add_argument("--all", action="store_true", help="every frame of the capture")
@@ -69,22 +87,35 @@ def _example_paths() -> tuple[Path, Path]:
     return root / f"{EXAMPLE}.bin", root / f"{EXAMPLE}.cfg"
 
 
-def _load_config(cfg: str, board: str | None) -> Any:
-    from firmware_cfg import load_cfg
+def _is_recording(path: Path) -> bool:
+    return path.is_dir() and (path / "meta.json").is_file()
+
+
+def _recording_paths(directory: Path, cfg: str | None) -> tuple[Path, str]:
+    """``(adc.bin, its .cfg)`` of an ``mmfm record`` directory (``--cfg`` overrides radar.cfg)."""
+    from runtime.sources.recording import DATA_FILE, RecordingMeta
 
     try:
-        return load_cfg(cfg, board=board)
-    except FileNotFoundError as exc:
+        meta = RecordingMeta.read(directory)
+    except ValueError as exc:
         raise _InputError(str(exc)) from None
-    except Exception as exc:  # CfgErrors, unknown board: one line naming the file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _InputError(f"{cfg}: {first}") from None
+    if meta.kind != "raw_adc":
+        raise _InputError(
+            f"{directory}: a {meta.kind} recording holds the radar's point clouds, not raw ADC "
+            "(replay it with mmfm run)"
+        )
+    return directory / DATA_FILE["raw_adc"], cfg or str(directory / "radar.cfg")
 
 
 def _load_frames(path: Path, chirp: Any, layout: str, int16_wrap: bool) -> Any:
     """The capture as complex64 ``[frames, tx, rx, loop, sample]``."""
     import numpy as np
 
+    if path.is_dir():
+        raise _InputError(
+            f"{path}: is a directory, not a capture (give a DCA1000 .bin, a .npy or an "
+            "mmfm record directory)"
+        )
     if not path.is_file():
         raise _InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -98,10 +129,27 @@ def _load_frames(path: Path, chirp: Any, layout: str, int16_wrap: bool) -> Any:
             raise _InputError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
     if suffix != ".npy":
         raise _InputError(f"{path}: unknown capture type {suffix!r} (expected .bin or .npy)")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise _InputError(f"{path}: unreadable .npy ({exc})") from None
+    data = _load_numeric_npy(path)
+    wrapped = not int16_wrap and _looks_uint16_wrapped(data)
+    wrap_hint = "add --int16-wrap (I/Q stored as uint16 wrap-around values, as OpenRadar's files)"
+    ntx, nrx, nl, ns = chirp.frame_shape
+    shapes = {"frame": tuple(chirp.frame_shape), "openradar": (nl, ntx * nrx, ns)}
+    want = shapes[layout]
+    if not _fits(data, want):
+        axes = {"frame": "tx x rx x loops x samples", "openradar": "loops x virtual x samples"}
+        msg = (
+            f"{path}: shape {data.shape} does not match the config's [frames,] {axes[layout]} = "
+            f"{want} (--layout {layout})"
+        )
+        fits = [name for name, shape in shapes.items() if name != layout and _fits(data, shape)]
+        if fits:
+            msg += f"; it fits --layout {fits[0]} ({axes[fits[0]]})"
+            if wrapped:
+                msg += f"; also {wrap_hint}"
+        raise _InputError(msg)
+    if wrapped:
+        top = int(max(data.real.max(), data.imag.max()))
+        raise _InputError(f"{path}: I/Q values run from 0 to {top}, beyond int16: {wrap_hint}")
     if int16_wrap:
         if not np.iscomplexobj(data):
             raise _InputError(f"{path}: --int16-wrap expects complex I/Q, got {data.dtype}")
@@ -110,25 +158,54 @@ def _load_frames(path: Path, chirp: Any, layout: str, int16_wrap: bool) -> Any:
     if not np.iscomplexobj(data) and chirp.adc_format.is_complex:
         raise _InputError(f"{path}: real {data.dtype} samples but the config's ADC is complex")
     data = np.asarray(data, dtype=np.complex64)
-    ntx, nrx, nl, ns = chirp.frame_shape
+    if data.ndim == len(want):
+        data = data[None]
     if layout == "openradar":
-        if data.ndim == 3:
-            data = data[None]
-        if data.ndim != 4 or data.shape[1:] != (nl, ntx * nrx, ns):
-            raise _InputError(
-                f"{path}: shape {data.shape} does not match the config's [frames,] loops x virtual x "
-                f"samples = {(nl, ntx * nrx, ns)}"
-            )
         data = data.reshape(data.shape[0], nl, ntx, nrx, ns).transpose(0, 2, 3, 1, 4)
-    else:
-        if data.ndim == 4:
-            data = data[None]
-        if data.ndim != 5 or data.shape[1:] != chirp.frame_shape:
-            raise _InputError(
-                f"{path}: shape {data.shape} does not match the config's [frames,] tx x rx x loops x "
-                f"samples = {chirp.frame_shape}"
-            )
     return np.ascontiguousarray(data)
+
+
+def _looks_uint16_wrapped(data: Any) -> bool:
+    """Complex whole-number I/Q, none negative, some above 32767: int16 samples stored as uint16."""
+    import numpy as np
+
+    if not np.iscomplexobj(data) or data.size == 0:
+        return False
+    parts = (data.real, data.imag)
+    return (
+        all(part.min() >= 0 for part in parts)
+        and max(part.max() for part in parts) > np.iinfo(np.int16).max
+        and all(np.array_equal(part, np.round(part)) for part in parts)
+    )
+
+
+def _fits(data: Any, shape: tuple[int, ...]) -> bool:
+    """``data`` (one frame, or frames with a leading axis) has frames of ``shape``."""
+    return tuple(data.shape[-len(shape) :]) == shape and data.ndim in (len(shape), len(shape) + 1)
+
+
+def _load_numeric_npy(path: Path) -> Any:
+    """A ``.npy`` holding a plain numeric array, checked from its header before loading: never
+    unpickles (pickled object arrays are refused, not loaded)."""
+    import numpy as np
+
+    fmt = np.lib.format
+    try:
+        with path.open("rb") as fh:
+            major, _ = fmt.read_magic(fh)
+            read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+            _, _, dtype = read_header(fh)
+    except (ValueError, OSError, EOFError):
+        raise _InputError(f"{path}: not a numeric array (no NumPy .npy header)") from None
+    if dtype.hasobject or dtype.kind not in "biufc":
+        what = "Python objects" if dtype.hasobject else f"dtype {dtype}"
+        raise _InputError(
+            f"{path}: not a numeric array (holds {what}); expected complex I/Q samples"
+        )
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise _InputError(f"{path}: unreadable .npy ({exc})") from None
 
 
 def _detection_rows(det: Any) -> list[dict[str, float]]:
@@ -139,22 +216,26 @@ def _detection_rows(det: Any) -> list[dict[str, float]]:
             "azimuth_deg": round(float(d["azimuth_deg"]), 2),
             "elevation_deg": round(float(d["elevation_deg"]), 2),
             "snr_db": round(float(d["snr_db"]), 2),
+            "power_db": round(float(d["power_db"]), 2),
         }
         for d in det
     ]
 
 
 def _print_table(path: Path, results: list[tuple[int, list[dict[str, float]]]]) -> None:
-    print(f"{path}")
-    header = f"{'frame':>5} {'#':>3} {'range m':>8} {'vel m/s':>8} {'az deg':>7} {'el deg':>7} {'snr dB':>7}"
-    print(header)
+    print(f"{path} (strongest first; {POWER_NOTE})")
+    print(
+        f"{'frame':>5} {'#':>3} {'range m':>8} {'vel m/s':>8} {'az deg':>7} {'el deg':>7} "
+        f"{'snr dB':>7} {'power dB':>9}"
+    )
     for frame, rows in results:
         if not rows:
             print(f"{frame:>5}   -  (no detections)")
         for i, r in enumerate(rows):
             print(
                 f"{frame:>5} {i:>3} {r['range_m']:>8.3f} {r['velocity_mps']:>8.3f} "
-                f"{r['azimuth_deg']:>7.1f} {r['elevation_deg']:>7.1f} {r['snr_db']:>7.1f}"
+                f"{r['azimuth_deg']:>7.1f} {r['elevation_deg']:>7.1f} {r['snr_db']:>7.1f} "
+                f"{r['power_db']:>9.1f}"
             )
 
 
@@ -231,13 +312,23 @@ def _run_checked(args: argparse.Namespace) -> int:
     if args.example:
         path, cfg_path = _example_paths()
         cfg_arg = str(cfg_path)
+    elif args.file and Path(args.file).is_dir() and not _is_recording(Path(args.file)):
+        _load_frames(Path(args.file), None, args.layout, args.int16_wrap)  # says it is a directory
+    elif args.file and _is_recording(Path(args.file)):
+        path, cfg_arg = _recording_paths(Path(args.file), args.cfg)
     else:
-        if not args.file or not args.cfg:
-            raise _InputError("give FILE and --cfg CFG (or --example)")
-        path, cfg_arg = Path(args.file), args.cfg
+        cfg = args.cfg
+        if args.file and not cfg and Path(args.file).with_suffix(".cfg").is_file():
+            cfg = str(Path(args.file).with_suffix(".cfg"))  # capture.bin + capture.cfg, as replay
+        if not args.file or not cfg:
+            raise _InputError(
+                "give FILE and --cfg CFG (or put FILE's .cfg beside it with the same name; "
+                "or --example)"
+            )
+        path, cfg_arg = Path(args.file), cfg
     if args.top < 1:
         raise _InputError(f"--top must be >= 1, got {args.top}")
-    rc = _load_config(cfg_arg, args.board)
+    rc = load_radar_config(cfg_arg, args.board)
     frames = _load_frames(path, rc.chirp, args.layout, args.int16_wrap)
     if frames.shape[0] == 0:
         raise _InputError(f"{path}: no whole frame in the capture")

@@ -18,9 +18,13 @@ import sys
 import time
 from typing import Any
 
+from mmfm.commands.common import InputError as _InputError
+from mmfm.commands.common import load_radar_config
 
-class _InputError(Exception):
-    """A problem with the user's input: printed as one line, exit status 1."""
+BACKEND_HELP = (
+    "propagation backend (default scatter: point scatterers on the meshes, fast; sionna: Sionna RT "
+    "ray tracing, slower, needs LLVM >= 16 on a CPU)"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--num-shards", type=int, default=1, help="write all n shards in this process (default 1)"
     )
-    g.add_argument(
-        "--backend", choices=("scatter", "sionna"), default="scatter", help="propagation backend"
-    )
+    g.add_argument("--backend", choices=("scatter", "sionna"), default="scatter", help=BACKEND_HELP)
     g.add_argument(
         "--radar", default="random", help="bundled profile name, .cfg path, or 'random' (default)"
     )
@@ -94,12 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--radar",
         default="iwr1843boost_raw_activity",
-        help="bundled profile name, .cfg path or 'random'",
+        help="bundled profile name, .cfg path or 'random' (default %(default)s)",
     )
     v.add_argument("--window-s", type=float, default=2.0, help="window length [s] (default 2.0)")
-    v.add_argument(
-        "--backend", choices=("scatter", "sionna"), default="scatter", help="propagation backend"
-    )
+    v.add_argument("--backend", choices=("scatter", "sionna"), default="scatter", help=BACKEND_HELP)
     v.set_defaults(func=_run_preview)
     p.set_defaults(func=lambda args: _usage(p))
 
@@ -107,6 +107,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return 2
+
+
+def _check_radar(radar: str) -> None:
+    """A ``--radar`` .cfg or profile with errors: its first error as ``file:line: message``."""
+    if radar != "random":
+        load_radar_config(radar)
+
+
+def _check_backend(backend: str) -> None:
+    """Refuse a backend that cannot run here before any work starts (one line saying what to install)."""
+    if backend == "sionna":
+        from sim.propagation._mitsuba import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            raise _InputError(f"backend sionna: {reason}")
 
 
 def _trace_options(args: argparse.Namespace) -> Any:
@@ -151,6 +167,8 @@ def _run_generate(args: argparse.Namespace) -> int:
             prompt=args.prompt,
             trace=_trace_options(args),
         )
+        _check_radar(args.radar)
+        _check_backend(args.backend)
         if args.shard:
             i, n = parse_shard(args.shard)
             shards: list[int] | None = [i]
@@ -193,7 +211,9 @@ def _run_preview(args: argparse.Namespace) -> int:
 
         if not 0 < args.window_s <= 20:
             raise _InputError(f"--window-s must be within (0, 20], got {args.window_s}")
+        _check_radar(args.radar)
         resolve_radar(args.radar)
+        _check_backend(args.backend)
         doc = render_preview(
             args.out,
             prompt=args.prompt,
@@ -206,10 +226,13 @@ def _run_preview(args: argparse.Namespace) -> int:
         print(f"mmfm sim preview: error: {exc}", file=sys.stderr)
         return 1
     except ImportError as exc:
-        print(
-            f"mmfm sim preview: error: needs matplotlib (pip install 'mmfm[viz]'): {exc}",
-            file=sys.stderr,
-        )
+        if (exc.name or "").startswith("matplotlib"):
+            print(
+                f"mmfm sim preview: error: needs matplotlib (pip install 'mmfm[viz]'): {exc}",
+                file=sys.stderr,
+            )
+        else:  # a backend's dependency (Sionna RT, Dr.Jit's LLVM) is unavailable
+            print(f"mmfm sim preview: error: backend {args.backend}: {exc}", file=sys.stderr)
         return 1
     print(f"{args.out}: {doc['captions'][0]['text'] if doc['captions'] else ''}")
     return 0

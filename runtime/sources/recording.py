@@ -4,7 +4,9 @@ A recording is a directory::
 
     DIR/meta.json    sidecar: format, kind ("raw_adc" | "uart"), board, firmware version, source,
                      start/end time, frame count, the source's loss counters
-    DIR/radar.cfg    the chirp configuration that was sent to the radar (mmWave SDK .cfg text)
+    DIR/radar.cfg    the chirp configuration that was sent to the radar (mmWave SDK .cfg text); absent
+                     only from a uart recording whose configuration is unknown (a re-recorded
+                     byte dump: its packets say the platform, not the chirp)
     DIR/adc.bin      kind raw_adc: frames back to back in the DCA1000 / mmWave Studio layout
     DIR/uart.dat     kind uart: the data-port bytes exactly as received (damage included)
     DIR/frames.csv   one row per delivered frame: frame_number, timestamp [s since the epoch],
@@ -99,7 +101,8 @@ class Recorder:
 
     Args:
         directory: created if missing; must not already hold a recording.
-        rc: the radar configuration in use (written as ``radar.cfg``).
+        rc: the radar configuration in use (written as ``radar.cfg``); None only for ``"uart"``
+            when it is unknown (no ``radar.cfg``; ``meta.board`` is then ``board``).
         kind: ``"raw_adc"`` or ``"uart"``.
         source: a short description of where the data came from (e.g. ``"dca1000 192.168.33.30"``).
         firmware_version: what the radar or FPGA reported, when known.
@@ -108,18 +111,24 @@ class Recorder:
     def __init__(
         self,
         directory: str | Path,
-        rc: RadarConfig,
+        rc: RadarConfig | None,
         kind: Kind,
         *,
         source: str,
         firmware_version: str | None = None,
+        board: str = "unknown",
     ) -> None:
         if kind not in DATA_FILE:
             raise ValueError(f"kind must be one of {sorted(DATA_FILE)}, got {kind!r}")
+        if rc is None and kind != "uart":
+            raise ValueError("a raw_adc recording needs its radar configuration")
         self.directory = Path(directory)
         self.rc = rc
         self.meta = RecordingMeta(
-            kind=kind, board=rc.chirp.board, source=source, firmware_version=firmware_version
+            kind=kind,
+            board=rc.chirp.board if rc is not None else board,
+            source=source,
+            firmware_version=firmware_version,
         )
         self._data: BinaryIO | None = None
         self._rows: Any = None
@@ -139,7 +148,8 @@ class Recorder:
             raise FileExistsError(
                 f"{d} already holds a recording (meta.json); choose another --out"
             )
-        (d / "radar.cfg").write_text(emit_cfg(self.rc), encoding="utf-8")
+        if self.rc is not None:
+            (d / "radar.cfg").write_text(emit_cfg(self.rc), encoding="utf-8")
         self.meta.started = time.time()
         self.meta.write(d)
         self._data = (d / DATA_FILE[self.meta.kind]).open("wb")
@@ -160,6 +170,7 @@ class Recorder:
         if self.meta.kind == "raw_adc":
             if not isinstance(frame, RawFrame):
                 raise TypeError("a raw_adc recording takes RawFrame")
+            assert self.rc is not None
             self._data.write(encode_frames(frame.data[None], self.rc.chirp, on_clip="ignore"))
         self._rows.writerow(
             [frame.frame_number, repr(frame.timestamp), json.dumps(frame.flags, sort_keys=True)]

@@ -20,7 +20,7 @@ as fast as the consumer takes them. ``close()`` from another thread ends a paced
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -78,6 +78,11 @@ class ReplaySource(SourceBase):
         realtime: pace frames at their recorded spacing.
         speed: playback speed factor for ``realtime`` (2.0 = twice as fast).
         loop: start again at the end (frame numbers keep counting up).
+
+    Attributes:
+        tap: UART byte dumps and recordings only: called with every chunk of bytes read, before
+            parsing (what :class:`~runtime.sources.uart.UartSource` ``tap`` is for a serial port),
+            so ``mmfm record`` can keep the bytes as they were received.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class ReplaySource(SourceBase):
         self.meta: RecordingMeta | None = None
         self._parser_counts = False  # the UART parser keeps the frame counters itself
         self.dataset: Dataset | None = None
+        self.tap: Callable[[bytes], None] | None = None
 
     # ------------------------------------------------------------------ set-up
     def _resolve_cfg(self) -> RadarConfig | None:
@@ -114,7 +120,10 @@ class ReplaySource(SourceBase):
         if arg is not None:
             return load_cfg(arg, board=self._board)
         if self.kind == "recording":
-            return load_cfg(self.path / "radar.cfg", board=self.meta.board if self.meta else None)
+            assert self.meta is not None
+            if self.meta.kind == "uart" and not (self.path / "radar.cfg").exists():
+                return None  # a UART dump re-recorded without its config (see recording.py)
+            return load_cfg(self.path / "radar.cfg", board=self.meta.board)
         if self.kind == "dataset":
             assert self.dataset is not None
             if len(self.dataset) == 0:
@@ -126,7 +135,7 @@ class ReplaySource(SourceBase):
             return load_cfg(sibling, board=self._board)
         if self.kind == "dca1000_bin":
             raise ValueError(
-                f"{self.path}: a raw .bin needs its .cfg (pass cfg=..., or put {sibling.name} beside it)"
+                f"{self.path}: a raw .bin needs its .cfg (give it, or put {sibling.name} beside it)"
             )
         return None
 
@@ -166,6 +175,8 @@ class ReplaySource(SourceBase):
         with path.open("rb") as fh:
             while True:
                 chunk = fh.read(_CHUNK)
+                if chunk and self.tap is not None:
+                    self.tap(chunk)
                 # at the end of the file, release the packet held for its end check
                 parsed = parser.feed(chunk, timestamp=0.0) if chunk else parser.flush(0.0)
                 for uf in parsed:

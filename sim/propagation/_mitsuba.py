@@ -3,25 +3,44 @@
 Kept apart from :mod:`sim.propagation.sionna_rt` so that the environment set-up (which must happen before
 the first ``import mitsuba``) lives in one place:
 
-- **CPU.** Dr.Jit's LLVM backend crashes with the machine's LLVM 14/15; Debian's LLVM 19 works. When
-  ``DRJIT_LIBLLVM_PATH`` is unset and :data:`LLVM19_PATH` exists, it is set before Mitsuba is imported.
+- **CPU.** Dr.Jit's LLVM backend aborts the process with LLVM 14/15 (Debian 12's); LLVM >= 16 works.
+  :func:`sim.propagation.llvm.configure_drjit_llvm` finds one and sets ``DRJIT_LIBLLVM_PATH`` before
+  Mitsuba is imported; without one the LLVM variant is refused with an ImportError saying what to
+  install (CUDA still works).
 - **Variant.** Sionna RT needs a ``*_ad_mono_polarized`` variant: CUDA when Dr.Jit finds a GPU,
   LLVM (CPU) otherwise. A variant somebody else already set is kept if it is a polarized mono one.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import ctypes.util
+import importlib.util
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-LLVM19_PATH = "/usr/lib/x86_64-linux-gnu/libLLVM.so.19.1"
+from sim.propagation.llvm import configure_drjit_llvm
+
 _VARIANTS = ("cuda_ad_mono_polarized", "llvm_ad_mono_polarized")
 
 _modules: tuple[ModuleType, ModuleType, ModuleType] | None = None
+
+
+def unavailable_reason() -> str | None:
+    """Why Sionna RT certainly cannot run in this environment, found without importing Dr.Jit (so a
+    command can refuse before it starts work or forks workers); None when it may run.
+
+    Not installed, or no LLVM >= 16 for Dr.Jit's CPU backend and no CUDA driver (``libcuda``) for its
+    GPU one. With a CUDA driver but no usable GPU, :func:`import_sionna` still raises later.
+    """
+    missing = [m for m in ("mitsuba", "drjit", "sionna") if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"the Sionna RT backend needs {', '.join(missing)} (pip install 'mmfm[sim]')"
+    llvm = configure_drjit_llvm()
+    if not llvm.usable and ctypes.util.find_library("cuda") is None:
+        return llvm.reason
+    return None
 
 
 def import_sionna() -> tuple[ModuleType, ModuleType, ModuleType]:
@@ -34,8 +53,7 @@ def import_sionna() -> tuple[ModuleType, ModuleType, ModuleType]:
     global _modules
     if _modules is not None:
         return _modules
-    if "DRJIT_LIBLLVM_PATH" not in os.environ and Path(LLVM19_PATH).is_file():
-        os.environ["DRJIT_LIBLLVM_PATH"] = LLVM19_PATH
+    llvm = configure_drjit_llvm()  # before drjit loads an LLVM of its own choice
     try:
         import drjit as dr
         import mitsuba as mi
@@ -44,16 +62,16 @@ def import_sionna() -> tuple[ModuleType, ModuleType, ModuleType]:
             f"the Sionna RT backend needs mitsuba + drjit (pip install 'mmfm[sim]'): {exc}"
         ) from exc
     current = mi.variant()
+    if current == "llvm_ad_mono_polarized" and not llvm.usable:
+        raise ImportError(f"Mitsuba's LLVM variant is set but {llvm.reason}")
     if current is None or current not in _VARIANTS:
         if dr.has_backend(dr.JitBackend.CUDA):
             mi.set_variant("cuda_ad_mono_polarized")
-        elif dr.has_backend(dr.JitBackend.LLVM):
+        elif llvm.usable and dr.has_backend(dr.JitBackend.LLVM):
             mi.set_variant("llvm_ad_mono_polarized")
         else:
-            raise ImportError(
-                "Dr.Jit found neither CUDA nor a usable LLVM; on a CPU install Debian's libllvm19 and "
-                f"set DRJIT_LIBLLVM_PATH={LLVM19_PATH} (LLVM 14/15 crash inside Dr.Jit)"
-            )
+            # an LLVM < 16 would load, then abort the process inside the first path solve
+            raise ImportError(f"Dr.Jit found no CUDA device and {llvm.reason}")
     try:
         import sionna.rt as rt
     except ImportError as exc:  # pragma: no cover - depends on the install
