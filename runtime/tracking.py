@@ -48,8 +48,9 @@ Per frame (:meth:`Tracker.update`):
    track confirmed): a multipath mirror image of a person (a path that bounced off a wall or
    furniture behind them) lies along their bearing at a longer range. Two confirmed tracks within
    ``merge_distance_m`` of each other whose horizontal velocities differ by less than
-   ``merge_speed_mps`` for ``merge_after_s`` are one body seen as two groups of points (torso and
-   legs at different Doppler, born apart): the younger one ends. People crossing move differently. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
+   ``merge_speed_mps``, both faster than ``slow_speed_mps``, for ``merge_after_s`` are one moving
+   body seen as two groups of points (torso and legs at different Doppler, born apart): the younger
+   one ends. People crossing move differently; two people sitting side by side are not moving. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
    one after ``max_unseen_static_s`` without evidence (points or a positive presence check), as TI's
    group tracker keeps static targets: a still person whose micro-motion keeps being found lives on.
 
@@ -681,7 +682,8 @@ class Tracker:
 
     def _merge(self, t: float) -> None:
         """End the younger of two confirmed tracks that stayed within ``merge_distance_m`` of each
-        other, moving alike (``merge_speed_mps``), for ``merge_after_s``: one body split in two."""
+        other, both moving (``slow_speed_mps``) and alike (``merge_speed_mps``), for
+        ``merge_after_s``: one moving body split in two (two people sitting side by side stay two)."""
         s = self.settings
         if s.merge_distance_m <= 0:
             return
@@ -694,7 +696,8 @@ class Tracker:
                     continue
                 near = np.hypot(*(a.x[:2] - b.x[:2])) < s.merge_distance_m
                 alike = np.hypot(*(a.x[3:5] - b.x[3:5])) < s.merge_speed_mps
-                if not (near and alike):
+                moving = min(np.hypot(*a.x[3:5]), np.hypot(*b.x[3:5])) >= s.slow_speed_mps
+                if not (near and alike and moving):
                     continue
                 key = (a.id, b.id)
                 since = self._close_since.get(key, t)

@@ -422,3 +422,12 @@ def test_a_person_jumping_in_place_with_zero_doppler_points_is_counted() -> None
     sofa = Person(path=[(0, 1.0, 3.0)], heights=[(0, 0.8)])
     history = run(Tracker(TrackingSettings(), MOUNTING), scene_frames([sofa], 6.0, seed=46))
     assert not any(confirmed(h) for h in history)
+
+
+def test_two_people_sitting_side_by_side_are_not_merged() -> None:
+    """Two people who walk to a sofa and sit 0.5 m apart for 10 s stay two tracks: only moving
+    tracks merge."""
+    a = Person(path=[(0, -2.0, 2.0), (3, -0.25, 3.0)])
+    b = Person(path=[(0, 2.0, 2.0), (3, 0.25, 3.0)])
+    history = run(Tracker(TrackingSettings(), MOUNTING), scene_frames([a, b], 14.0, seed=47))
+    assert all(len(confirmed(h)) == 2 for h in history[int(1.0 * FPS) :])

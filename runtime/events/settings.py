@@ -215,9 +215,9 @@ class TrackingSettings(BaseModel):
         default=0.6,
         ge=0,
         title="Merge distance",
-        description="two confirmed tracks closer than this (horizontally) that move alike "
-        "(merge_speed_mps) for merge_after_s are one body split in two: the younger one ends [m]; "
-        "0 = never merge",
+        description="two confirmed tracks closer than this (horizontally), both moving "
+        "(slow_speed_mps) and alike (merge_speed_mps) for merge_after_s, are one body split in "
+        "two: the younger one ends [m]; 0 = never merge",
     )
     merge_speed_mps: float = Field(
         default=0.5,
