@@ -24,6 +24,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.demo",
     "mmfm.commands.train",
     "mmfm.commands.eval",
+    "mmfm.commands.export",
+    "mmfm.commands.models",
 )
 
 
