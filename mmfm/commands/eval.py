@@ -1,9 +1,14 @@
 """`mmfm eval`: zero-shot classification and retrieval with a trained CLMP model.
 
 mmfm eval zeroshot --data ../shared/realdata/radhar-fewshot --format radhar \
-    --labels "boxing,jumping jacks,jumping,squats,walking" --model /data/ckpt/clmp --json
+    --labels "boxing,jumping jacks,jumping,squats,walking" --json      # shipped clmp-default, ONNX
 mmfm eval zeroshot --data /data/sim-heldout --format mmfm --model /data/ckpt/clmp
 mmfm eval retrieval --data /data/sim-heldout --model /data/ckpt/clmp
+
+``--model``: a shipped/user model name or exported directory (ONNX Runtime; default ``clmp-default``),
+a checkpoint directory of ``mmfm train clmp`` (torch) or an adapter directory of ``mmfm train lora``
+(``training.clmp.sources``). Labels outside an exported model's label sets use its text tower
+(``text_encoder.onnx``) or the checkpoint shipped in its ``checkpoint/``.
 
 ``--format radhar``: one sub-folder per class (named like the label, like its activity - "jack" for
 jumping jacks - or given as ``folder=label``), RadHAR text dumps inside, cut into 2 s windows every 1/3 s
@@ -18,7 +23,11 @@ import json
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL_HINT = "a CLMP checkpoint directory (model.pt + card.json from `mmfm train clmp`)"
+DEFAULT_MODEL_HINT = (
+    "model name or exported directory (default clmp-default), a checkpoint directory of "
+    "`mmfm train clmp`, or an adapter directory of `mmfm train lora`"
+)
+PRECISION_HELP = "exported models: encoder precision (default: int8 when shipped, as the hub runs)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma list of label texts, or folder=label pairs (mmfm: default every activity)",
     )
     z.add_argument("--model", help=DEFAULT_MODEL_HINT)
+    z.add_argument("--precision", choices=("int8", "fp32"), help=PRECISION_HELP)
     z.add_argument(
         "--holdout-every",
         type=int,
@@ -57,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--data", required=True, help="mmfm dataset (held-out rooms and subjects)")
     r.add_argument("--model", help=DEFAULT_MODEL_HINT)
+    r.add_argument("--precision", choices=("int8", "fp32"), help=PRECISION_HELP)
     r.add_argument("--pool", type=int, default=1000, help="windows in the pool (default 1000)")
     r.add_argument(
         "--holdout-every", type=int, default=0, help="only the held-out split of --holdout-every N"
@@ -71,14 +82,10 @@ def _fail(msg: str) -> int:
     return 1
 
 
-def _load_model(path: str | None):
-    from training.clmp import load_checkpoint
+def _open(spec: str | None, precision: str | None):
+    from training.clmp.sources import open_model
 
-    if not path:
-        raise ValueError(f"--model is required: {DEFAULT_MODEL_HINT}")
-    if not Path(path).is_dir():
-        raise ValueError(f"{path}: no such model directory")
-    return load_checkpoint(path)
+    return open_model(spec, precision=precision)
 
 
 def _zeroshot(args: argparse.Namespace) -> int:
@@ -97,7 +104,7 @@ def _zeroshot(args: argparse.Namespace) -> int:
             raise EvalError("--labels is required with --format radhar")
         if not Path(args.data).exists():
             raise EvalError(f"{args.data}: no such folder")
-        model, card = _load_model(args.model)
+        model = _open(args.model, args.precision)
         contract = model.input_contract
         if args.format == "radhar":
             data = radhar_windows(args.data, pairs, contract)
@@ -108,7 +115,8 @@ def _zeroshot(args: argparse.Namespace) -> int:
             plot_confusion(result, args.png)
     except (EvalError, ValueError, OSError) as exc:
         return _fail(str(exc).splitlines()[0])
-    result["model"] = card.get("name")
+    result["model"] = model.name
+    result["backend"] = model.kind
     result["format"] = args.format
     if args.json:
         print(json.dumps(result))
@@ -126,7 +134,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     try:
         if args.pool < 2:
             raise EvalError("--pool must be at least 2")
-        model, _card = _load_model(args.model)
+        model = _open(args.model, args.precision)
         result = retrieval(model, args.data, pool=args.pool, holdout_every=args.holdout_every)
     except (EvalError, ValueError, OSError) as exc:
         return _fail(str(exc).splitlines()[0])

@@ -2,6 +2,8 @@
 
 mmfm train clmp --data /data/sim --out /data/ckpt/clmp                   # default model, CPU
 mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/smoke
+mmfm train lora --real ../shared/realdata/radhar-fewshot --format radhar --out runs/lora-home \
+    --labels "boxing,jumping jacks,jumping,squats,walking"          # --base: default clmp-default
 
 Rerunning the same command resumes after the last finished epoch (``OUT/state.pt``). The checkpoint
 (``OUT/model.pt`` + ``OUT/card.json``) carries the command, the datasets' card hashes and the held-out
@@ -58,6 +60,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=_train_clmp)
+
+    lo = sub.add_parser(
+        "lora",
+        help="few-shot sim-to-real adaptation of the radar encoder with LoRA",
+        description="LoRA on the radar encoder's linear layers from a few labelled real recordings "
+        "(training/clmp/lora.py); prints leave-one-recording-out accuracy before/after, then saves "
+        "the adapter trained on every recording (adapter.pt + card.json, loadable by `mmfm eval "
+        "--model`).",
+    )
+    lo.add_argument(
+        "--base",
+        default=None,
+        help="base model: exported name/dir shipping checkpoint/ (default clmp-default) or a "
+        "checkpoint directory of `mmfm train clmp`",
+    )
+    lo.add_argument("--real", required=True, help="labelled real recordings (one folder per class)")
+    lo.add_argument("--format", choices=("radhar",), default="radhar", help="recording format")
+    lo.add_argument(
+        "--labels",
+        default=None,
+        help="comma list of labels or folder=label pairs (default: the sub-folder names)",
+    )
+    lo.add_argument("--out", required=True, help="adapter directory")
+    lo.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
+    lo.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha (default 16)")
+    lo.add_argument("--epochs", type=int, default=5, help="epochs per fit (default 5)")
+    lo.add_argument("--batch-size", type=int, default=32, help="windows per step (default 32)")
+    lo.add_argument("--lr", type=float, default=1e-2, help="peak learning rate (default 1e-2)")
+    lo.add_argument("--augment", action="store_true", help="augment windows (off by default)")
+    lo.add_argument("--no-cv", action="store_true", help="skip leave-one-recording-out figures")
+    lo.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    lo.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    lo.add_argument("--json", action="store_true", help="print the adapter card as JSON")
+    lo.set_defaults(func=_train_lora)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -118,6 +154,81 @@ def _train_clmp(args: argparse.Namespace) -> int:
     held = card.get("metrics", {}).get("held_out", {})
     figures = ", ".join(f"{k} {v:.3f}" for k, v in held.items() if isinstance(v, float))
     print(f"checkpoint: {args.out} ({figures})")
+    return 0
+
+
+def _train_lora(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from training.clmp.evaluate import EvalError, parse_labels, radhar_windows
+    from training.clmp.lora import LoraSettings, train_lora
+    from training.clmp.shipped import checkpoint_dir
+
+    def fail(msg: str) -> int:
+        print(f"error: {msg.splitlines()[0]}", file=sys.stderr)
+        return 1
+
+    if args.epochs < 1 or args.batch_size < 2 or args.rank < 1 or args.threads < 1:
+        return fail("--epochs, --rank and --threads must be >= 1, --batch-size >= 2")
+    root = Path(args.real)
+    if not root.is_dir():
+        return fail(f"{root}: no such folder")
+    torch.set_num_threads(args.threads)
+    settings = LoraSettings(
+        rank=args.rank,
+        alpha=args.alpha,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        augment=args.augment,
+        seed=args.seed,
+    )
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    try:
+        if args.labels:
+            pairs = parse_labels(args.labels)
+        else:
+            pairs = [(p.name, p.name) for p in sorted(root.iterdir()) if p.is_dir()]
+            if not pairs:
+                return fail(f"{root}: no class sub-folders")
+        contract = json.loads((checkpoint_dir(args.base) / "card.json").read_text())[
+            "input_contract"
+        ]
+        data = radhar_windows(root, pairs, contract)
+        if len(set(data.recording)) < 2 and not args.no_cv:
+            return fail(f"{root}: leave-one-recording-out needs at least two recordings")
+        log(
+            f"{len(data.target)} windows from {len(set(data.recording))} recordings, labels: "
+            + ", ".join(data.labels)
+        )
+        card = train_lora(
+            args.base,
+            data,
+            settings,
+            args.out,
+            command="mmfm " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            data_info={"path": str(root), "format": args.format},
+            cross_validation=not args.no_cv,
+            log=log,
+        )
+    except (EvalError, ValueError, OSError) as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(card))
+        return 0
+    loo = card["metrics"].get("loo")
+    if loo:
+        print(
+            f"leave-one-recording-out window accuracy: before {loo['before']:.1%} -> after "
+            f"{loo['after']:.1%} ({loo['windows']} windows, {loo['recordings']} recordings)"
+        )
+    print(f"adapter: {args.out} (trained on all {card['data']['windows']} windows)")
     return 0
 
 

@@ -25,8 +25,9 @@ import torch
 from runtime.inference.window import frame_windows, point_window
 from runtime.sources.radhar import read_radhar
 from training.clmp.data import WindowSet, holdout_mask, load_windows
-from training.clmp.labels import activity_of_label, text_prototypes
+from training.clmp.labels import activity_of_label
 from training.clmp.model import CLMP
+from training.clmp.sources import ModelSource, TorchSource
 
 #: RadHAR's sliding window: 2 s, moved by 1/3 s.
 RADHAR_WINDOW_S = 2.0
@@ -221,15 +222,22 @@ def classify(
     }
 
 
-def zeroshot(model: CLMP, data: LabelledWindows) -> dict[str, Any]:
-    """Zero-shot classification of prepared windows against prompt-ensemble prototypes."""
-    protos = text_prototypes(model, data.labels)
-    return classify(embed(model, data.points, data.mask), protos, data.target, data.labels)
+def _source(model: CLMP | ModelSource) -> ModelSource:
+    return TorchSource(model, {"name": model.name}) if isinstance(model, CLMP) else model
 
 
-@torch.no_grad()
+def zeroshot(model: CLMP | ModelSource, data: LabelledWindows) -> dict[str, Any]:
+    """Zero-shot classification of prepared windows against prompt-ensemble prototypes.
+
+    ``model``: a torch :class:`CLMP` or any :class:`training.clmp.sources.ModelSource` (ONNX, LoRA).
+    """
+    src = _source(model)
+    protos = src.prototypes(data.labels)
+    return classify(src.embed(data.points, data.mask), protos, data.target, data.labels)
+
+
 def retrieval(
-    model: CLMP,
+    model: CLMP | ModelSource,
     root: str | Path,
     *,
     pool: int = 1000,
@@ -243,15 +251,16 @@ def retrieval(
     when its text equals the window's (windows may share a text); a text query counts when a retrieved
     window was given that text.
     """
-    ws = _load(root, model.input_contract, stride_s, holdout_every)
+    src = _source(model)
+    ws = _load(root, src.input_contract, stride_s, holdout_every)
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(ws))[:pool]
     ws = ws.subset(np.sort(idx))
     texts = [c[int(rng.integers(len(c)))] for c in ws.captions]
     uniq = sorted(set(texts))
     tid = np.array([uniq.index(t) for t in texts])
-    remb = embed(model, ws.points, ws.mask)  # [N, D]
-    temb = model.encode_text(uniq).numpy()  # [U, D]
+    remb = src.embed(ws.points, ws.mask)  # [N, D]
+    temb = src.embed_texts(uniq)  # [U, D]
     sims = remb @ temb.T  # [N, U]
     order = np.argsort(-sims, axis=1)
     r2t = {k: float(np.mean([tid[i] in order[i, :k] for i in range(len(ws))])) for k in (1, 5)}
