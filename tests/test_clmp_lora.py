@@ -21,8 +21,8 @@ from training.clmp.lora import (
     cross_validate,
     finetune,
     load_lora,
-    lora_targets,
     loo_folds,
+    lora_targets,
     make_lora_card,
     predict,
     save_lora,
@@ -177,7 +177,7 @@ def test_adapter_round_trips(adapter):
 def test_tampered_adapter_is_refused(adapter, tmp_path, capsys):
     import shutil
 
-    _base, _model, out, (points, mask, target, rec) = adapter
+    out = adapter[2]
     bad = tmp_path / "bad"
     shutil.copytree(out, bad)
     blob = bytearray((bad / "adapter.pt").read_bytes())
