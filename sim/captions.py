@@ -35,6 +35,7 @@ Truth schema (only what captions read; extra keys are ignored)::
                  "speed_mps": 1.2,                      # horizontal pelvis speed [m/s]
                  "lateral_velocity_mps": 0.1,           # radar-frame x velocity [m/s]
                  "support": "sofa",                     # object sat/lain on, or None
+                 "place": {"relation": "near", "object": "window"},  # asked place (optional)
                  "room_type": "living_room",            # room the person is in (else the scene's)
                  "micro_doppler": {"limb_speed_mps": 1.3, "dominant_hz": 2.1},
                  "breathing_per_min": 14.2, "heart_per_min": 68.0,
@@ -263,6 +264,9 @@ def _caption_context(
     if support and (activity in _SITTING or activity in _LYING):
         where.append(f"on the {_label_words(support)}")
     near = nearest_object(room, person["position_world"], exclude={support} if support else set())
+    place = person.get("place")  # asked by the scene program: said rather than the nearest object
+    if place:
+        near = None if (support == place["object"] and where) else place["object"]
     if near:
         where.append(
             _pick(

@@ -195,6 +195,8 @@ def person_truth(
         ),
         "in_fov": bool(scene.in_radar_fov(tuple(pos.mean(axis=0)))),
     }
+    if plan.place is not None:
+        summary["place"] = dict(plan.place)
     arrays = {
         "joints": joints,
         "positions": pos,
@@ -324,6 +326,8 @@ def simulate_sample(
         },
         "spectrogram_range_gate_m": _r(list(gate)),
     }
+    if scenario.unused_words():
+        truth["prompt_unused_words"] = scenario.unused_words()
     captions = make_captions(truth, seed=[scenario.seed, scenario.index, 7])
     doc = {
         "index": scenario.index,
