@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.geometry import motion_heading_rad
 from sim.dataset.program import Place
+from sim.geometry import motion_heading_rad
 from sim.humans import Human, Segment, Subject, Timeline, sample_vitals
 from sim.humans.motion.vocabulary import ENDS_IN, REQUIRES, VOCABULARY
 from sim.scene import Placement, PlacementError, Scene, judge_placement, place_activity

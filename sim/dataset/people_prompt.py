@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from sim.dataset.program import PLACE_OBJECTS, Place, PersonSpec, SceneProgram
+from sim.dataset.program import PLACE_OBJECTS, PersonSpec, Place, SceneProgram
 from sim.humans.motion.vocabulary import ACTIVITIES, VOCABULARY, parse_activity
 from sim.scene.prompt import FURNITURE_PATTERNS, normalise_text, understood_spans
 
@@ -139,7 +139,7 @@ def parse_scene_program(prompt: str) -> SceneProgram:
     used: list[tuple[int, int]] = list(understood_spans(low))
     subjects = list(_SUBJECT.finditer(low))
     starts = [0] + [m.start() for m in subjects[1:]]
-    ends = starts[1:] + [len(low)]
+    ends = [*starts[1:], len(low)]
     used += [m.span() for m in subjects]
     people: list[dict] = []
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,7 @@ from sim.dataset.people_prompt import parse_scene_program
 from sim.dataset.program import PersonSpec, ProgramError, SceneProgram
 from sim.dataset.visibility import Visibility, line_of_sight
 from sim.geometry import RadarPose
-from sim.humans import Human, Subject, parse_activity, sample_subject
+from sim.humans import Human, Subject, sample_subject
 from sim.scene import PlacementError, Scene, generate_scene
 
 #: Weights of the main activity when a scenario is sampled without a prompt.
