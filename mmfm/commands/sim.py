@@ -246,6 +246,16 @@ def _run_generate(args: argparse.Namespace) -> int:
             )
         _check_radar(args.radar)
         _check_backend(args.backend)
+        try:
+            unused = spec.unused_words()
+        except ValueError:  # reported by generate() as the error it is
+            unused = []
+        if unused:
+            print(
+                f"mmfm sim generate: note: words not used in --prompt: {', '.join(unused)} "
+                "(stored in each sample's truth as prompt_unused_words)",
+                file=sys.stderr,
+            )
         if args.shard:
             i, n = parse_shard(args.shard)
             shards: list[int] | None = [i]

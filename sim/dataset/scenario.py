@@ -93,7 +93,6 @@ RANDOM_PROFILES = (
 )
 #: The dense truth (micro-Doppler frequency) spans at least this long [s].
 MIN_ANALYSIS_S = 4.0
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
 #: A placement is rejected when a person's line of sight (fraction of joints the radar sees directly,
 #: :func:`~sim.dataset.visibility.line_of_sight`) at the start of the window is below this: with three quarters of the body
 #: hidden the echo is too weak and partial for the captions to be about what the radar sees.
@@ -431,9 +430,10 @@ def _visibility_reason(names: list[str], vis: list[Visibility]) -> str | None:
     return None
 
 
-def _check_mount(
+def check_mount(
     mount_height_m: float | None, tilt_deg: float | None
 ) -> tuple[float | None, float | None]:
+    """Validate a radar height [m] (0.2-3) and downward tilt [deg] (0-60); ScenarioError if bad."""
     if mount_height_m is not None and not 0.2 <= mount_height_m <= 3.0:
         raise ScenarioError(f"mount height must be within 0.2-3.0 m, got {mount_height_m:g} m")
     if tilt_deg is not None and not 0.0 <= tilt_deg <= 60.0:
@@ -489,7 +489,7 @@ def sample_scenario(
     if window_s <= 0:
         raise ScenarioError(f"window length must be positive, got {window_s} s")
     spec = _check_setup(setup)
-    mount_height_m, tilt_deg = _check_mount(mount_height_m, tilt_deg)
+    mount_height_m, tilt_deg = check_mount(mount_height_m, tilt_deg)
     region = _check_region(
         distance_m if distance_m is not None else (spec.distance_m if spec else None),
         azimuth_deg if azimuth_deg is not None else (spec.azimuth_deg if spec else None),

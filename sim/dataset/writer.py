@@ -39,10 +39,12 @@ from runtime.dataset import (
 )
 from sim.dataset.card import write_card
 from sim.dataset.files import json_bytes, npz_bytes, sha256_bytes, write_atomic
+from sim.dataset.people_prompt import parse_scene_program
 from sim.dataset.program import ProgramError, SceneProgram, validate_program
 from sim.dataset.scenario import (
     SETUPS,
     ScenarioError,
+    check_mount,
     resolve_radar,
     sample_scenario,
     scene_program,
@@ -127,6 +129,10 @@ class GenerateSpec:
             "azimuth_deg": self.person_azimuth_deg,
         }
 
+    def unused_words(self) -> list[str]:
+        """Words of ``prompt`` the scene parser did not use (empty without a prompt)."""
+        return parse_scene_program(self.prompt).unused_words if self.prompt else []
+
     def validate(self) -> None:
         """Raise :class:`ScenarioError` (one line) for bad settings."""
         if self.num < 1:
@@ -150,13 +156,10 @@ class GenerateSpec:
             raise ScenarioError(
                 f"unknown setup {self.setup!r}; known: home, {', '.join(sorted(SETUPS))}"
             )
+        check_mount(self.mount_height_m, self.tilt_deg)
         program = scene_program(self.prompt, self.scene_program())
         if program is not None and program.unused_words:
-            log.warning(
-                "%s: words not used: %s",
-                f"--prompt {self.prompt!r}" if self.prompt else self.scene,
-                ", ".join(program.unused_words),
-            )
+            log.info("%s: words not used: %s", self.prompt, ", ".join(program.unused_words))
         if program is not None or self.setup or self.person_range_m or self.person_azimuth_deg:
             # A dry run of the first sample: an impossible placement fails here, before any file.
             sample_scenario(self.seed, 0, **self.scenario_options())
