@@ -362,3 +362,30 @@ def test_scene_file_end_to_end(slow_cfg: Path, tmp_path: Path) -> None:
     assert p["support"] == "sofa" and p["place"] == {"relation": "on", "object": "sofa"}
     assert SceneProgram.model_validate(doc["scenario"]["program"]).people[0].activities == ["sit"]
     assert f"--scene {json.dumps(str(path))}" in (out / "README.md").read_text()
+
+
+def test_captions_say_the_asked_place() -> None:
+    """A person asked to be "near the window" is captioned there, not by the nearest object."""
+    from sim.captions import make_captions
+
+    room = {
+        "room_type": "living_room",
+        "objects": [
+            {"label": "window", "position": [0.0, 3.0]},
+            {"label": "plant", "position": [1.0, 1.0]},
+        ],
+    }
+    person = {
+        "activity": "wave",
+        "subject": {"age_group": "child", "sex": "female"},
+        "position_world": [1.2, 1.2, 0.9],
+        "position_radar": [0.5, 2.0, -0.5],
+        "place": {"relation": "near", "object": "window"},
+    }
+    for seed in range(5):
+        caps = make_captions({"room": room, "people": [person]}, seed=seed)
+        context = next(c["text"] for c in caps if c["granularity"] == "context")
+        assert "window" in context and "plant" not in context
+    plain = {k: v for k, v in person.items() if k != "place"}
+    caps = make_captions({"room": room, "people": [plain]}, seed=0)
+    assert "plant" in next(c["text"] for c in caps if c["granularity"] == "context")
