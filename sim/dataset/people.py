@@ -20,7 +20,7 @@ from sim.geometry import motion_heading_rad
 from sim.humans import Human, Segment, Subject, Timeline, sample_vitals
 from sim.humans.motion.vocabulary import ENDS_IN, REQUIRES, VOCABULARY
 from sim.scene import Placement, PlacementError, Scene, judge_placement, place_activity
-from sim.scene.judge import posture_of, reason_key
+from sim.scene.judge import ACTIVITY_POSTURE, posture_of, reason_key
 
 #: Activities done in place, standing.
 IN_PLACE = (
@@ -397,6 +397,11 @@ def plan_person(
         "lie_down": "sleeping",
         "get_up": "lying",
     }.get(activity, activity)
+    if judge_activity not in ACTIVITY_POSTURE:
+        # a registered activity the judge has no word for (a new motion family): by its posture
+        judge_activity = {"sitting": "sit", "lying": "lying"}.get(
+            REQUIRES.get(activity, ""), "stand"
+        )
     asked, place = place, None
     for _ in range(10):
         if asked is not None:
@@ -463,7 +468,9 @@ def plan_person(
     elif activity == "fall":
         heading = float(rng.uniform(-math.pi, math.pi))
         segs, lead = [_seg("stand", 0.0, 1.0), _seg("fall", 1.0, 4.0), _seg("sleep", 4.0, 5.0)], 0.8
-    elif activity in ("sit", "typing", "sit_down", "stand_up"):
+    elif activity in ("sit", "typing", "sit_down", "stand_up") or (
+        REQUIRES.get(activity) == "sitting" and aff is not None and activity not in IN_PLACE
+    ):
         assert aff is not None
         seat = {
             "position": [float(aff.position[0]), float(aff.position[1])],
@@ -473,7 +480,7 @@ def plan_person(
         fwd = (math.cos(seat["heading"]), math.sin(seat["heading"]))
         pos = (pos[0] + 0.45 * fwd[0], pos[1] + 0.45 * fwd[1])
         heading = seat["heading"] + math.pi
-        if activity in ("sit", "typing"):
+        if activity not in ("sit_down", "stand_up"):  # sit, typing, other seated activities
             segs, lead = [_seg("sit_down", 0.0, 2.0, seat), _seg(activity, 2.0, 3.0)], 2.5
         elif activity == "sit_down":
             segs, lead = (
