@@ -389,3 +389,13 @@ def test_captions_say_the_asked_place() -> None:
     plain = {k: v for k, v in person.items() if k != "place"}
     caps = make_captions({"room": room, "people": [plain]}, seed=0)
     assert "plant" in next(c["text"] for c in caps if c["granularity"] == "context")
+
+
+def test_too_many_people_is_one_clear_line() -> None:
+    with pytest.raises(ScenarioError) as err:
+        sample_scenario(0, 0, prompt="two men boxing and two women waving")
+    assert str(err.value) == (
+        "prompt 'two men boxing and two women waving': (top level): at most 3 people in a scene, "
+        "the program has 4"
+    )
+    assert parse_scene_program("four people walking").unused_words == ["four"]

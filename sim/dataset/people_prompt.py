@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from sim.dataset.program import PLACE_OBJECTS, PersonSpec, Place, SceneProgram
+from sim.dataset.program import PLACE_OBJECTS, Place, SceneProgram, validate_program
 from sim.humans.motion.vocabulary import ACTIVITIES, VOCABULARY, parse_activity
 from sim.scene.prompt import FURNITURE_PATTERNS, normalise_text, understood_spans
 
@@ -169,9 +169,9 @@ def parse_scene_program(prompt: str) -> SceneProgram:
             p["activities"] = list((later or earlier[::-1])[0])
     if people[0]["timing"] != "while":
         people[0]["timing"] = "while"
-    program = SceneProgram(
-        room=prompt,
-        people=[PersonSpec(**p) for p in people],
-        unused_words=unused_words(low, used),
-    )
+    doc = {"room": prompt, "people": people, "unused_words": unused_words(low, used)}
+    for p in people:
+        if p["place"] is not None:
+            p["place"] = p["place"].model_dump()
+    program = validate_program(doc, f"prompt {prompt!r}")
     return program

@@ -382,8 +382,7 @@ def scene_program(prompt: str | None, program: SceneProgram | None = None) -> Sc
     try:
         parsed = parse_scene_program(prompt)
     except (ValueError, ProgramError) as exc:
-        first = str(exc).splitlines()[0]
-        raise ScenarioError(first.removeprefix("1 validation error for SceneProgram")) from None
+        raise ScenarioError(str(exc).splitlines()[0]) from None
     return parsed
 
 
