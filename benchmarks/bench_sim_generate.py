@@ -1,16 +1,26 @@
-"""`mmfm sim generate` end to end: samples/s and frames/s, scatter backend, one process.
+"""`mmfm sim generate` end to end: samples/s of the scatter backend, numpy vs embree occlusion.
 
-    .venv/bin/python benchmarks/bench_sim_generate.py            # ~1 min
+    .venv/bin/python benchmarks/bench_sim_generate.py                 # ~10 min on 2 busy cores
+    .venv/bin/python benchmarks/bench_sim_generate.py --num 4 --repeats 3 --window-s 2
 
-Two configurations in one run, each through the real CLI code path (``sim.dataset.writer.generate``):
-a small one (IWR1843BOOST, 3 TX x 4 RX x 16 loops x 64 samples, low scatterer density, direct paths
-only; what the tests use) and the default one (``iwr1843boost_raw_activity``: 3 x 4 x 128 x 256, default
-density, wall multipath), 0.5 s windows, outputs points + spectrogram. Printed with
-the ratio default/small so that runs on other machines compare.
+Through the real CLI code path (``sim.dataset.writer.generate``) with the CLI's defaults (``--radar
+random``: the default profile mix, 2 s windows, outputs points + spectrogram, default density and wall
+multipath), in one run and side by side:
+
+1. ``raycaster="numpy"`` (today's path: every frame traced from scratch, the angular-grid
+   Moller-Trumbore occlusion) against ``"embree"`` (Embree BVH, static scene prepared once per sample),
+   the same samples, alternating, ``--repeats`` times; medians and their ratio.
+2. ``--workers 1`` against ``--workers 2`` (embree), twice the samples; the scaling ratio.
+3. On a fixed scene (seed 0, sample 0, 0.5 s, ADC output): the maximum difference of the synthesised
+   ADC between the two raycasters, and the hit/miss decisions on the scene's scatterer rays.
+
+Speed figures depend on the machine's load: say whether it was shared.
 """
 
 from __future__ import annotations
 
+import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -20,51 +30,99 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def tiny_cfg_text() -> str:
-    from firmware_cfg import emit_cfg, load_cfg
-
-    text = emit_cfg(load_cfg("iwr1843boost_raw_activity"))
-    return text.replace("frameCfg 0 2 128 ", "frameCfg 0 2 16 ").replace(" 256 5000 ", " 64 5000 ")
-
-
-def run(label: str, spec: object, out: Path) -> float:
+def run(label: str, spec: object, out: Path, workers: int = 1) -> float:
+    """Generate ``spec`` into ``out``; print and return samples/s."""
     from sim.dataset.writer import generate
 
     t0 = time.perf_counter()
-    report = generate(out, spec, num_shards=1)  # type: ignore[arg-type]
+    report = generate(out, spec, num_shards=1, workers=workers)  # type: ignore[arg-type]
     dt = time.perf_counter() - t0
+    rate = report.samples_written / dt
     print(
-        f"{label:44s} {report.samples_written:3d} samples {report.frames_written:4d} frames "
-        f"{dt:7.1f} s  {report.samples_written / dt:7.3f} samples/s  {report.frames_written / dt:7.2f} frames/s"
+        f"  {label:34s} {report.samples_written:3d} samples {report.frames_written:5d} frames "
+        f"{dt:7.1f} s  {rate:7.3f} samples/s",
+        flush=True,
     )
-    return report.frames_written / dt
+    return rate
+
+
+def accuracy() -> None:
+    """ADC and ray decisions of numpy vs embree on a fixed scene."""
+    import numpy as np
+
+    from sim.dataset.scenario import sample_scenario
+    from sim.dataset.simulate import TraceOptions, simulate_sample
+    from sim.propagation.raycast import make_occluder
+    from sim.propagation.scatter import (
+        DEFAULT_DENSITY_PER_M2,
+        _scene_triangles,
+        sample_scatterers,
+    )
+
+    sc = sample_scenario(0, 0, window_s=0.5)
+    adc = {}
+    for rc in ("numpy", "embree"):
+        data = simulate_sample(sc, outputs=("adc",), trace_options=TraceOptions(raycaster=rc))
+        adc[rc] = data.arrays["adc"].astype(np.int64)
+    diff = np.abs(adc["numpy"] - adc["embree"]).max()
+    print(
+        f"fixed scene (seed 0 sample 0, {sc.radar_profile}, 0.5 s): max |ADC numpy - embree| = "
+        f"{diff} LSB (ADC max |x| = {np.abs(adc['numpy']).max()} LSB)"
+    )
+    scene = sc.scene()
+    meshes = scene.static_meshes() + [h.mesh_at(0.1) for h in sc.humans()]
+    origin = np.asarray(scene.radar.position)
+    tris = _scene_triangles(meshes)
+    pts = sample_scatterers(meshes, DEFAULT_DENSITY_PER_M2, sc.scatter_seed).position
+    a = make_occluder("numpy", origin, tris).occluded(pts)
+    b = make_occluder("embree", origin, tris).occluded(pts)
+    print(
+        f"  ray decisions on its {len(pts)} scatterer rays: {int((a != b).sum())} differ "
+        f"({int(a.sum())} hidden)"
+    )
 
 
 def main() -> int:
     from sim.dataset.simulate import TraceOptions
     from sim.dataset.writer import GenerateSpec
 
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--num", type=int, default=3, help="samples per run (default 3)")
+    ap.add_argument("--repeats", type=int, default=2, help="runs per raycaster (default 2)")
+    ap.add_argument("--window-s", type=float, default=2.0, help="window [s] (default 2, the CLI's)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-workers", action="store_true", help="skip the workers scaling part")
+    args = ap.parse_args()
+
+    def spec(rc: str, num: int) -> GenerateSpec:
+        return GenerateSpec(
+            num=num,
+            seed=args.seed,
+            window_s=args.window_s,
+            outputs=("points", "spectrogram"),
+            trace=TraceOptions(raycaster=rc),
+        )
+
+    rates: dict[str, list[float]] = {"numpy": [], "embree": []}
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "tiny.cfg"
-        cfg.write_text(tiny_cfg_text())
-        small = GenerateSpec(
-            num=6,
-            seed=0,
-            radar=str(cfg),
-            window_s=0.5,
-            outputs=("points", "spectrogram"),
-            trace=TraceOptions(density_per_m2={"person": 300.0, "default": 10.0}, max_bounces=1),
+        print(f"1. raycaster, default profile mix, {args.num} samples of {args.window_s:g} s:")
+        for r in range(args.repeats):
+            for rc in ("numpy", "embree"):
+                out = Path(tmp) / f"{rc}{r}"
+                rates[rc].append(run(f"{rc} (run {r + 1})", spec(rc, args.num), out))
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        print(
+            f"   median samples/s: numpy {med['numpy']:.3f}, embree {med['embree']:.3f}, "
+            f"ratio embree/numpy {med['embree'] / med['numpy']:.2f}x"
         )
-        full = GenerateSpec(
-            num=2,
-            seed=0,
-            radar="iwr1843boost_raw_activity",
-            window_s=0.5,
-            outputs=("points", "spectrogram"),
-        )
-        f_small = run("small (1843 16x64, sparse, direct), 0.5 s", small, Path(tmp) / "small")
-        f_full = run("default (1843 128x256, multipath), 0.5 s", full, Path(tmp) / "full")
-        print(f"ratio default/small frames/s: {f_full / f_small:.3f}")
+        if not args.skip_workers:
+            n2 = 2 * args.num
+            print(f"2. workers (embree), {n2} samples:")
+            w1 = run("--workers 1", spec("embree", n2), Path(tmp) / "w1", workers=1)
+            w2 = run("--workers 2", spec("embree", n2), Path(tmp) / "w2", workers=2)
+            print(f"   scaling workers 2/1: {w2 / w1:.2f}x")
+    print("3. accuracy:")
+    accuracy()
     return 0
 
 
