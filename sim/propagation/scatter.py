@@ -531,5 +531,12 @@ def in_plane(triangles: np.ndarray, planes: Sequence[Plane]) -> np.ndarray:
         return np.zeros((len(planes), triangles.shape[0]), dtype=bool)
     normals = np.stack([p.normal for p in planes], axis=1)  # [3, K]
     offsets = np.array([p.offset for p in planes])  # [K]
-    dist = np.abs(triangles @ normals - offsets)  # [T, 3, K]
-    return np.all(dist < 1e-3, axis=1).T
+    out = np.zeros((len(planes), triangles.shape[0]), dtype=bool)
+    # only planes that come within 1 mm of the triangles' bounding box (a person: the floor)
+    lo, hi = triangles.reshape(-1, 3).min(axis=0), triangles.reshape(-1, 3).max(axis=0)
+    gap = np.abs(0.5 * (lo + hi) @ normals - offsets) - 0.5 * (hi - lo) @ np.abs(normals)
+    near = np.flatnonzero(gap < 1e-3)
+    if near.size:
+        dist = np.abs(triangles @ normals[:, near] - offsets[near])  # [T, 3, K']
+        out[near] = np.all(dist < 1e-3, axis=1).T
+    return out
