@@ -14,13 +14,21 @@ multipath), in one run and side by side:
 3. On a fixed scene (seed 0, sample 0, 0.5 s, ADC output): the maximum difference of the synthesised
    ADC between the two raycasters, and the hit/miss decisions on the scene's scatterer rays.
 
+With ``--baseline-tree DIR`` (a checkout of an older commit, e.g. ``git archive f845a89 | tar -x -C
+DIR``) that commit's code runs the same samples in a subprocess as a third column of part 1, and part 3
+also prints the ADC difference between it and embree (that commit's occlusion grid missed triangles
+whose edges pass over the radar, so it differs by more than ties).
+
 Speed figures depend on the machine's load: say whether it was shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +54,52 @@ def run(label: str, spec: object, out: Path, workers: int = 1) -> float:
     return rate
 
 
-def accuracy() -> None:
+BASELINE_CODE = """
+import json, sys, tempfile, time
+from pathlib import Path
+from sim.dataset.simulate import TraceOptions
+from sim.dataset.writer import GenerateSpec, generate
+num, seed, window_s, adc_out = json.loads(sys.argv[1])
+if adc_out:
+    import numpy as np
+    from sim.dataset.scenario import sample_scenario
+    from sim.dataset.simulate import simulate_sample
+    d = simulate_sample(sample_scenario(0, 0, window_s=0.5), outputs=("adc",))
+    np.save(adc_out, d.arrays["adc"])
+    raise SystemExit(0)
+spec = GenerateSpec(num=num, seed=seed, window_s=window_s, outputs=("points", "spectrogram"),
+                    trace=TraceOptions())
+with tempfile.TemporaryDirectory() as tmp:
+    t0 = time.perf_counter()
+    rep = generate(Path(tmp) / "d", spec, num_shards=1)
+    dt = time.perf_counter() - t0
+print(json.dumps([rep.samples_written, rep.frames_written, dt]))
+"""
+
+
+def run_baseline(tree: Path, num: int, seed: int, window_s: float, adc_out: str = "") -> float:
+    """Samples/s of the code in ``tree`` (a subprocess; imports not timed), or write its ADC."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    args = json.dumps([num, seed, window_s, adc_out])
+    res = subprocess.run(
+        [sys.executable, "-c", BASELINE_CODE, args],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if adc_out:
+        return 0.0
+    n, nf, dt = json.loads(res.stdout.strip().splitlines()[-1])
+    rate = n / dt
+    print(
+        f"  {'baseline tree':34s} {n:3d} samples {nf:5d} frames {dt:7.1f} s  {rate:7.3f} samples/s"
+    )
+    return rate
+
+
+def accuracy(baseline: Path | None) -> None:
     """ADC and ray decisions of numpy vs embree on a fixed scene."""
     import numpy as np
 
@@ -80,6 +133,16 @@ def accuracy() -> None:
         f"  ray decisions on its {len(pts)} scatterer rays: {int((a != b).sum())} differ "
         f"({int(a.sum())} hidden)"
     )
+    if baseline is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = str(Path(tmp) / "adc.npy")
+            run_baseline(baseline, 0, 0, 0.5, adc_out=out)
+            old = np.load(out).astype(np.int64)
+        d_old = np.abs(old - adc["embree"])
+        print(
+            f"  baseline tree vs embree: max |dADC| = {d_old.max()} LSB, rms {np.sqrt((d_old**2).mean()):.1f}"
+            f" LSB (rms ADC {np.sqrt((old**2).mean()):.1f} LSB)"
+        )
 
 
 def main() -> int:
@@ -92,6 +155,7 @@ def main() -> int:
     ap.add_argument("--window-s", type=float, default=2.0, help="window [s] (default 2, the CLI's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-workers", action="store_true", help="skip the workers scaling part")
+    ap.add_argument("--baseline-tree", type=Path, help="checkout of an older commit to run too")
     args = ap.parse_args()
 
     def spec(rc: str, num: int) -> GenerateSpec:
@@ -103,18 +167,27 @@ def main() -> int:
             trace=TraceOptions(raycaster=rc),
         )
 
-    rates: dict[str, list[float]] = {"numpy": [], "embree": []}
+    rates: dict[str, list[float]] = {"numpy": [], "embree": [], "baseline": []}
     with tempfile.TemporaryDirectory() as tmp:
         print(f"1. raycaster, default profile mix, {args.num} samples of {args.window_s:g} s:")
         for r in range(args.repeats):
             for rc in ("numpy", "embree"):
                 out = Path(tmp) / f"{rc}{r}"
                 rates[rc].append(run(f"{rc} (run {r + 1})", spec(rc, args.num), out))
-        med = {k: statistics.median(v) for k, v in rates.items()}
+            if args.baseline_tree is not None:
+                rates["baseline"].append(
+                    run_baseline(args.baseline_tree, args.num, args.seed, args.window_s)
+                )
+        med = {k: statistics.median(v) for k, v in rates.items() if v}
         print(
             f"   median samples/s: numpy {med['numpy']:.3f}, embree {med['embree']:.3f}, "
             f"ratio embree/numpy {med['embree'] / med['numpy']:.2f}x"
         )
+        if "baseline" in med:
+            print(
+                f"   baseline tree {med['baseline']:.3f} samples/s, ratio embree/baseline "
+                f"{med['embree'] / med['baseline']:.2f}x"
+            )
         if not args.skip_workers:
             n2 = 2 * args.num
             print(f"2. workers (embree), {n2} samples:")
@@ -122,7 +195,7 @@ def main() -> int:
             w2 = run("--workers 2", spec("embree", n2), Path(tmp) / "w2", workers=2)
             print(f"   scaling workers 2/1: {w2 / w1:.2f}x")
     print("3. accuracy:")
-    accuracy()
+    accuracy(args.baseline_tree)
     return 0
 
 
