@@ -6,12 +6,15 @@ scatterer backend (:mod:`sim.propagation.scatter`). Two implementations, picked 
 
 - ``"embree"``: Intel Embree's BVH through ``embreex`` (the binding ``trimesh`` uses; a wheel on
   PyPI, no LLVM or GPU needed). The triangles are moved to the origin's frame and stored as float32,
-  the BVH is built once at construction (a few milliseconds for ten thousand triangles) and each
-  query is one ``rtcOccluded`` per ray. Decisions agree with ``"numpy"`` except at grazing ties
-  (a ray passing within float32 precision, ~1e-6 m at 10 m, of a triangle edge, or ending within
-  that of a surface).
-- ``"numpy"``: the original vectorised Moller-Trumbore over an angular grid
-  (:func:`occluded`), float64; the reference.
+  the BVH is built once at construction (30-50 ms for a 7k-triangle body on the busy 2-core dev
+  machine, most of it in embreex's mesh copy) and each query is one ``rtcOccluded`` per ray.
+  Triangles to ignore (those in a reflector's plane) are skipped by re-casting past them.
+  Decisions agree with ``"numpy"`` except at grazing ties (a ray passing within float32 precision,
+  ~1e-6 m at 10 m, of a triangle edge, or ending within that of a surface).
+- ``"numpy"``: vectorised Moller-Trumbore over an angular grid (:func:`occluded`), float64; the
+  reference. A triangle is tested against the rays of every grid cell its directions reach: the
+  polar range includes each edge's interior extremum and the poles it holds (before, only its
+  vertices' cells were used, which missed walls right beside the radar).
 """
 
 from __future__ import annotations
@@ -174,7 +177,13 @@ class EmbreeOccluder:
     MAX_SKIPS = 16
 
     def __init__(self, origin: np.ndarray, triangles: np.ndarray) -> None:
-        from embreex import mesh_construction, rtcore_scene  # lazy: optional compiled dependency
+        try:  # lazy: an optional compiled dependency (the sim extra)
+            from embreex import mesh_construction, rtcore_scene
+        except ImportError as exc:
+            raise ImportError(
+                "the embree raycaster needs embreex (pip install 'mmfm[sim]' or embreex); "
+                "raycaster 'numpy' works without it, about 30x slower"
+            ) from exc
 
         self.origin = np.asarray(origin, dtype=np.float64)
         tris = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
