@@ -51,6 +51,22 @@ def _concat(a: Scatterers, b: Scatterers, mesh_offset: int) -> Scatterers:
     return Scatterers(**fields)
 
 
+def _indexed(meshes: Sequence[Mesh]) -> tuple[np.ndarray, np.ndarray]:
+    """``(vertices [V, 3], faces [T, 3])`` of ``meshes``: the triangles of ``_scene_triangles``."""
+    verts, faces, base = [], [], 0
+    for m in meshes:
+        f = np.asarray(m.faces, np.int64)
+        if f.size == 0:
+            continue
+        v = np.asarray(m.vertices, np.float64)
+        verts.append(v)
+        faces.append(f + base)
+        base += v.shape[0]
+    if not faces:
+        return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
+    return np.concatenate(verts), np.concatenate(faces)
+
+
 class ScatterTracer:
     """``trace_scatter`` over frames of one scene whose ``static_meshes`` do not change.
 
@@ -123,7 +139,7 @@ class ScatterTracer:
         dyn_sc = sample_scatterers(moving, self.density, self.seed)
         sc = _concat(self.static_sc, dyn_sc, len(self.static))
         dyn_tris = _scene_triangles(moving)
-        dyn_occ = make_occluder(self.raycaster, self.origin, dyn_tris)
+        dyn_occ = make_occluder(self.raycaster, self.origin, dyn_tris, _indexed(moving))
 
         def direct_occluded(idx: np.ndarray) -> np.ndarray:
             hidden = np.ones(idx.size, dtype=bool)
