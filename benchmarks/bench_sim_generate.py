@@ -38,19 +38,26 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
+#: CPU seconds per sample by configuration (this process's CPU time: one worker only).
+CPU: dict[str, list[float]] = {}
+
+
 def run(label: str, spec: object, out: Path, workers: int = 1) -> float:
     """Generate ``spec`` into ``out``; print and return samples/s."""
     from sim.dataset.writer import generate
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = generate(out, spec, num_shards=1, workers=workers)  # type: ignore[arg-type]
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     rate = report.samples_written / dt
+    cpu_txt = f"  {cpu / report.samples_written:6.2f} CPU s/sample" if workers == 1 else ""
     print(
         f"  {label:34s} {report.samples_written:3d} samples {report.frames_written:5d} frames "
-        f"{dt:7.1f} s  {rate:7.3f} samples/s",
+        f"{dt:7.1f} s  {rate:7.3f} samples/s{cpu_txt}",
         flush=True,
     )
+    if workers == 1:
+        CPU.setdefault(label.split(" ")[0], []).append(cpu / report.samples_written)
     return rate
 
 
@@ -70,10 +77,10 @@ if adc_out:
 spec = GenerateSpec(num=num, seed=seed, window_s=window_s, outputs=("points", "spectrogram"),
                     trace=TraceOptions())
 with tempfile.TemporaryDirectory() as tmp:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rep = generate(Path(tmp) / "d", spec, num_shards=1)
-    dt = time.perf_counter() - t0
-print(json.dumps([rep.samples_written, rep.frames_written, dt]))
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps([rep.samples_written, rep.frames_written, dt, cpu]))
 """
 
 
@@ -91,11 +98,14 @@ def run_baseline(tree: Path, num: int, seed: int, window_s: float, adc_out: str 
     )
     if adc_out:
         return 0.0
-    n, nf, dt = json.loads(res.stdout.strip().splitlines()[-1])
+    n, nf, dt, cpu = json.loads(res.stdout.strip().splitlines()[-1])
     rate = n / dt
     print(
         f"  {'baseline tree':34s} {n:3d} samples {nf:5d} frames {dt:7.1f} s  {rate:7.3f} samples/s"
+        f"  {cpu / n:6.2f} CPU s/sample",
+        flush=True,
     )
+    CPU.setdefault("baseline", []).append(cpu / n)
     return rate
 
 
@@ -156,6 +166,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-workers", action="store_true", help="skip the workers scaling part")
     ap.add_argument("--baseline-tree", type=Path, help="checkout of an older commit to run too")
+    ap.add_argument("--skip-numpy", action="store_true", help="no numpy raycaster runs in part 1")
     args = ap.parse_args()
 
     def spec(rc: str, num: int) -> GenerateSpec:
@@ -171,7 +182,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         print(f"1. raycaster, default profile mix, {args.num} samples of {args.window_s:g} s:")
         for r in range(args.repeats):
-            for rc in ("numpy", "embree"):
+            for rc in ("embree",) if args.skip_numpy else ("numpy", "embree"):
                 out = Path(tmp) / f"{rc}{r}"
                 rates[rc].append(run(f"{rc} (run {r + 1})", spec(rc, args.num), out))
             if args.baseline_tree is not None:
@@ -179,15 +190,14 @@ def main() -> int:
                     run_baseline(args.baseline_tree, args.num, args.seed, args.window_s)
                 )
         med = {k: statistics.median(v) for k, v in rates.items() if v}
-        print(
-            f"   median samples/s: numpy {med['numpy']:.3f}, embree {med['embree']:.3f}, "
-            f"ratio embree/numpy {med['embree'] / med['numpy']:.2f}x"
-        )
-        if "baseline" in med:
-            print(
-                f"   baseline tree {med['baseline']:.3f} samples/s, ratio embree/baseline "
-                f"{med['embree'] / med['baseline']:.2f}x"
-            )
+        cpu = {k: statistics.median(v) for k, v in CPU.items() if v}
+        for ref in ("numpy", "baseline"):
+            if ref in med:
+                print(
+                    f"   median samples/s: {ref} {med[ref]:.3f}, embree {med['embree']:.3f}: "
+                    f"ratio embree/{ref} {med['embree'] / med[ref]:.2f}x; CPU s/sample "
+                    f"{cpu[ref]:.2f} vs {cpu['embree']:.2f}: {cpu[ref] / cpu['embree']:.2f}x"
+                )
         if not args.skip_workers:
             n2 = 2 * args.num
             print(f"2. workers (embree), {n2} samples:")

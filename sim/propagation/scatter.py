@@ -537,6 +537,9 @@ def in_plane(triangles: np.ndarray, planes: Sequence[Plane]) -> np.ndarray:
     gap = np.abs(0.5 * (lo + hi) @ normals - offsets) - 0.5 * (hi - lo) @ np.abs(normals)
     near = np.flatnonzero(gap < 1e-3)
     if near.size:
-        dist = np.abs(triangles @ normals[:, near] - offsets[near])  # [T, 3, K']
-        out[near] = np.all(dist < 1e-3, axis=1).T
+        # planes with the same normal and offset (the floors of several rooms) are tested once
+        key = np.concatenate([normals[:, near].T, offsets[near, None]], axis=1)
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
+        dist = np.abs(triangles @ uniq[:, :3].T - uniq[:, 3])  # [T, 3, U]
+        out[near] = np.all(dist < 1e-3, axis=1).T[inv.reshape(-1)]
     return out
