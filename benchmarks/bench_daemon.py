@@ -153,9 +153,11 @@ def _free_udp_port() -> int:
 def ingest_only(seconds: float) -> dict[str, float]:
     """DCA1000Source alone (receive + decode to complex64, no DSP), unpaced sender."""
     from firmware_cfg import load_cfg
-    from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
+    from runtime.sources.dca1000 import DCA1000Source
+    from runtime.sources.dca1000_control import DCA1000Control
 
-    cfg = load_cfg(PROFILE).chirp
+    radar_config = load_cfg(PROFILE)
+    cfg = radar_config.chirp
     port = _free_udp_port()
     fake = FakeProcess(port, paced=False)
     control = DCA1000Control(
@@ -165,7 +167,7 @@ def ingest_only(seconds: float) -> dict[str, float]:
         host_port=0,
         timeout_s=1.0,
     )
-    src = DCA1000Source(cfg, host_ip="127.0.0.1", data_port=port, control=control)
+    src = DCA1000Source(radar_config, host_ip="127.0.0.1", data_port=port, control=control)
     count, t_first, t_last = 0, 0.0, 0.0
     cpu0 = time.thread_time()
     timer = threading.Timer(seconds + 2.0, src.close)
@@ -200,8 +202,9 @@ def ingest_only(seconds: float) -> dict[str, float]:
 def run_daemon(duration: float, warmup: float, sample_s: float, soak: bool) -> dict[str, object]:
     from broker import MosquittoBroker, Subscriber, have_mosquitto
 
-    from runtime.app import App, rss_mb
+    from runtime.app import App
     from runtime.config import parse_config
+    from runtime.process_stats import rss_mb
 
     if not have_mosquitto():
         raise SystemExit("needs mosquitto (apt-get install mosquitto)")

@@ -43,9 +43,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_cfg import ChirpConfig, dca1000_throughput_bps, load_cfg
+from firmware_cfg import RadarConfig, dca1000_throughput_bps, load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000
-from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
+from runtime.sources.dca1000 import DCA1000Source
+from runtime.sources.dca1000_control import DCA1000Control
 
 PROFILE = "iwr1843boost_raw_activity"
 TARGET_BPS = 700e6
@@ -77,15 +78,16 @@ def sender(
 
 
 def one_run(
-    cfg: ChirpConfig,
+    radar_config: RadarConfig,
     frames: int,
     decode: bool,
     rate_bps: float | None,
     sender_cpu: int,
     rcvbuf_bytes: int = 32 << 20,
 ) -> dict:
+    cfg = radar_config.chirp
     src = DCA1000Source(
-        cfg, host_ip="127.0.0.1", data_port=0, configure=False, rcvbuf_bytes=rcvbuf_bytes
+        radar_config, host_ip="127.0.0.1", data_port=0, configure=False, rcvbuf_bytes=rcvbuf_bytes
     )
     src.open()
     parent, child = mp.Pipe()
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
-    cfg = load_cfg(PROFILE).chirp
+    radar_config = load_cfg(PROFILE)
+    cfg = radar_config.chirp
     ncpu = os.cpu_count() or 1
     receiver_where = pin(0)
     sender_cpu = ncpu - 1
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         ("receive+decode", True, args.decode_frames),
     ):
         runs = [
-            one_run(cfg, frames, decode, rate, sender_cpu, args.rcvbuf_mib << 20)
+            one_run(radar_config, frames, decode, rate, sender_cpu, args.rcvbuf_mib << 20)
             for _ in range(args.runs)
         ]
         rows.append((label, frames, runs))

@@ -24,7 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import UartPacketParser, encode_packet
+from runtime.sources.uart_encoder import encode_packet
+from runtime.sources.uart_parser import UartPacketParser
 
 LINE_RATE_BPS = 921_600 / 10  # bytes/s on an 8N1 line at 921600 baud
 TARGET_RATIO = 100.0

@@ -46,13 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runtime.fakes.uart_radar import FuzzCase, make_fuzz_case
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import (
-    HEADER_1X_BYTES,
-    HEADER_3X_BYTES,
-    MAGIC,
-    UartPacketParser,
-    encode_packet,
-)
+from runtime.sources.uart_encoder import encode_packet
+from runtime.sources.uart_parser import UartPacketParser
+from runtime.sources.uart_tlv import HEADER_1X_BYTES, HEADER_3X_BYTES, MAGIC
 
 
 def unpinned_unconfirmed(case: FuzzCase, i: int) -> bool:

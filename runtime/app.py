@@ -6,10 +6,20 @@ Start order (each step logged as ``start i/5``)::
     2 event log    SQLite (runtime.eventlog.EventLog)
     3 publishers   MQTT (+ Home Assistant discovery), ZeroMQ; the state provider is set here
     4 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
-    5 watchdog     restarts stalled sources; hands periodic stats to the publishers
+    5 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
+                   worker thread; ends the daemon when every source has ended
 
 Stop (SIGTERM/SIGINT set an event; :meth:`App.run` returns after :meth:`App.stop`): watchdog,
 pipelines (each radar goes offline), publishers (MQTT publishes offline and disconnects), event log.
+
+The daemon never runs on silently with a part missing. Every check the watchdog makes:
+
+- a stalled source is closed and started again (:meth:`RadarPipeline.check_stall`);
+- a publisher's worker thread that died is restarted by the publisher (``check_threads()``, e.g.
+  ZeroMQ's request thread); one it cannot restart, a dead pipeline thread, or a dead watchdog stops
+  the daemon with a CRITICAL log line and :meth:`App.run` returns 1 (systemd restarts it);
+- once every radar's source has ended (replays without ``loop``, every frame processed) the daemon
+  stops and :meth:`App.run` returns 0, unless ``keep_running`` is set.
 
 Events from every pipeline go to the event log (except ``event_log.exclude_types``) and to every
 publisher; a failing sink is counted and logged, never fatal. The ZeroMQ state request answers
@@ -25,8 +35,6 @@ reconnecting in the background. Refused credentials stop the start (a configurat
 from __future__ import annotations
 
 import logging
-import os
-import resource
 import signal
 import threading
 import time
@@ -36,10 +44,11 @@ from typing import Any
 from runtime.comms.base import Communicator
 from runtime.config import MmfmConfig
 from runtime.events import Event
-from runtime.pipeline import RadarPipeline, SourceFactory
-from runtime.sources.base import Source
+from runtime.pipeline import RadarPipeline
+from runtime.process_stats import ProcessStats
+from runtime.sources.base import Source, SourceFactory
 
-__all__ = ["App", "AppStartError", "ProcessStats"]
+__all__ = ["App", "AppStartError"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,35 +58,6 @@ MQTT_CONNECT_WAIT_S = 2.0
 
 class AppStartError(RuntimeError):
     """A part could not start (event log not writable, endpoint taken, MQTT credentials refused)."""
-
-
-class ProcessStats:
-    """CPU use of this process between calls [% of one core] and its resident memory [MB]."""
-
-    def __init__(self) -> None:
-        self._last = (time.monotonic(), time.process_time())
-
-    def sample(self) -> dict[str, float]:
-        now, cpu = time.monotonic(), time.process_time()
-        t0, cpu0 = self._last
-        self._last = (now, cpu)
-        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
-        return {
-            "cpu_percent": round(percent, 1),
-            "rss_mb": round(rss_mb(), 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "threads": threading.active_count(),
-        }
-
-
-def rss_mb() -> float:
-    """Resident memory of this process now [MB] (Linux /proc; peak RSS elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            pages = int(f.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _plain_factory(make: Callable[[], Source]) -> SourceFactory:
@@ -121,9 +101,12 @@ class App:
         self._watchdog_stop = threading.Event()
         self._started: list[str] = []
         self._process = ProcessStats()
+        self._said_ended = False
         self._lock = threading.Lock()
         self.sink_errors = {"event_log": 0, "publish": 0}
         self.started_at: float | None = None
+        #: what :meth:`run` returns: 0, or 1 once a part died (see the module docstring)
+        self.exit_code = 0
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -237,10 +220,14 @@ class App:
             if not comm.stats().get("connected"):
                 s = getattr(comm, "settings", None)
                 where = f"{s.host}:{s.port}" if s is not None else "the broker"
+                problem_of = getattr(comm, "connect_problem", None)
+                problem = (problem_of() if problem_of is not None else None) or (
+                    f"MQTT broker {where} not reachable"
+                )
                 logger.warning(
-                    "MQTT broker %s not reachable; mmfm runs without it and keeps reconnecting "
-                    "in the background (events wait in a bounded queue)",
-                    where,
+                    "MQTT: %s; mmfm runs without it and keeps reconnecting in the background "
+                    "(events wait in a bounded queue)",
+                    problem,
                 )
 
     def _start_pipelines(self) -> str:
@@ -274,7 +261,8 @@ class App:
 
     # ------------------------------------------------------------------ run / stop
     def run(self, *, install_signal_handlers: bool = True) -> int:
-        """Start, block until SIGTERM/SIGINT (or :meth:`request_stop`), stop. Returns 0."""
+        """Start, block until SIGTERM/SIGINT, :meth:`request_stop`, every source ending or a part
+        dying, then stop. Returns :attr:`exit_code` (0, or 1 when a part died)."""
         old: dict[int, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
 
@@ -286,12 +274,22 @@ class App:
         try:
             self.start()
             while not self._stop_event.wait(0.5):
-                pass
+                watchdog = self._watchdog
+                if watchdog is not None and not watchdog.is_alive():
+                    self.fail("the watchdog thread died")
         finally:
             self.stop()
             for s, handler in old.items():
                 signal.signal(s, handler)
-        return 0
+        return self.exit_code
+
+    def fail(self, reason: str) -> None:
+        """Stop the daemon because a part died: log it loudly; :meth:`run` returns 1."""
+        if self.exit_code == 1 and self.stopping:
+            return  # said already; the watchdog may see the same dead thread once more
+        logger.critical("%s; stopping mmfm (exit status 1)", reason)
+        self.exit_code = 1
+        self._stop_event.set()
 
     def request_stop(self) -> None:
         """Make :meth:`run` return (thread-safe, signal-safe)."""
@@ -371,14 +369,37 @@ class App:
         next_stats = time.monotonic() + self.config.stats.interval_s
         while not self._watchdog_stop.wait(wd.check_interval_s):
             now = time.monotonic()
-            for pipeline in list(self.pipelines.values()):
-                try:
-                    pipeline.check_stall(now)
-                except Exception:
-                    logger.exception("watchdog check failed", extra={"radar": pipeline.radar_id})
-            if now >= next_stats:
-                next_stats = now + self.config.stats.interval_s
-                self.publish_stats()
+            try:
+                self._check_parts(now)
+                if now >= next_stats:
+                    next_stats = now + self.config.stats.interval_s
+                    self.publish_stats()
+            except Exception:  # a bug in a check must not end the watchdog
+                logger.exception("watchdog round failed")
+
+    def _check_parts(self, now: float) -> None:
+        """One watchdog round: stalls, dead threads, the end of every source."""
+        pipelines = list(self.pipelines.values())
+        for pipeline in pipelines:
+            try:
+                pipeline.check_stall(now)
+            except Exception:
+                logger.exception("watchdog check failed", extra={"radar": pipeline.radar_id})
+            for thread, why in pipeline.dead_threads().items():
+                self.fail(f"radar {pipeline.radar_id}: thread {thread} died ({why})")
+        for comm in list(self.communicators):
+            check = getattr(comm, "check_threads", None)
+            dead = check() if check is not None else []
+            if dead:
+                self.fail(f"{comm.name}: thread(s) {', '.join(dead)} died and cannot restart")
+        if pipelines and all(p.ended for p in pipelines) and not self.stopping:
+            if self.config.keep_running:
+                if not self._said_ended:
+                    self._said_ended = True
+                    logger.info("every source has ended; keep_running is set, so mmfm stays up")
+            else:
+                logger.info("every source has ended; stopping mmfm (keep_running is off)")
+                self._stop_event.set()
 
     def publish_stats(self) -> dict[str, dict[str, Any]]:
         """Hand every radar's stats (plus process CPU/RSS) to the publishers; returns them."""

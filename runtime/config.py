@@ -13,7 +13,8 @@ missing variable is an error naming the key and its line, never its value.
 
 Layout (see :class:`MmfmConfig`): ``mqtt``, ``zeromq`` (publishers, optional), ``event_log``,
 ``logging``, ``watchdog``, ``stats`` and ``radars`` (id -> :class:`RadarSettings` with a ``source``
-picked by its ``type``: ``serial``, ``dca1000`` or ``replay``).
+picked by its ``type``: ``serial``, ``dca1000`` or ``replay``; each source type's settings model lives
+beside its code, see :mod:`runtime.sources.registry`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -40,18 +41,16 @@ from pydantic import (
 from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg
 from runtime.comms.settings import MqttSettings, RadarInfo, ZeroMqSettings
 from runtime.events.settings import EventSettings, Mounting
+from runtime.sources.registry import SOURCE_TYPES, SourceSettings
 
 __all__ = [
     "ConfigError",
     "ConfigIssue",
-    "Dca1000SourceSettings",
     "EventLogSettings",
     "LoggingSettings",
     "MmfmConfig",
     "QueueSettings",
     "RadarSettings",
-    "ReplaySourceSettings",
-    "SerialSourceSettings",
     "StatsSettings",
     "WatchdogSettings",
     "load_config",
@@ -94,153 +93,6 @@ class ConfigError(ValueError):
 
 
 # ---------------------------------------------------------------------------- sections
-class SerialSourceSettings(BaseModel):
-    """A radar running TI's out-of-box demo over USB: CLI port (config) + data port (point clouds)."""
-
-    model_config = _STRICT
-
-    type: Literal["serial"] = Field(title="Source type", description="serial: TI's out-of-box demo")
-    cli_port: str = Field(
-        default="auto",
-        min_length=1,
-        title="CLI port",
-        description="serial device of the demo's CLI (/dev/ttyACM0, COM3) or 'auto' to find the "
-        "XDS110 / CP2105 port pair",
-    )
-    data_port: str = Field(
-        default="auto",
-        min_length=1,
-        title="Data port",
-        description="serial device of the demo's data output (/dev/ttyACM1) or 'auto'",
-    )
-    serial_number: str | None = Field(
-        default=None,
-        title="USB serial number",
-        description="with 'auto' ports: pick the radar with this USB serial number (several "
-        "radars on one hub)",
-    )
-    cli_baud: int = Field(
-        default=115_200, gt=0, title="CLI baud rate", description="CLI baud rate [bit/s]"
-    )
-    data_baud: int = Field(
-        default=921_600, gt=0, title="Data baud rate", description="data-port baud rate [bit/s]"
-    )
-    configure: bool = Field(
-        default=True,
-        title="Send the chirp config",
-        description="send chirp_config over the CLI port on start and after every reconnect "
-        "(false: something else configures the radar)",
-    )
-    command_timeout_s: float = Field(
-        default=2.0,
-        gt=0,
-        title="CLI command timeout",
-        description="wait for each CLI command's Done/Error [s] (sensorStart gets 10 s)",
-    )
-
-
-class Dca1000SourceSettings(BaseModel):
-    """Raw ADC through a DCA1000EVM (UDP), the radar started over its CLI port."""
-
-    model_config = _STRICT
-
-    type: Literal["dca1000"] = Field(
-        title="Source type", description="dca1000: raw ADC over the DCA1000EVM's Ethernet port"
-    )
-    fpga_ip: str = Field(
-        default="192.168.33.180", title="FPGA address", description="the DCA1000's IP address"
-    )
-    fpga_config_port: int = Field(
-        default=4096, ge=1, le=65535, title="FPGA config port", description="its UDP control port"
-    )
-    host_ip: str = Field(
-        default="192.168.33.30",
-        title="Host address",
-        description="this hub's address on the DCA1000 link (binds the control and data sockets)",
-    )
-    host_config_port: int = Field(
-        default=4096,
-        ge=0,
-        le=65535,
-        title="Host config port",
-        description="local UDP port the FPGA replies to (4096 on a real board; 0 = any)",
-    )
-    data_port: int = Field(
-        default=4098,
-        ge=0,
-        le=65535,
-        title="Data port",
-        description="local UDP port the ADC data arrives on (0 = any: only with a fake)",
-    )
-    packet_delay_us: float = Field(
-        default=25.0,
-        ge=5.0,
-        le=500.0,
-        title="Packet delay",
-        description="inter-packet delay configured on the FPGA [us] (smaller = faster link)",
-    )
-    configure: bool = Field(
-        default=True,
-        title="Configure the FPGA",
-        description="send connect / reset / FPGA config / RECORD_START on start (and stop on close)",
-    )
-    cli_port: str | None = Field(
-        default=None,
-        title="Radar CLI port",
-        description="serial CLI port of the radar: chirp_config is sent there after recording "
-        "starts (and after every reconnect); null = something else starts the radar",
-    )
-    cli_baud: int = Field(
-        default=115_200, gt=0, title="CLI baud rate", description="CLI baud rate [bit/s]"
-    )
-    command_timeout_s: float = Field(
-        default=1.0, gt=0, title="Control timeout", description="wait per control command [s]"
-    )
-    rcvbuf_mib: int = Field(
-        default=32,
-        ge=1,
-        le=1024,
-        title="Receive buffer",
-        description="UDP receive buffer to ask the kernel for [MiB] (capped by net.core.rmem_max)",
-    )
-
-
-class ReplaySourceSettings(BaseModel):
-    """A recorded capture played back (DCA1000 .bin, UART .dat, RadHAR .txt, mmfm recording)."""
-
-    model_config = _STRICT
-
-    type: Literal["replay"] = Field(title="Source type", description="replay: a recorded capture")
-    path: str = Field(
-        min_length=1,
-        title="Capture path",
-        description="the capture (relative paths are relative to this config file)",
-    )
-    realtime: bool = Field(
-        default=True,
-        title="Real-time pacing",
-        description="pace frames at their recorded spacing (false: as fast as processed)",
-    )
-    speed: float = Field(
-        default=1.0, gt=0, title="Speed", description="playback speed factor with realtime"
-    )
-    loop: bool = Field(
-        default=False, title="Loop", description="start again at the end (else the radar ends)"
-    )
-    timestamps: Literal["arrival", "recorded"] = Field(
-        default="arrival",
-        title="Frame timestamps",
-        description="'arrival': stamp frames with the time they are played (events carry today's "
-        "time); 'recorded': keep the capture's stamps (made increasing across loops)",
-    )
-
-
-SourceSettings = Annotated[
-    SerialSourceSettings | Dca1000SourceSettings | ReplaySourceSettings,
-    Field(discriminator="type"),
-]
-
-
 class QueueSettings(BaseModel):
     """Bounded queues between a radar's threads; when one is full the oldest frame is dropped
     (and counted in the stats)."""
@@ -283,7 +135,9 @@ class RadarSettings(BaseModel):
         "'% mmfm-board:' line",
     )
     source: SourceSettings = Field(
-        title="Source", description="where frames come from; 'type' picks serial, dca1000 or replay"
+        title="Source",
+        description="where frames come from; 'type' picks the source type: "
+        + ", ".join(SOURCE_TYPES),
     )
     chirp_config: str | None = Field(
         default=None,
@@ -339,14 +193,7 @@ class RadarSettings(BaseModel):
         base = Path((info.context or {}).get("base_dir", "."))
         source = info.data["source"]
         if value is None:
-            if not isinstance(source, ReplaySourceSettings):
-                raise ValueError(f"required for a {source.type} source")
-            value = _replay_cfg(source.path)
-            if value is None:
-                raise ValueError(
-                    f"none given and no .cfg beside the capture {source.path!r}; "
-                    "name a bundled profile or a .cfg path"
-                )
+            value = source.default_chirp_config()  # ValueError: the source type has none
         target = _resolve(base, value) if Path(base, value).exists() else value
         try:
             load_cfg(target, board=info.data["board"])
@@ -374,16 +221,6 @@ class RadarSettings(BaseModel):
 def _resolve(base: Path, path: str) -> str:
     p = Path(os.path.expanduser(path))
     return str(p if p.is_absolute() else base / p)
-
-
-def _replay_cfg(path: str) -> str | None:
-    """The .cfg a replay of ``path`` would use when none is given."""
-    p = Path(path)
-    if p.is_dir():
-        cand = p / "radar.cfg"
-    else:
-        cand = p.with_suffix(".cfg")
-    return str(cand) if cand.exists() else None
 
 
 class EventLogSettings(BaseModel):
@@ -518,6 +355,13 @@ class MmfmConfig(BaseModel):
     radars: dict[str, RadarSettings] = Field(
         min_length=1, title="Radars", description="radar id -> radar; ids name MQTT topics"
     )
+    keep_running: bool = Field(
+        default=False,
+        title="Keep running",
+        description="stay up after every radar's source has ended (replays without loop); "
+        "false: the daemon exits with status 0 once the last frame is processed "
+        "(mmfm run --keep-running sets it)",
+    )
 
     @field_validator("radars")
     @classmethod
@@ -557,6 +401,90 @@ class MmfmConfig(BaseModel):
         ]
 
 
+# ---------------------------------------------------------------------------- YAML limits
+#: Deepest nesting of a config (aliases expanded); mmfm's own configs are about 6 deep.
+MAX_YAML_DEPTH = 50
+#: Most values (scalars, lists, mappings) a config may hold once its aliases are expanded.
+MAX_YAML_VALUES = 100_000
+#: Most alias uses (``*name``) in one config.
+MAX_YAML_ALIASES = 100
+
+
+class _Refused(Exception):
+    """A YAML document past the limits above (line 0 = unknown)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses deep nesting and many aliases while composing, before its
+    recursive composer can hit Python's recursion limit."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _Refused(mark.line + 1, f"more than {MAX_YAML_ALIASES} YAML aliases")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(mark.line + 1, f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that aliases make too large, too deep or recursive (a "billion laughs"
+    bomb), in time linear in the number of distinct nodes.
+
+    Raises:
+        _Refused: naming the line and the limit.
+    """
+    done: dict[int, tuple[int, int]] = {}  # id(node) -> (values once expanded, height)
+    active: set[int] = set()
+
+    def walk(node: yaml.Node, depth: int) -> tuple[int, int]:
+        line = node.start_mark.line + 1
+        key = id(node)
+        if key in active:
+            raise _Refused(line, "a YAML alias refers to a node that contains it")
+        if key not in done:
+            if depth > MAX_YAML_DEPTH:
+                raise _Refused(line, f"nested deeper than {MAX_YAML_DEPTH} levels")
+            active.add(key)
+            if isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            else:
+                children = []
+            size, height = 1, 1
+            for child in children:
+                s, h = walk(child, depth + 1)
+                size, height = size + s, max(height, h + 1)
+                if size > MAX_YAML_VALUES:
+                    raise _Refused(
+                        line, f"more than {MAX_YAML_VALUES:,} values once YAML aliases are expanded"
+                    )
+            active.discard(key)
+            done[key] = (size, height)
+        size, height = done[key]
+        if depth + height - 1 > MAX_YAML_DEPTH:
+            raise _Refused(line, f"nested deeper than {MAX_YAML_DEPTH} levels (through an alias)")
+        return size, height
+
+    walk(root, 1)
+
+
 # ---------------------------------------------------------------------------- YAML with lines
 class _Doc:
     """A YAML document as plain data plus the line of every key path."""
@@ -573,10 +501,14 @@ class _Doc:
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 key = loader.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
                 if isinstance(key, list):
                     key = tuple(key)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise _Refused(line, "a mapping key must be a plain value") from None
                 sub = (*path, key)
-                line = key_node.start_mark.line + 1
                 if key in out:
                     self.issues.append(
                         ConfigIssue(
@@ -630,6 +562,10 @@ class _Doc:
         return self.lines.get(path, 0), _dotted(tuple(shown))
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def _dotted(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
@@ -673,21 +609,30 @@ def parse_config(
     """
     doc = _Doc(source, os.environ if env is None else env)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _GuardedLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_expansion(node)
             data = {} if node is None else doc.build(loader, node, ())
         finally:
             loader.dispose()
+    except _Refused as exc:
+        raise ConfigError([ConfigIssue(source, exc.line, "", f"refused: {exc}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise ConfigError(
-            [ConfigIssue(source, line, "", f"YAML syntax error: {problem}")]
+            [ConfigIssue(source, line, "", f"YAML syntax error: {_one_line(problem)}")]
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(source, 0, "", f"YAML error: {exc}")]) from None
+        raise ConfigError([ConfigIssue(source, 0, "", f"YAML error: {_one_line(exc)}")]) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. an int past 4300 digits
+        reason = _one_line(exc)[:200]
+        if "Exceeds the limit" in reason:
+            reason = "a number too long to read (more than 4300 digits)"
+        raise ConfigError([ConfigIssue(source, 0, "", f"cannot read the YAML: {reason}")]) from None
     if not isinstance(data, dict):
         raise ConfigError(
             [ConfigIssue(source, 1, "", "the config must be a mapping of sections (radars: ...)")]
@@ -729,7 +674,22 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Mm
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(p), 0, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    str(p),
+                    line,
+                    "",
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                    "a config is a YAML text file",
+                )
+            ]
+        ) from None
     return parse_config(text, source=str(p), base_dir=p.resolve().parent, env=env)

@@ -10,10 +10,12 @@
   port (serial; DCA1000 when ``cli_port`` is set) and pumps frames. On an exception, the end of a live
   stream or a watchdog request (:meth:`RadarPipeline.check_stall`) it closes the source, goes
   offline, waits (exponential backoff, reset once frames flow again) and builds a new source, so the
-  chirp config is sent again after every reconnect. A replay without ``loop`` ends the pipeline.
-- **Queues** are bounded; when one is full the oldest item is dropped and counted
-  (``dropped.capture_queue`` / ``dropped.detections_queue``): a slow consumer never blocks the
-  source, and the newest frames win.
+  chirp config is sent again after every reconnect. A replay without ``loop`` ends the pipeline once
+  every frame it delivered has been through DSP and the engine (:attr:`RadarPipeline.ended`).
+- **Queues** are bounded. For live sources (and paced replays) a full queue drops its oldest item,
+  counted (``dropped.capture_queue`` / ``dropped.detections_queue``): a slow consumer never blocks
+  the source, and the newest frames win. A non-paced replay (``realtime: false``) applies
+  backpressure instead: the source waits for room, so every frame is processed and none dropped.
 - **DSP** runs :func:`runtime.dsp.chain.process_frame` on raw ADC; an exception on one frame is
   counted (``dsp_errors``) and the frame skipped.
 - **Engine** runs :meth:`EventEngine.update_raw` / :meth:`~EventEngine.update_points` under a lock
@@ -22,6 +24,12 @@
 
 Frame arrival: the source's own receive stamp for live sources (``RawFrame.timestamp`` of the DCA1000
 receiver, the UART parser's packet-completion time), the moment the frame is yielded otherwise.
+Frame timestamps of a non-paced replay with ``timestamps: arrival`` are the start time plus the
+recorded offset (the time the frame would have been played), so tracking and vitals see the
+capture's own timing however fast it is read.
+
+A thread that dies of an exception nobody expected (a bug) is logged with its traceback and listed
+by :meth:`RadarPipeline.dead_threads`; the daemon's watchdog then stops the daemon with an error.
 """
 
 from __future__ import annotations
@@ -36,109 +44,26 @@ from typing import Any
 
 import numpy as np
 
-from firmware_cfg import RadarConfig
-from runtime.config import (
-    Dca1000SourceSettings,
-    RadarSettings,
-    ReplaySourceSettings,
-    SerialSourceSettings,
-    WatchdogSettings,
-)
+from runtime.config import RadarSettings, WatchdogSettings
 from runtime.events import Event
 from runtime.events.engine import EventEngine
 from runtime.frames import PointCloudFrame, RawFrame
 from runtime.log import radar_logger
-from runtime.sources.base import Source
+from runtime.sources import registry
+from runtime.sources.base import Source, SourceFactory
 
-__all__ = ["RadarPipeline", "SourceFactory", "make_source"]
+__all__ = ["RadarPipeline", "make_source"]
 
 logger = logging.getLogger(__name__)
-
-#: Builds a fresh, unopened source and, optionally, what to run right after ``open()`` (send the
-#: chirp config). Called again for every restart.
-SourceFactory = Callable[[], tuple[Source, Callable[[], None] | None]]
 
 _POLL_S = 0.1  # how often blocked threads look at the stop flag [s]
 
 
-def _send_chirp_config(
-    cli_port: str, baud: int, rc: RadarConfig, timeout_s: float, log: Any
-) -> None:
-    from runtime.radar_control import RadarControl
-
-    with RadarControl(cli_port, baud, timeout=timeout_s) as ctl:
-        ctl.send_config(rc)
-    log.info("chirp config %s sent on %s", rc.source, cli_port)
-
-
 def make_source(radar_id: str, settings: RadarSettings) -> SourceFactory:
-    """The factory of ``settings.source`` (serial, dca1000 or replay); opens nothing itself."""
-    rc = settings.radar_config
-    src = settings.source
-    log = radar_logger(logger, radar_id)
-
-    if isinstance(src, SerialSourceSettings):
-
-        def serial_factory() -> tuple[Source, Callable[[], None] | None]:
-            from runtime.sources.uart import UartSource
-
-            cli, data = src.cli_port, src.data_port
-            if "auto" in (cli, data):
-                from runtime.radar_control import discover_ports
-
-                found_cli, found_data = discover_ports(src.serial_number)
-                cli = found_cli if cli == "auto" else cli
-                data = found_data if data == "auto" else data
-                log.info("serial ports: CLI %s, data %s", cli, data)
-            source = UartSource(data, src.data_baud, radar_config=rc)
-            if not src.configure:
-                return source, None
-            return source, lambda: _send_chirp_config(
-                cli, src.cli_baud, rc, src.command_timeout_s, log
-            )
-
-        return serial_factory
-
-    if isinstance(src, Dca1000SourceSettings):
-
-        def dca_factory() -> tuple[Source, Callable[[], None] | None]:
-            from runtime.sources.dca1000 import DCA1000Control, DCA1000Source
-
-            control = DCA1000Control(
-                fpga_ip=src.fpga_ip,
-                fpga_port=src.fpga_config_port,
-                host_ip=src.host_ip,
-                host_port=src.host_config_port,
-                timeout_s=src.command_timeout_s,
-            )
-            source = DCA1000Source(
-                rc,
-                host_ip=src.host_ip,
-                data_port=src.data_port,
-                control=control,
-                configure=src.configure,
-                packet_delay_us=src.packet_delay_us,
-                rcvbuf_bytes=src.rcvbuf_mib << 20,
-            )
-            cli = src.cli_port
-            if cli is None:
-                return source, None
-            return source, lambda: _send_chirp_config(
-                cli, src.cli_baud, rc, src.command_timeout_s, log
-            )
-
-        return dca_factory
-
-    assert isinstance(src, ReplaySourceSettings)
-
-    def replay_factory() -> tuple[Source, Callable[[], None] | None]:
-        from runtime.sources.replay import ReplaySource
-
-        return ReplaySource(
-            src.path, cfg=rc, realtime=src.realtime, speed=src.speed, loop=src.loop
-        ), None
-
-    return replay_factory
+    """The factory of ``settings.source``, looked up by its ``type``; opens nothing itself."""
+    return registry.source_factory(
+        settings.source, settings.radar_config, radar_logger(logger, radar_id)
+    )
 
 
 def _percentiles(values: deque[float]) -> dict[str, float | int]:
@@ -155,24 +80,35 @@ def _percentiles(values: deque[float]) -> dict[str, float | int]:
 
 
 class _Restamp:
-    """Replay timestamps: 'arrival' = now; 'recorded' = as recorded, kept increasing across loops."""
+    """Replay timestamps: 'arrival' = now; 'recorded' = as recorded, kept increasing across loops.
 
-    def __init__(self, mode: str | None, period_s: float) -> None:
+    With ``paced=False`` (a replay read as fast as it is processed) 'arrival' is the time of the
+    first frame plus each frame's recorded offset from it.
+    """
+
+    def __init__(self, mode: str | None, period_s: float, paced: bool = True) -> None:
         self.mode = mode
         self.period_s = period_s
+        self.paced = paced
         self._offset = 0.0
         self._last: float | None = None
+        self._shift: float | None = None  # non-paced 'arrival': start time - first recorded stamp
 
     def __call__(self, frame: RawFrame | PointCloudFrame, now: float) -> None:
-        if self.mode == "arrival":
-            frame.timestamp = now
-        elif self.mode == "recorded":
+        if self.mode is None or (self.mode == "arrival" and self.paced):
+            if self.mode == "arrival":
+                frame.timestamp = now
+            return
+        t = frame.timestamp + self._offset
+        if self._last is not None and t <= self._last:
+            self._offset += self._last - t + self.period_s
             t = frame.timestamp + self._offset
-            if self._last is not None and t <= self._last:
-                self._offset += self._last - t + self.period_s
-                t = frame.timestamp + self._offset
-            frame.timestamp = t
-            self._last = t
+        self._last = t
+        if self.mode == "arrival":
+            if self._shift is None:
+                self._shift = now - t
+            t += self._shift
+        frame.timestamp = t
 
 
 class RadarPipeline:
@@ -204,23 +140,26 @@ class RadarPipeline:
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
-        self.rc = settings.radar_config
+        self.radar_config = settings.radar_config
         self.watchdog = watchdog
         self._on_events = on_events
         self._on_available = on_available
         self._factory = source_factory or make_source(radar_id, settings)
         src = settings.source
         self.source_type = src.type if source_factory is None else "custom"
-        self._live_stamps = self.source_type in ("serial", "dca1000")
-        self._restamp = _Restamp(
-            src.timestamps if isinstance(src, ReplaySourceSettings) else None,
-            self.rc.chirp.frame_period_s,
+        self._live_stamps = src.live and source_factory is None
+        #: a non-paced replay: the source waits for room in the queues (never drops a frame)
+        self.backpressure = (
+            source_factory is None and src.type == "replay" and not getattr(src, "realtime", True)
         )
-        self._ends = isinstance(src, ReplaySourceSettings) and not src.loop
-        period = self.rc.chirp.frame_period_s
+        self._restamp = _Restamp(
+            src.restamp, self.radar_config.chirp.frame_period_s, paced=not self.backpressure
+        )
+        self._ends = src.ends
+        period = self.radar_config.chirp.frame_period_s
         self.stall_timeout_s = max(settings.stall_timeout_s or watchdog.stall_timeout_s, 3 * period)
         events = settings.events.model_copy(update={"mounting": settings.mounting})
-        self.engine = EventEngine(radar_id, events, self.rc.chirp)
+        self.engine = EventEngine(radar_id, events, self.radar_config)
         self.log = radar_logger(logger, radar_id)
         self._capture_q: queue.Queue[tuple[Any, float]] = queue.Queue(settings.queues.capture)
         self._detect_q: queue.Queue[tuple[Any, Any, float]] = queue.Queue(
@@ -232,6 +171,8 @@ class RadarPipeline:
         self._restart_reason = ""
         self._capture_done = threading.Event()
         self._dsp_done = threading.Event()
+        self._engine_done = threading.Event()
+        self._dead: dict[str, str] = {}  # thread -> the exception that ended it
         self._engine_lock = threading.Lock()
         self._lock = threading.Lock()  # counters, phase, source
         self._threads: list[threading.Thread] = []
@@ -272,10 +213,10 @@ class RadarPipeline:
         """Build the DSP plan (raw-ADC sources) and start the three threads."""
         if self._threads:
             raise RuntimeError(f"pipeline {self.radar_id} started twice")
-        if self.source_type in ("dca1000", "replay"):
+        if self.settings.source.raw_adc:
             from runtime.dsp.chain import make_plan
 
-            self._plan = make_plan(self.rc.chirp, self.rc.demo)
+            self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
         self._started_at = time.monotonic()
         self._stop.clear()
         for name, target in (
@@ -283,7 +224,12 @@ class RadarPipeline:
             ("dsp", self._dsp_loop),
             ("engine", self._engine_loop),
         ):
-            t = threading.Thread(target=target, name=f"{self.radar_id}-{name}", daemon=True)
+            t = threading.Thread(
+                target=self._guarded,
+                args=(target,),
+                name=f"{self.radar_id}-{name}",
+                daemon=True,
+            )
             self._threads.append(t)
             t.start()
 
@@ -304,6 +250,31 @@ class RadarPipeline:
     def alive(self) -> bool:
         """True while the capture thread runs (False once a replay ended or after stop)."""
         return bool(self._threads) and self._threads[0].is_alive()
+
+    @property
+    def ended(self) -> bool:
+        """True once a replay without ``loop`` has ended and every frame it delivered has been
+        processed (or dropped and counted, for a paced replay)."""
+        return self.phase == "ended"
+
+    def dead_threads(self) -> dict[str, str]:
+        """Threads that died of an unexpected exception: name -> ``"Type: message"``."""
+        with self._lock:
+            return dict(self._dead)
+
+    def _guarded(self, target: Callable[[], None]) -> None:
+        """Run a thread's loop; an exception that escapes it is logged and recorded, never silent."""
+        try:
+            target()
+        except BaseException as exc:
+            name = threading.current_thread().name
+            with self._lock:
+                self._dead[name] = f"{type(exc).__name__}: {exc}"
+            self.log.critical(
+                "thread %s died: %s: %s", name, type(exc).__name__, exc, exc_info=True
+            )
+            if not isinstance(exc, Exception):
+                raise
 
     @property
     def source(self) -> Source | None:
@@ -364,11 +335,10 @@ class RadarPipeline:
                 streamed, reason = self._run_source_once()
                 if self._stop.is_set():
                     break
-                self._set_online(False)
                 if reason is None:  # a replay reached its end
-                    self.log.info("capture ended (replay without loop)")
-                    self.phase = "ended"
+                    self._finish_replay()
                     return
+                self._set_online(False)
                 if streamed:
                     backoff = self.watchdog.restart_backoff_s
                 with self._lock:
@@ -380,6 +350,22 @@ class RadarPipeline:
                 backoff = min(backoff * 2, self.watchdog.restart_backoff_max_s)
         finally:
             self._capture_done.set()
+
+    def _finish_replay(self) -> None:
+        """Let DSP and the engine take every queued frame, then go offline and count as ended."""
+        self._capture_done.set()
+        with self._lock:
+            self.phase = "draining"
+        while not self._engine_done.wait(_POLL_S):
+            if self._stop.is_set():
+                return
+        self._set_online(False)
+        self.log.info(
+            "capture ended (replay without loop): %d frames, %d processed",
+            self.counters["frames"],
+            self.counters["frames_processed"],
+        )
+        self.phase = "ended"
 
     def _run_source_once(self) -> tuple[bool, str | None]:
         """Build, open and pump one source; (frames flowed, why it ended: None = a finished replay)."""
@@ -450,7 +436,16 @@ class RadarPipeline:
             self.counters[key] += 1
 
     def _put(self, q: queue.Queue[Any], item: Any, drop_counter: str) -> None:
-        """Put without blocking; when full, drop the oldest item (counted)."""
+        """Put without blocking; when full, drop the oldest item (counted). With backpressure
+        (a non-paced replay), wait for room instead (until the pipeline stops)."""
+        if self.backpressure:
+            while not self._stop.is_set():
+                try:
+                    q.put(item, timeout=_POLL_S)
+                    return
+                except queue.Full:
+                    continue
+            return
         while True:
             try:
                 q.put_nowait(item)
@@ -480,7 +475,7 @@ class RadarPipeline:
                     if self._plan is None:
                         from runtime.dsp.chain import make_plan
 
-                        self._plan = make_plan(self.rc.chirp, self.rc.demo)
+                        self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
                     try:
                         result = process_frame(frame.data, self._plan)
                     except Exception as exc:
@@ -504,6 +499,12 @@ class RadarPipeline:
 
     # ------------------------------------------------------------------ engine
     def _engine_loop(self) -> None:
+        try:
+            self._engine_frames()
+        finally:
+            self._engine_done.set()
+
+    def _engine_frames(self) -> None:
         while True:
             try:
                 frame, result, arrival = self._detect_q.get(timeout=_POLL_S)
@@ -563,6 +564,7 @@ class RadarPipeline:
             "radar": self.radar_id,
             "source_type": self.source_type,
             "phase": self.phase,
+            "backpressure": self.backpressure,
             "online": self.online,
             "uptime_s": round(uptime, 1),
             "frames": c["frames"],

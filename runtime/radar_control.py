@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "RadarControl",
     "RadarControlError",
     "RadarTimeoutError",
+    "chirp_config_sender",
     "discover_ports",
     "pick_ports",
 ]
@@ -355,3 +356,24 @@ def discover_ports(serial_number: str | None = None) -> tuple[str, str]:
     from serial.tools import list_ports
 
     return pick_ports(list_ports.comports(), serial_number=serial_number)
+
+
+def chirp_config_sender(
+    cli_port: str, baud: int, radar_config: RadarConfig, timeout_s: float, log: Any
+) -> Callable[[], None]:
+    """What a source's factory runs right after ``open()``: send ``radar_config`` on ``cli_port``.
+
+    Args:
+        cli_port: the radar's CLI serial port.
+        baud: its baud rate [bit/s].
+        radar_config: the configuration to send (``sensorStop`` ... ``sensorStart``).
+        timeout_s: wait for each command's reply [s].
+        log: where to say it was sent (a logger or a radar's logger adapter).
+    """
+
+    def send() -> None:
+        with RadarControl(cli_port, baud, timeout=timeout_s) as ctl:
+            ctl.send_config(radar_config)
+        log.info("chirp config %s sent on %s", radar_config.source, cli_port)
+
+    return send

@@ -36,7 +36,21 @@ Per frame (:meth:`Tracker.update`):
 7. **Life cycle.** An unassociated cluster with enough points, some of them moving (static points, from
    furniture, never start a track but do keep a track alive: someone standing still), and far enough
    from existing tracks starts a *tentative* track; it is *confirmed* after N hits within its first M
-   frames, else deleted. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
+   frames, else deleted. Without a presence check (point-cloud sources), a cluster without moving
+   points of its own (or with fewer than ``birth_min_points``: someone far away) also starts one
+   where ``birth_motion_min_points`` moving points were seen within ``birth_motion_radius_m`` of it
+   during the last ``birth_motion_memory_s``: at the out-of-box demo's coarse Doppler resolution
+   (0.6 m/s) someone jumping or squatting in place gives zero-Doppler points nearly every frame and
+   a moving one now and then, furniture never one (not before the fixed-reflector map, step 9, has
+   watched for ``fixed_tau_s``). Clusters are considered nearest first, and one that lies behind
+   another track, within ``ghost_bearing_deg`` of its bearing and more than
+   ``ghost_min_extra_range_m`` further away, starts none (nor is a tentative one behind a confirmed
+   track confirmed): a multipath mirror image of a person (a path that bounced off a wall or
+   furniture behind them) lies along their bearing at a longer range. Two confirmed tracks within
+   ``merge_distance_m`` of each other whose horizontal velocities differ by less than
+   ``merge_speed_mps``, both faster than ``slow_speed_mps``, for ``merge_after_s`` are one moving
+   body seen as two groups of points (torso and legs at different Doppler, born apart): the younger
+   one ends. People crossing move differently; two people sitting side by side are not moving. A coasting confirmed track dies after ``max_unseen_s`` without points; a held
    one after ``max_unseen_static_s`` without evidence (points or a positive presence check), as TI's
    group tracker keeps static targets: a still person whose micro-motion keeps being found lives on.
 
@@ -52,10 +66,23 @@ Per frame (:meth:`Tracker.update`):
    A person who stays still is near their own track, so their spot never becomes clutter; one who
    sits down on a sofa already learned keeps their moving points and the presence check.
 
+9. **Fixed-reflector map** (``fixed_map``, only without a presence check: point-cloud sources such as
+   UART and RadHAR dumps, clutter removal off; :mod:`runtime.fixed_reflectors`). A fixed reflector
+   (furniture, a lamp, a multipath spot, the radar's own TX-RX leakage) comes back frame after frame
+   in the same range bin and angle; a body's scattering centres move. Cells where zero-Doppler
+   points repeat to within ``fixed_match_m`` in at least ``fixed_share`` of the frames (running
+   share, time constant ``fixed_tau_s``) lose their static points before clustering. Unlike the static clutter map it needs nobody to be away: a
+   walker's track that passes a fixed reflector no longer latches onto it (a ghost that held at a
+   constant height on the RadHAR walking recordings), and a person who stands still keeps their
+   points. Moving points are never dropped.
+
 Not done: the radial velocity is not a Kalman measurement (it only helps clustering and the initial
-velocity); no track merging; without a presence check (UART sources) no static clutter map (a person
-standing right next to furniture may pull its static cluster into the track); presence evidence keeps
-a track alive but does not move it (a held track stays where its points were last).
+velocity); a person who stands perfectly still in front of a point-cloud radar for long enough that
+their points repeat to within ``fixed_match_m`` would be taken for a fixed reflector; presence
+evidence keeps a track alive but does not move it (a held track stays where its points were last);
+the ghost rule looks along the bearing only (a mirror image off a side wall lies elsewhere), and a
+second person right behind another along the same bearing starts a track only once they step out
+of that cone.
 """
 
 from __future__ import annotations
@@ -72,6 +99,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from runtime.events.settings import Mounting, TrackingSettings
+from runtime.fixed_reflectors import FixedReflectorMap
 
 TrackState = Literal["tentative", "confirmed"]
 
@@ -265,6 +293,11 @@ class Tracker:
         self._t: float | None = None
         self._dt = 0.0  # time since the previous frame [s]
         self._clutter: dict[tuple[int, int], float] = {}  # static map cell -> evidence [s]
+        self._fixed = FixedReflectorMap(settings)  # point clouds (step 9)
+        self._motion: deque[tuple[float, np.ndarray]] = deque()  # (t, moving points' xy [k, 2])
+        self._close_since: dict[tuple[int, int], float] = {}  # (id, id) -> close and alike since
+        self._points_cloud = True  # the last frame came without a presence check
+        self._t_first: float | None = None  # the first frame's time [s]
 
     # ------------------------------------------------------------------ public
     def update(
@@ -283,6 +316,8 @@ class Tracker:
             all live tracks (tentative and confirmed), by id.
         """
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        if self._t_first is None:
+            self._t_first = t
         self._t, self._dt = t, dt
         for u in self._units:
             self._predict(u, dt)
@@ -291,6 +326,10 @@ class Tracker:
         pts = self._floor_points(points)  # [n, 4] x, y, z, v
         if presence is not None and self.settings.static_map:
             pts = self._static_map(pts, dt)
+        elif presence is None and self.settings.fixed_map:
+            pts = self._fixed.filter(pts, t, dt)
+        self._points_cloud = presence is None
+        self._remember_motion(pts, t)
         clusters = self._clusters(pts)
         clusters, owners = self._split_shared(pts, clusters)
         assigned = self._associate(pts, clusters, owners)
@@ -302,10 +341,12 @@ class Tracker:
         for u in self._units:
             if u.state == "tentative" and u.points.shape[0] == 0:
                 u.history.append(False)
-        for ci, idx in enumerate(clusters):
-            if ci not in used:
-                self._maybe_birth(pts[idx], t)
+        # nearest first: a multipath mirror image lies further away than the person it mirrors
+        free = [idx for ci, idx in enumerate(clusters) if ci not in used]
+        for idx in sorted(free, key=lambda idx: float(np.hypot(*pts[idx, :2].mean(axis=0)))):
+            self._maybe_birth(pts[idx], t)
         self._hold(t, presence)
+        self._merge(t)
         self._life_cycle(t)
         for u in self._units:
             u.trail.append((t, float(u.x[0]), float(u.x[1])))
@@ -397,6 +438,15 @@ class Tracker:
                 else:
                     del self._clutter[k]
         return pts[~drop]
+
+    def _remember_motion(self, pts: np.ndarray, t: float) -> None:
+        """Keep the moving points' positions of the last ``birth_motion_memory_s``."""
+        s = self.settings
+        moving = np.abs(pts[:, 3]) >= s.static_speed_mps
+        if moving.any():
+            self._motion.append((t, pts[moving, :2].copy()))
+        while self._motion and t - self._motion[0][0] > s.birth_motion_memory_s:
+            self._motion.popleft()
 
     def _clusters(self, pts: np.ndarray) -> list[np.ndarray]:
         s = self.settings
@@ -570,14 +620,26 @@ class Tracker:
 
     def _maybe_birth(self, pts: np.ndarray, t: float) -> None:
         s = self.settings
-        if len(self._units) >= s.max_tracks or pts.shape[0] < s.birth_min_points:
-            return
-        if np.count_nonzero(np.abs(pts[:, 3]) >= s.static_speed_mps) < s.birth_min_moving_points:
+        if len(self._units) >= s.max_tracks:
             return
         c = pts[:, :3].mean(axis=0)
+        moving = np.count_nonzero(np.abs(pts[:, 3]) >= s.static_speed_mps)
+        remembered = 0
+        if self._motion_births(t):
+            # a body in place or far away: its moving points of the last few seconds, around it
+            recent = np.concatenate([xy for _, xy in self._motion])  # [k, 2]
+            near = np.hypot(*(recent - c[:2]).T) < s.birth_motion_radius_m
+            remembered = int(np.count_nonzero(near))
+        by_memory = remembered >= s.birth_motion_min_points
+        if pts.shape[0] < s.birth_min_points and not by_memory:
+            return
+        if moving < s.birth_min_moving_points and not by_memory:
+            return
         for u in self._units:
             if np.hypot(*(u.x[:2] - c[:2])) < s.birth_min_separation_m:
                 return
+        if self._behind_a_track(c, tentative=True):
+            return
         # initial velocity: mean radial velocity along the horizontal line of sight
         los = c[:2] / max(float(np.hypot(*c[:2])), 1e-6)
         v0 = float(np.median(pts[:, 3])) * los
@@ -592,12 +654,69 @@ class Tracker:
         self._next_id += 1
         self._units.append(u)
 
+    def _motion_births(self, t: float) -> bool:
+        """Whether a cluster may borrow the moving points of the recent past to start a track: only
+        point-cloud frames, and with the fixed-reflector map on only once it has watched for
+        ``fixed_tau_s`` (until then it has not learned the fixed reflectors yet)."""
+        s = self.settings
+        if not (self._points_cloud and self._motion and s.birth_motion_memory_s > 0):
+            return False
+        return not s.fixed_map or t - (self._t_first or t) >= s.fixed_tau_s
+
+    def _behind_a_track(self, c: np.ndarray, tentative: bool = False) -> bool:
+        """True when floor-frame position ``c`` (``[>= 2]`` [m]) lies behind another track (confirmed,
+        or tentative when ``tentative``): within ``ghost_bearing_deg`` of its bearing, more than
+        ``ghost_min_extra_range_m`` further away (a multipath mirror image of that person)."""
+        s = self.settings
+        if s.ghost_bearing_deg <= 0:
+            return False
+        r_c, b_c = float(np.hypot(c[0], c[1])), float(np.arctan2(c[0], c[1]))
+        for u in self._units:
+            if u.state != "confirmed" and not tentative:
+                continue
+            r_u, b_u = float(np.hypot(u.x[0], u.x[1])), float(np.arctan2(u.x[0], u.x[1]))
+            off = abs((b_c - b_u + np.pi) % (2 * np.pi) - np.pi)
+            if off <= np.deg2rad(s.ghost_bearing_deg) and r_c > r_u + s.ghost_min_extra_range_m:
+                return True
+        return False
+
+    def _merge(self, t: float) -> None:
+        """End the younger of two confirmed tracks that stayed within ``merge_distance_m`` of each
+        other, both moving (``slow_speed_mps``) and alike (``merge_speed_mps``), for
+        ``merge_after_s``: one moving body split in two (two people sitting side by side stay two)."""
+        s = self.settings
+        if s.merge_distance_m <= 0:
+            return
+        conf = sorted((u for u in self._units if u.state == "confirmed"), key=lambda u: u.born)
+        close: dict[tuple[int, int], float] = {}
+        ended: set[int] = set()
+        for i, a in enumerate(conf):
+            for b in conf[i + 1 :]:
+                if a.id in ended or b.id in ended:
+                    continue
+                near = np.hypot(*(a.x[:2] - b.x[:2])) < s.merge_distance_m
+                alike = np.hypot(*(a.x[3:5] - b.x[3:5])) < s.merge_speed_mps
+                moving = min(np.hypot(*a.x[3:5]), np.hypot(*b.x[3:5])) >= s.slow_speed_mps
+                if not (near and alike and moving):
+                    continue
+                key = (a.id, b.id)
+                since = self._close_since.get(key, t)
+                if t - since >= s.merge_after_s:
+                    ended.add(b.id)  # b is the younger (born later)
+                else:
+                    close[key] = since
+        self._close_since = close
+        if ended:
+            self._units = [u for u in self._units if u.id not in ended]
+
     def _life_cycle(self, t: float) -> None:
         s = self.settings
         keep = []
         for u in self._units:
             if u.state == "tentative":
                 n_hits = sum(u.history)
+                if n_hits >= s.confirm_hits and self._behind_a_track(u.x[:2]):
+                    continue  # a mirror image of someone confirmed in front of it
                 if n_hits >= s.confirm_hits:
                     u.state = "confirmed"
                 elif len(u.history) >= s.confirm_window or t - u.last_seen > s.max_unseen_s:

@@ -54,6 +54,39 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     return f"$7${iterations}${b64(salt).decode()}${b64(digest).decode()}"
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A private CA and a server certificate it signed (PEM files), made by :func:`make_tls_files`."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def have_openssl() -> bool:
+    return shutil.which("openssl") is not None
+
+
+def make_tls_files(directory: Path, name: str = "ca") -> TlsFiles:
+    """A self-signed CA and a server certificate for 127.0.0.1/localhost signed by it (openssl)."""
+    d = Path(directory) / f"tls-{name}"
+    d.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = d / "ca.key", d / "ca.pem"
+    key, csr, cert, ext = d / "server.key", d / "server.csr", d / "server.pem", d / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n", encoding="utf-8")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
+        str(ca_cert), "-days", "2", "-subj", f"/CN=mmfm test {name}")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", "/CN=127.0.0.1")  # fmt: skip
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))  # fmt: skip
+    return TlsFiles(ca_cert, cert, key)
+
+
 def have_mosquitto() -> bool:
     return os.access(MOSQUITTO, os.X_OK)
 
@@ -66,6 +99,7 @@ class MosquittoBroker:
         port: TCP port; None = a free one (kept across restarts).
         users: ``{name: password}``; when given, anonymous access is refused.
         persistence: keep retained messages across :meth:`restart` (saved on a clean stop).
+        tls: :class:`TlsFiles` to listen with TLS (server certificate and key) instead of plain TCP.
     """
 
     def __init__(
@@ -74,12 +108,14 @@ class MosquittoBroker:
         port: int | None = None,
         users: dict[str, str] | None = None,
         persistence: bool = True,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.dir = Path(directory) / f"mosquitto-{id(self):x}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.users = users
         self.persistence = persistence
+        self.tls = tls
         self.log_path = self.dir / "mosquitto.log"
         self.conf_path = self.dir / "mosquitto.conf"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -88,6 +124,15 @@ class MosquittoBroker:
     def _write_config(self) -> None:
         lines = [
             f"listener {self.port} 127.0.0.1",
+            *(
+                [
+                    f"certfile {self.tls.server_cert}",
+                    f"keyfile {self.tls.server_key}",
+                    "tls_version tlsv1.2",
+                ]
+                if self.tls is not None
+                else []
+            ),
             f"pid_file {self.dir / 'mosquitto.pid'}",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.dir}/",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_cfg import ChirpConfig
+from firmware_cfg import ChirpConfig, RadarConfig
+from firmware_cfg.demo import DemoConfig
 from sim.propagation.llvm import configure_drjit_llvm
 
 # Before any test module imports drjit: Dr.Jit picks its LLVM when it loads, and with LLVM < 16 some
@@ -68,3 +69,15 @@ def shared_dir() -> Path:
 
 
 from broker import mosquitto_broker  # noqa: E402, F401  (a private Mosquitto per test)
+
+
+def radar_config_of(chirp: ChirpConfig, demo: DemoConfig | None = None) -> RadarConfig:
+    """A :class:`RadarConfig` for a hand-built chirp (no ``.cfg`` commands), for runtime stages that
+    take the whole configuration; ``demo`` defaults to the SDK's defaults (no calibration)."""
+    return RadarConfig(
+        chirp=chirp,
+        demo=demo if demo is not None else DemoConfig(),
+        commands=(),
+        dialect="3.x",
+        board=chirp.board,
+    )

@@ -156,8 +156,6 @@ class Recorder:
     def publish_event(self, event: Event) -> None:
         self.events.append(event)
 
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None: ...
-
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
         self.stats_seen.append(stats)
 

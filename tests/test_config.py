@@ -15,20 +15,20 @@ from firmware_cfg.profiles import profile_path
 from runtime.comms.settings import MqttSettings, ZeroMqSettings
 from runtime.config import (
     ConfigError,
-    Dca1000SourceSettings,
     EventLogSettings,
     LoggingSettings,
     MmfmConfig,
     QueueSettings,
     RadarSettings,
-    ReplaySourceSettings,
-    SerialSourceSettings,
     StatsSettings,
     WatchdogSettings,
     load_config,
     parse_config,
 )
 from runtime.events.settings import EventSettings
+from runtime.sources.dca1000 import Dca1000SourceSettings
+from runtime.sources.replay import ReplaySourceSettings
+from runtime.sources.uart import SerialSourceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "runtime" / "examples" / "mmfm.yaml"
@@ -279,3 +279,78 @@ def test_validate_config_errors_exit_1(tmp_path: Path, capsys: pytest.CaptureFix
     assert f"{path}:6: radars.hall.source.speed: unknown key" in out.err
     assert cli_main(["run", "--config", str(tmp_path / "absent.yaml"), "--validate-config"]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- hostile files
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("binary", bytes(range(256)) * 12, "not UTF-8 text (byte 0x80 at offset 128)"),
+        ("deep list", b"radars: " + b"[" * 5000 + b"]" * 5000, ":1: refused: nested deeper than"),
+        ("deep map", b"radars: " + b"{a: " * 3000 + b"1" + b"}" * 3000, "nested deeper than"),
+        ("alias bomb", ALIAS_BOMB.encode(), "values once YAML aliases are expanded"),
+        ("recursive alias", b"radars: &r [*r]\n", "refers to a node that contains it"),
+        ("huge number", b"radars: " + b"7" * 5000 + b"\n", "a number too long to read"),
+        ("mapping as key", b"? {a: 1}\n: 2\n", ":1: refused: a mapping key must be"),
+        ("NUL byte", b"radars:\x00\n", "YAML error: unacceptable character #x0000"),
+    ],
+)
+def test_hostile_config_files_are_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, expected: str
+) -> None:
+    assert len(ALIAS_BOMB) < 400  # the issue's 400-byte bomb took 14 s to validate
+    path = tmp_path / "x.yaml"
+    path.write_bytes(content)
+    assert cli_main(["run", "--config", str(path), "--validate-config"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "mmfm run: 1 error(s) in the config:"
+    assert len(err) == 2 and expected in err[1] and err[1].startswith(f"  {path}")
+    # the daemon's start reads the file the same way
+    assert cli_main(["run", "--config", str(path)]) == 1
+    assert expected in capsys.readouterr().err
+
+
+def test_a_few_aliases_and_merge_keys_still_work(tmp_path: Path) -> None:
+    text = (
+        MINIMAL.replace("    source:\n", "    source: &src\n")
+        + "  den:\n    chirp_config: iwr1843boost_presence\n    source:\n      <<: *src\n"
+    )
+    cfg = parse_config(text, source="x.yaml", env={})
+    assert cfg.radars["den"].source == cfg.radars["hall"].source
+
+
+def test_replay_capture_must_exist(tmp_path: Path) -> None:
+    text = """\
+    radars:
+      den:
+        chirp_config: iwr1843boost_presence
+        source:
+          type: replay
+          path: captures/gone.bin
+    """
+    (msg,) = errors(text, tmp_path)
+    gone = tmp_path / "captures" / "gone.bin"
+    assert msg.endswith(
+        f":6: radars.den.source.path: {gone}: no such capture (file or recording directory)"
+    )
+
+
+def test_zeromq_endpoints_are_checked_with_their_key(tmp_path: Path) -> None:
+    for endpoint, expected in [
+        ("tcp://127.0.0.1:70000", "port 70000 in 'tcp://127.0.0.1:70000' is outside 1-65535"),
+        ("tcp://127.0.0.1:0", "port 0 in"),
+        ("tcp://127.0.0.1", "'tcp://127.0.0.1' is not tcp://HOST:PORT, ipc://PATH or inproc://"),
+        ("udp://127.0.0.1:5556", "'udp://127.0.0.1:5556' is not tcp://HOST:PORT"),
+        ("ipc://", "'ipc://' names no path"),
+    ]:
+        (msg,) = errors(MINIMAL + f'zeromq:\n  pub_endpoint: "{endpoint}"\n', tmp_path)
+        assert f":9: zeromq.pub_endpoint: {expected}" in msg, msg
+    for ok in ("tcp://127.0.0.1:65535", "tcp://127.0.0.1:*", "ipc:///tmp/mmfm.pub", "inproc://x"):
+        cfg = parse_config(MINIMAL + f'zeromq:\n  pub_endpoint: "{ok}"\n', env={})
+        assert cfg.zeromq is not None and cfg.zeromq.pub_endpoint == ok

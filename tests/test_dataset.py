@@ -229,5 +229,5 @@ def test_replay_reads_a_dataset_as_a_source(datasets: dict[str, Path]) -> None:
     assert [f.frame_number for f in frames] == list(range(len(expected)))
     for f, e in zip(frames, expected, strict=True):
         np.testing.assert_array_equal(f.data, e)
-    period = src.rc.chirp.frame_period_s
+    period = src.radar_config.chirp.frame_period_s
     np.testing.assert_allclose(np.diff([f.timestamp for f in frames]), period, rtol=1e-6)

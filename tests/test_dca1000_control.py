@@ -9,14 +9,14 @@ import pytest
 
 from firmware_cfg import load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000
-from runtime.sources.dca1000 import (
+from runtime.sources.dca1000 import DCA1000Source
+from runtime.sources.dca1000_control import DCA1000Control
+from runtime.sources.dca1000_wire import (
     AsyncStatus,
     CaptureMode,
     Command,
     DataFormat,
-    DCA1000Control,
     DCA1000Error,
-    DCA1000Source,
     DCA1000Timeout,
     EepromConfig,
     FpgaConfig,
@@ -32,7 +32,8 @@ from runtime.sources.dca1000 import (
     encode_reply,
 )
 
-CFG_1843 = load_cfg("iwr1843boost_raw_activity").chirp
+RC_1843 = load_cfg("iwr1843boost_raw_activity")
+CFG_1843 = RC_1843.chirp
 
 
 def client(fake: FakeDCA1000, **kw: object) -> DCA1000Control:
@@ -196,7 +197,7 @@ def test_async_status_between_commands_is_kept() -> None:
 
 def test_constructors_open_nothing_and_close_is_idempotent() -> None:
     ctl = DCA1000Control()  # factory addresses; nothing is bound
-    src = DCA1000Source(CFG_1843)
+    src = DCA1000Source(RC_1843)
     src.close()
     src.close()
     ctl.close()
@@ -207,7 +208,7 @@ def test_constructors_open_nothing_and_close_is_idempotent() -> None:
 def test_source_open_fails_cleanly_on_a_bad_status() -> None:
     with FakeDCA1000(status_overrides={Command.RECORD_START: 1}) as fake:
         ctl = client(fake)
-        src = DCA1000Source(CFG_1843, host_ip="127.0.0.1", data_port=0, control=ctl)
+        src = DCA1000Source(RC_1843, host_ip="127.0.0.1", data_port=0, control=ctl)
         with pytest.raises(DCA1000Error, match="RECORD_START failed: status 1"):
             src.open()
         with pytest.raises(DCA1000Error, match="not open"):

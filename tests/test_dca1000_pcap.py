@@ -17,14 +17,9 @@ import numpy as np
 import pytest
 from conftest import require_shared
 
-from runtime.sources.dca1000 import (
-    AsyncStatus,
-    Command,
-    FpgaVersion,
-    FrameAssembler,
-    decode_reply,
-)
+from runtime.sources.dca1000_assembler import FrameAssembler
 from runtime.sources.dca1000_layout import decode_samples_2lane
+from runtime.sources.dca1000_wire import AsyncStatus, Command, FpgaVersion, decode_reply
 
 pytestmark = pytest.mark.realdata
 

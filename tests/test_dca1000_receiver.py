@@ -15,15 +15,13 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from conftest import radar_config_of
 
 from firmware_cfg import ChirpConfig, load_cfg
 from runtime.fakes.dca1000 import FakeDCA1000, Faults
-from runtime.sources.dca1000 import (
-    AssembledFrame,
-    DCA1000Control,
-    DCA1000Source,
-    FrameAssembler,
-)
+from runtime.sources.dca1000 import DCA1000Source
+from runtime.sources.dca1000_assembler import AssembledFrame, FrameAssembler
+from runtime.sources.dca1000_control import DCA1000Control
 from runtime.sources.dca1000_layout import decode_frames, encode_frames
 from sim.radar.point_targets import PointTarget, synthesize_frame
 
@@ -217,7 +215,7 @@ class Rig:
             timeout_s=0.5,
         )
         self.src = DCA1000Source(
-            cfg, host_ip="127.0.0.1", data_port=0, control=self.ctl, **source_kw
+            radar_config_of(cfg), host_ip="127.0.0.1", data_port=0, control=self.ctl, **source_kw
         )
 
     def collect(self, n: int, raw: bool = True, timeout: float = 20.0) -> list:
@@ -317,7 +315,9 @@ def test_truncated_datagrams_are_damaged_zero_filled_and_flagged() -> None:
 
 def test_close_from_another_thread_ends_frames() -> None:
     cfg = small_cfg()
-    src = DCA1000Source(cfg, host_ip="127.0.0.1", data_port=0, configure=False, poll_s=0.02)
+    src = DCA1000Source(
+        radar_config_of(cfg), host_ip="127.0.0.1", data_port=0, configure=False, poll_s=0.02
+    )
     src.open()
     threading.Timer(0.2, src.close).start()
     t0 = time.monotonic()

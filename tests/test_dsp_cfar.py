@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from firmware_cfg.demo import CfarAveraging, CfarConfig
-from runtime.dsp.cfar import ca_threshold_db_for_pfa, cfar, cfar_noise, os_cfar
-from runtime.dsp.peaks import interval_mask, local_max_mask
+from runtime.dsp.cfar import ca_threshold_db_for_pfa, cfar, cfar_at, cfar_noise, os_cfar
+from runtime.dsp.peaks import interval_mask, local_max_at, local_max_mask
 
 
 def _loop_noise(x: np.ndarray, mode: str, g: int, w: int, cyclic: bool) -> np.ndarray:
@@ -135,3 +135,25 @@ def test_peak_grouping_keeps_one_cell_per_peak() -> None:
     assert np.flatnonzero(local_max_mask(y, axis=0, cyclic=True)).tolist() == [0]
     assert interval_mask(np.array([-1.0, 0.5, 2.0]), (0.0, 1.0)).tolist() == [False, True, False]
     assert interval_mask(np.array([1.0, 2.0]), None).all()
+
+
+@pytest.mark.parametrize("mode", list(CfarAveraging))
+@pytest.mark.parametrize("cyclic", [False, True])
+@pytest.mark.parametrize("shape", [(64, 48), (9, 40), (40, 7)])  # short axes: partial windows
+@pytest.mark.parametrize("axis", [0, 1])
+def test_cells_only_equals_whole_map(
+    mode: CfarAveraging, cyclic: bool, shape: tuple[int, int], axis: int
+) -> None:
+    """``cfar_at`` and ``local_max_at`` at chosen cells agree with the whole-map functions."""
+    rng = np.random.default_rng(7)
+    x = (10 * np.log10(rng.exponential(1.0, size=shape)) + 40).astype(np.float32)
+    x[rng.integers(0, shape[0], 6), rng.integers(0, shape[1], 6)] += 25.0  # a few targets
+    cfg = CfarConfig(averaging=mode, window_len=4, guard_len=2, cyclic=cyclic, threshold_db=6.0)
+    hit, noise = cfar(x, cfg, axis=axis)
+    cells = np.nonzero(rng.random(shape) < 0.3)
+    hit_at, noise_at = cfar_at(x, cfg, cells, axis=axis)
+    np.testing.assert_allclose(noise_at, noise[cells], rtol=1e-6)
+    np.testing.assert_array_equal(hit_at, hit[cells])
+    for wrap in (False, True):
+        peaks = local_max_mask(x, axis=axis, cyclic=wrap)
+        np.testing.assert_array_equal(local_max_at(x, cells, axis, cyclic=wrap), peaks[cells])

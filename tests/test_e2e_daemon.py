@@ -11,7 +11,7 @@ cores, later runs start at once). The real daemon (``runtime.app.App``) then run
   the chirp config over its CLI), the points made from the same frames by the shared DSP chain.
 
 Frames stream faster than real time (``SPEED``) and carry their scene time (frame number x frame
-period, ``mmfm.commands.demo.SceneClockSource``), so hold and settle times are in scene seconds.
+period, ``sim.radar.scene_clock.SceneClockSource``), so hold and settle times are in scene seconds.
 
 The vital-sign and fall acceptance runs on the demo's scene in the slow tier. A seated or lying
 simulated person gives no CFAR detection next to the sofa/floor returns with this profile; the daemon
@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmfm.commands.demo import ConsolePublisher, SceneClockSource, free_udp_port
 from runtime.app import App
+from runtime.comms.console import ConsolePublisher
 from runtime.config import parse_config
 from runtime.events import Event
-from runtime.fakes.dca1000 import FakeDCA1000
+from runtime.fakes.dca1000 import FakeDCA1000, free_udp_port
 from runtime.pipeline import make_source
 from sim.demo import (
     DEMO_PROFILE,
@@ -45,6 +45,7 @@ from sim.demo import (
     cast,
     scripted_scene,
 )
+from sim.radar.scene_clock import SceneClockSource
 
 SPEED = 4.0  # playback speed (the pipeline keeps up with 40 frames/s of this profile)
 #: the demo scene's vitals need 20 s of slow time without a gap of more than 3 frames: a slower

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import vector_cfg
+from conftest import radar_config_of, vector_cfg
 from pydantic import ValidationError
 from test_dsp_physics import BREATHING_PER_MIN, HEART_PER_MIN, chest
 from test_events_synthetic import FPS, MOUNTING, T0, Person, scene_frames
@@ -193,7 +193,7 @@ def test_still_person_breathing_rate_from_raw_adc() -> None:
         tracking=tracking,
         vitals=VitalsSettings(min_window_s=20.0, window_s=30.0),
     )
-    engine = EventEngine("bedroom", s, cfg)
+    engine = EventEngine("bedroom", s, radar_config_of(cfg))
     assert engine.state()["vitals"]["quality"] == "unavailable"
     plan = make_plan(cfg, DemoConfig())
     rng = np.random.default_rng(8)
@@ -288,7 +288,7 @@ def test_micro_motion_finds_a_breathing_chest_beside_a_stronger_static_reflector
 
     def snr_map(targets: list[PointTarget]) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(11)
-        buf = ChestBuffer(cfg, 4.0, 2.0)
+        buf = ChestBuffer(radar_config_of(cfg), 4.0, 2.0)
         for i in range(20):
             data = synthesize_frame(cfg, targets, frame_index=i, noise_std=1.0, rng=rng)
             buf.push(RawFrame(data=data, frame_number=i, timestamp=T0 + i * cfg.frame_period_s))

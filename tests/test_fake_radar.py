@@ -12,7 +12,7 @@ import pytest
 from firmware_cfg import load_cfg
 from runtime.fakes.uart_radar import FakeUartRadar, Faults
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import UartPacketParser
+from runtime.sources.uart_parser import UartPacketParser
 
 
 def _open_raw(path: str) -> int:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from firmware_cfg import load_cfg
 from runtime.fakes.uart_radar import FakeUartRadar
 from runtime.radar_control import RadarControl
-from runtime.sources.dca1000 import FrameAssembler
+from runtime.sources.dca1000_assembler import FrameAssembler
 from runtime.sources.uart import UartSource
 from sim.radar.outputs import point_cloud_from_adc
 from sim.radar.point_targets import PointTarget, synthesize_frame

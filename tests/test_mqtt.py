@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -12,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broker import MOSQUITTO, MosquittoBroker, Subscriber, have_mosquitto
+from broker import (
+    MOSQUITTO,
+    MosquittoBroker,
+    Subscriber,
+    have_mosquitto,
+    have_openssl,
+    make_tls_files,
+)
 from conftest import REPO
 from pydantic import ValidationError
 
@@ -218,7 +226,9 @@ def test_events_reach_a_subscriber_with_topic_json_and_retain(
         c.set_available("living", True)
         for e in events:
             c.publish_event(e)
-        c.publish_tracks("living", 16.0, [{"id": 3, "x": 1.0, "y": 2.0, "z": 1.1}])
+        c.publish_event(
+            Event("tracks", 16.0, [{"id": 3, "x": 1.0, "y": 2.0, "z": 1.1}], 1.0, "living")
+        )
         c.publish_stats("living", {"frames": 100, "drops": 1})
         live.wait_for(
             lambda ms: {"mmfm/living/stats", "mmfm/living/tracks", *topics} <= {m.topic for m in ms}
@@ -299,7 +309,7 @@ def test_queue_bound_is_explicit_and_drops_are_counted(tmp_path: Path) -> None:
     c.start()
     for i in range(8):
         c.publish_event(Event("count", float(i), i, 1.0, "living"))
-    c.publish_tracks("living", 9.0, [])
+    c.publish_event(Event("tracks", 9.0, [], 1.0, "living"))
     stats = c.stats()
     assert stats["queued"] == 5 and stats["dropped_queue_full"] == 3
     assert stats["dropped_offline"] == 1  # QoS 0 tracks are not kept
@@ -414,3 +424,93 @@ def test_ids_with_odd_characters_become_safe_topics_and_ids() -> None:
         assert " " not in payload["unique_id"] and "+" not in payload["state_topic"]
     with pytest.raises(ValueError, match="collide"):
         MqttCommunicator(settings(1), [RadarInfo("a b"), RadarInfo("a_b")])
+
+
+# -- TLS ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not have_openssl(), reason="needs openssl to make the test certificates")
+def test_a_wrong_tls_ca_is_reported_as_a_failed_certificate_not_unreachable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    right, wrong = make_tls_files(tmp_path, "right"), make_tls_files(tmp_path, "wrong")
+    with MosquittoBroker(tmp_path, tls=right) as broker:
+        ok = MqttCommunicator(settings(broker.port, tls_ca_certs=str(right.ca_cert)), RADARS)
+        ok.start(wait=True, timeout=5)  # the listener and our TLS context work together
+        assert ok.stats()["connected"] == 1 and ok.connect_problem() is None
+        ok.stop()
+
+        s = settings(broker.port, tls_ca_certs=str(wrong.ca_cert))
+        bad = MqttCommunicator(s, RADARS)
+        with caplog.at_level(logging.WARNING, logger="runtime.comms.mqtt"):
+            bad.start()
+            deadline = time.monotonic() + 5
+            while bad.stats()["tls_failures"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            bad.stop()
+    problem = bad.connect_problem()
+    assert problem is not None and "failed verification" in problem, problem
+    assert str(wrong.ca_cert) in problem and "mqtt.tls_ca_certs" in problem
+    assert "unable to get local issuer certificate" in problem  # OpenSSL's own words
+    warnings = [r.getMessage() for r in caplog.records if "TLS certificate" in r.getMessage()]
+    assert warnings and not any("not reachable" in r.getMessage() for r in caplog.records)
+
+
+# -- radar availability after SIGKILL ----------------------------------------------------------------
+
+_RESTARTED = """
+import sys, time
+from runtime.comms.mqtt import MqttCommunicator
+from runtime.comms.settings import MqttSettings
+c = MqttCommunicator(MqttSettings.model_validate_json(sys.argv[1]), [{"id": "living"}])
+c.start(wait=True, timeout=5)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def _retained(port: int, topics: tuple[str, ...], expected: dict[str, str]) -> dict[str, str]:
+    """What a client that connects now reads (retained messages only), asking again for up to 5 s
+    until it reads ``expected``."""
+    deadline = time.monotonic() + 5
+    while True:
+        with Subscriber(port, topics) as sub:
+            time.sleep(0.2)
+            seen = {m.topic: m.text for m in sub.messages if m.retain}
+        if seen == expected or time.monotonic() > deadline:
+            return seen
+
+
+def test_after_sigkill_no_client_reads_a_radar_as_online(broker: MosquittoBroker) -> None:
+    s = settings(broker.port, keepalive=5)
+    topics = ("mmfm/available", "mmfm/living/available")
+    for script, wait_online in ((_DAEMON, True), (_RESTARTED, False)):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, s.model_dump_json()],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            if wait_online:
+                both_online = {"mmfm/available": "online", "mmfm/living/available": "online"}
+                assert _retained(broker.port, topics, both_online) == both_online
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(5)
+                # One connection has one last will: the radar's retained 'online' is left as it
+                # was, and the contract (module docstring of runtime.comms.mqtt, Home Assistant's
+                # availability_mode: all) is that it counts only while mmfm/available is online.
+                killed = {"mmfm/available": "offline", "mmfm/living/available": "online"}
+                assert _retained(broker.port, topics, killed) == killed
+            else:
+                # a new daemon says at once that the radar is offline until its frames flow
+                fresh = {"mmfm/available": "online", "mmfm/living/available": "offline"}
+                assert _retained(broker.port, topics, fresh) == fresh
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+            if proc.stdout:
+                proc.stdout.close()

@@ -11,6 +11,8 @@ import pytest
 from sim.geometry import RadarPose
 from sim.propagation.scatter import occluded, scene_triangles
 from sim.scene import ROOM_TYPES, generate_scene, judge_layout
+from sim.scene.floorplan import _door_leaf, _doorway
+from sim.scene.furnishing import RoomLayout
 from sim.scene.furniture import build_object
 from sim.scene.judge import (
     MAX_RADAR_VIEW_BLOCKED,
@@ -18,7 +20,8 @@ from sim.scene.judge import (
     radar_view_problem,
     view_blockers,
 )
-from sim.scene.rooms import Room, _door_leaf, _doorway, _mount_radar, _RoomLayout
+from sim.scene.mount import mount_radar
+from sim.scene.scene import Room
 
 # Mounts the generator sampled before the view check (same seeds, same layouts): each right beside
 # the door, whose open leaf hid most of the room.
@@ -80,8 +83,8 @@ def test_constructed_room_the_mount_avoids_the_door_leaf() -> None:
 
     def mount(seed: int, doors: list) -> RadarPose:
         rng = np.random.default_rng(seed)
-        layout = _RoomLayout(room, rng, [door.approach()], [])
-        return _mount_radar(room, [door], [], layout, rng, doors)
+        layout = RoomLayout(room, rng, [door.approach()], [])
+        return mount_radar(room, [door], [], layout, rng, doors)
 
     blocked_before = 0
     for seed in range(30):
@@ -127,7 +130,7 @@ def test_no_sampled_mount_is_blocked(room_type: str) -> None:
 
 
 def test_mount_is_deterministic_and_logs_its_rejections(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="sim.scene.rooms"):
+    with caplog.at_level(logging.DEBUG, logger="sim.scene.mount"):
         a = generate_scene(room_type="bathroom", seed=13)
     rejected = [r.getMessage() for r in caplog.records if "radar spot" in r.getMessage()]
     assert any("of the radar's view is blocked" in m and "door_leaf_0" in m for m in rejected)

@@ -17,7 +17,7 @@ from runtime.sources.dca1000_layout import decode_frames, encode_frames, read_bi
 from runtime.sources.radhar import read_radhar
 from runtime.sources.recording import Recorder
 from runtime.sources.replay import ReplaySource, detect_kind
-from runtime.sources.uart_packets import encode_packet
+from runtime.sources.uart_encoder import encode_packet
 from sim.radar.point_targets import PointTarget, synthesize_frames
 
 EXAMPLE = REPO / "runtime" / "examples" / "two_people_iwr1843.bin"
@@ -107,6 +107,18 @@ def _points(n: int, seed: int) -> np.ndarray:
     pts["snr"] = rng.uniform(5, 40, n).round(1)
     pts["noise"] = rng.uniform(40, 60, n).round(1)
     return pts
+
+
+def test_uart_dump_ending_in_a_partial_packet_counts_it_damaged(tmp_path: Path) -> None:
+    packets = [encode_packet(i, _points(4 + i, i), platform=0xA1843) for i in range(1, 5)]
+    dump = tmp_path / "cut.dat"
+    dump.write_bytes(b"".join(packets[:3]) + packets[3][: len(packets[3]) // 2])
+    with ReplaySource(dump) as src:
+        back = list(src.frames())
+    assert [f.frame_number for f in back] == [1, 2, 3]
+    st = src.stats
+    assert (st.packets, st.packets_damaged) == (3, 1)
+    assert st.bytes_skipped == len(packets[3]) // 2 and st.bytes_received == dump.stat().st_size
 
 
 def test_uart_recording_round_trip_is_exact(tmp_path: Path) -> None:

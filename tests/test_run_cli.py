@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from broker import MosquittoBroker, Subscriber
+import zmq
+from broker import MosquittoBroker, Subscriber, free_port
 
 from runtime.fakes.uart_radar import FakeUartRadar
 
@@ -134,3 +135,50 @@ def test_serial_radar_cli_json_log_names_the_radar(
             r.get("radar") == "hall" and r["message"].startswith("chirp config") for r in records
         )
         assert "sensorStart" in fake.commands
+
+
+def test_run_ends_by_itself_after_its_only_replay_and_answers_hostile_requests(
+    tmp_path: Path,
+) -> None:
+    """The issue's repro against the real process: a 5,000-digit ping gets an error reply and the
+    port keeps answering; once the non-looping replay has ended the daemon exits 0 by itself."""
+    port = free_port()
+    config = tmp_path / "mmfm.yaml"
+    config.write_text(
+        f"zeromq: {{request_endpoint: 'tcp://127.0.0.1:{port}', pub_endpoint: 'tcp://127.0.0.1:*'}}\n"
+        "event_log: {enabled: false}\n"
+        "watchdog: {check_interval_s: 0.1}\n"
+        "radars:\n"
+        "  den:\n"
+        "    source:\n"
+        "      type: replay\n"
+        f"      path: {EXAMPLES / 'two_people_iwr1843.bin'}\n"
+        "      speed: 0.1\n",  # 2 frames of 50 ms played over 1 s: time for the requests
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    try:
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.RCVTIMEO, 20_000)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+        dealer.send(b'{"type":"ping","n":' + b"1" * 5000 + b"}")
+        assert "error" in json.loads(dealer.recv())
+        dealer.send(b'{"type":"ping"}')
+        assert json.loads(dealer.recv())["type"] == "pong"
+        dealer.close()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        ctx.destroy(linger=0)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "every source has ended; stopping mmfm" in err

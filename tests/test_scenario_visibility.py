@@ -12,8 +12,9 @@ import pytest
 from test_dataset import FAST, tiny_cfg_text
 
 from sim.captions import MOSTLY_HIDDEN_BELOW
-from sim.dataset.scenario import MIN_LINE_OF_SIGHT, line_of_sight, sample_scenario
+from sim.dataset.scenario import MIN_LINE_OF_SIGHT, sample_scenario
 from sim.dataset.simulate import simulate_sample, visibility_frames
+from sim.dataset.visibility import line_of_sight
 from sim.geometry import Mesh, RadarPose
 from sim.humans import Human, Segment, Subject, Timeline
 from sim.scene.shapes import box

@@ -16,7 +16,7 @@ from runtime.dsp.range import range_fft
 from runtime.frames import PointCloudFrame, RawFrame
 from runtime.sources.base import SourceBase
 from runtime.sources.dca1000_layout import decode_frames
-from runtime.sources.uart_packets import UartPacketParser
+from runtime.sources.uart_parser import UartPacketParser
 from sim.propagation.paths import PathSet
 from sim.propagation.scatter import trace_scatter
 from sim.radar.adc import synthesize_adc, synthesize_paths, synthesize_paths_reference

@@ -264,3 +264,170 @@ def test_the_static_map_does_not_learn_a_still_persons_spot() -> None:
     ]
     late = confirmed(history[-1])
     assert len(late) == 1 and late[0].detected
+
+
+# ---------------------------------------------------------------------------- point-cloud sources
+# (UART, RadHAR dumps: no presence check, clutter removal off, a coarse Doppler resolution)
+
+
+def _radar_points(floor: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Floor-frame ``[n, 4]`` (x, y, z [m], v [m/s]) -> POINT_DTYPE in the radar frame."""
+    out = np.zeros(floor.shape[0], dtype=POINT_DTYPE)
+    out["x"], out["y"], out["z"] = from_floor(floor[:, :3], MOUNTING).T
+    out["v"] = floor[:, 3]
+    out["snr"] = rng.uniform(10, 25, floor.shape[0])
+    return out
+
+
+def _fixed_reflector(rng: np.random.Generator, at=(0.3, 2.6, 2.15)) -> np.ndarray:
+    """A fixed reflector as TI's demo reports it with clutter removal off: three zero-Doppler points
+    in neighbouring range bins at one angle, their reported positions jittering by about a cm."""
+    base = np.array(at) + np.array([[0.0, -0.05, 0.0], [0.0, 0.0, 0.0], [0.0, 0.05, 0.0]])
+    xyz = base + rng.normal(0.0, 0.01, base.shape)
+    return np.column_stack([xyz, np.zeros(3)])
+
+
+def _with(frames, extra) -> list:
+    """``frames`` with ``extra(i, t, rng)`` (floor-frame ``[k, 4]``) added to each frame's points."""
+    rng = np.random.default_rng(99)
+    out = []
+    for i, f in enumerate(frames):
+        add = _radar_points(extra(i, f.timestamp - T0, rng), rng)
+        f.points = np.concatenate([f.points, add])
+        out.append(f)
+    return out
+
+
+@pytest.mark.parametrize("fixed_map", [True, False])
+def test_a_persistent_static_cluster_does_not_hold_a_walkers_track(fixed_map: bool) -> None:
+    """A walker walks up to a fixed reflector (a lamp: zero-Doppler points at the same place every
+    frame) and leaves (no more points from t = 6 s). With the fixed-reflector map its points are
+    dropped and the walker's track ends; without it the track latches onto them and holds there
+    (the ghost of the RadHAR walking recordings)."""
+    s = TrackingSettings(fixed_map=fixed_map)
+    walker = Person(path=[(0, -2.0, 1.5), (4, 0.0, 2.2), (6, 0.3, 2.6)], present=(0.0, 6.0))
+    frames = _with(scene_frames([walker], 20.0, seed=40), lambda i, t, rng: _fixed_reflector(rng))
+    tracker = Tracker(s, MOUNTING)
+    history = run(tracker, frames)
+    assert confirmed(history[int(3.0 * FPS)])  # the walker was tracked
+    late = confirmed(history[-1])
+    if fixed_map:
+        assert not late, late
+    else:
+        assert late and np.hypot(late[0].position[0] - 0.3, late[0].position[1] - 2.6) < 0.3
+
+
+def test_the_fixed_map_keeps_a_still_persons_points() -> None:
+    """A body's scattering centres move from frame to frame (a person who walked in and stands
+    still, zero-Doppler points only): the fixed-reflector map never takes their points, their
+    track stays detected for 25 s."""
+    walker = Person(path=[(0, -2.0, 3.0), (3, 0.0, 3.0)])
+    tracker = Tracker(TrackingSettings(), MOUNTING)
+    history = run(tracker, scene_frames([walker], 28.0, seed=41))
+    late = confirmed(history[-1])
+    assert len(late) == 1 and late[0].detected and late[0].points.shape[0] >= 8
+
+
+def _mirror(p: Person, extra_range_m: float, share: float):
+    """A multipath mirror image of person ``p``: a share of their points moved ``extra_range_m``
+    further along each point's horizontal bearing, with the same radial velocity."""
+
+    def extra(i: int, t: float, rng: np.random.Generator) -> np.ndarray:
+        from test_events_synthetic import person_points
+
+        pts = person_points(p, t, rng)
+        pts = pts[rng.random(pts.shape[0]) < share]
+        rho = np.hypot(pts[:, 0], pts[:, 1])
+        pts[:, :2] *= ((rho + extra_range_m) / rho)[:, None]
+        return pts
+
+    return extra
+
+
+@pytest.mark.parametrize("ghost_bearing_deg", [10.0, 0.0])
+def test_a_mirror_ghost_behind_a_person_is_not_a_second_person(ghost_bearing_deg: float) -> None:
+    """A walker crossing 2.5 m in front of the radar and their mirror image (a wall behind them):
+    60 % of their points, 1.2 m further along the same bearing, same Doppler. One person."""
+    s = TrackingSettings(ghost_bearing_deg=ghost_bearing_deg)
+    walker = Person(path=[(0, -1.5, 2.5), (8, 1.5, 2.5)])
+    frames = _with(scene_frames([walker], 8.0, seed=42), _mirror(walker, 1.2, 0.6))
+    history = run(Tracker(s, MOUNTING), frames)
+    counts = [len(confirmed(h)) for h in history[int(1.0 * FPS) :]]
+    if ghost_bearing_deg > 0:
+        assert max(counts) == 1 and min(counts) == 1, counts
+    else:  # the rule off: the mirror image becomes a second person
+        assert max(counts) == 2
+
+
+def test_a_second_person_beside_the_first_is_still_counted() -> None:
+    """The ghost rule only looks behind a person along their bearing: someone 1.5 m to the side at
+    the same range is a second person."""
+    a = Person(path=[(0, -1.0, 2.5), (8, -1.0, 4.0)])
+    b = Person(path=[(0, 1.0, 2.5), (8, 1.0, 4.0)])
+    history = run(Tracker(TrackingSettings(), MOUNTING), scene_frames([a, b], 8.0, seed=43))
+    assert all(len(confirmed(h)) == 2 for h in history[int(1.0 * FPS) :])
+
+
+def _split_body(walker: Person):
+    """The walker's legs as a second group of points: at the body, their Doppler 2.5 m/s above the
+    torso's (a stride), so clustering separates the two groups; for the first 0.8 s the group is
+    1.2 m away (the body entered as two separate patches), then it closes in within 1 s."""
+
+    def extra(i: int, t: float, rng: np.random.Generator) -> np.ndarray:
+        pos = walker.position(t)
+        off = 1.2 * float(np.clip((1.8 - t) / 1.0, 0.0, 1.0))
+        xy = pos + np.array([off, 0.0]) + rng.normal(0, 0.08, (10, 2))
+        z = rng.uniform(0.1, 0.8, 10)
+        xyz = np.column_stack([xy, z])
+        los = xyz - np.array([0.0, 0.0, MOUNTING.height_m])
+        los /= np.linalg.norm(los, axis=1, keepdims=True)
+        v = los @ walker.velocity(t) + 2.5
+        return np.column_stack([xyz, v])
+
+    return extra
+
+
+@pytest.mark.parametrize("merge_distance_m", [0.6, 0.0])
+def test_a_walking_bodys_spread_of_points_stays_one_track(merge_distance_m: float) -> None:
+    """One walker whose points come as two groups (torso, and legs at another Doppler): two tracks
+    born while the groups were apart merge once they move together as one body."""
+    s = TrackingSettings(merge_distance_m=merge_distance_m)
+    walker = Person(path=[(0, -1.0, 4.0), (10, -1.0, 1.0)])  # walking toward the radar
+    frames = _with(scene_frames([walker], 10.0, seed=44), _split_body(walker))
+    history = run(Tracker(s, MOUNTING), frames)
+    assert len(confirmed(history[int(1.0 * FPS)])) == 2  # born apart
+    late = [len(confirmed(h)) for h in history[int(4.0 * FPS) :]]
+    if merge_distance_m > 0:
+        assert set(late) == {1}, late
+    else:
+        assert 2 in late
+
+
+def test_a_person_jumping_in_place_with_zero_doppler_points_is_counted() -> None:
+    """At a coarse Doppler resolution (0.6 m/s) a person jumping or squatting in place gives
+    zero-Doppler points nearly every frame and a moving point now and then: the recent moving points
+    around them start the track. Furniture (never moving) still starts none."""
+    jumper = Person(path=[(0, 0.0, 2.2)], heights=[(0, 1.7)])
+
+    def moving_now_and_then(i: int, t: float, rng: np.random.Generator) -> np.ndarray:
+        if i % 7:
+            return np.empty((0, 4))
+        return np.array([[rng.normal(0, 0.1), 2.2 + rng.normal(0, 0.1), 0.8, 0.6]])
+
+    frames = _with(scene_frames([jumper], 6.0, seed=45), moving_now_and_then)
+    history = run(Tracker(TrackingSettings(), MOUNTING), frames)
+    assert [len(confirmed(h)) for h in history[int(3.0 * FPS) :]] == [1] * len(
+        history[int(3.0 * FPS) :]
+    )
+    sofa = Person(path=[(0, 1.0, 3.0)], heights=[(0, 0.8)])
+    history = run(Tracker(TrackingSettings(), MOUNTING), scene_frames([sofa], 6.0, seed=46))
+    assert not any(confirmed(h) for h in history)
+
+
+def test_two_people_sitting_side_by_side_are_not_merged() -> None:
+    """Two people who walk to a sofa and sit 0.5 m apart for 10 s stay two tracks: only moving
+    tracks merge."""
+    a = Person(path=[(0, -2.0, 2.0), (3, -0.25, 3.0)])
+    b = Person(path=[(0, 2.0, 2.0), (3, 0.25, 3.0)])
+    history = run(Tracker(TrackingSettings(), MOUNTING), scene_frames([a, b], 14.0, seed=47))
+    assert all(len(confirmed(h)) == 2 for h in history[int(1.0 * FPS) :])

@@ -21,13 +21,9 @@ from hypothesis import strategies as st
 
 from runtime.fakes.uart_radar import MUTATIONS, FuzzCase, make_fuzz_case
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import (
-    HEADER_1X_BYTES,
-    HEADER_3X_BYTES,
-    MAGIC,
-    UartPacketParser,
-    encode_packet,
-)
+from runtime.sources.uart_encoder import encode_packet
+from runtime.sources.uart_parser import UartPacketParser
+from runtime.sources.uart_tlv import HEADER_1X_BYTES, HEADER_3X_BYTES, MAGIC
 
 FEED_LIMIT_S = 1.0
 

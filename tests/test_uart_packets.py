@@ -12,14 +12,14 @@ import pytest
 from conftest import require_shared
 
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import (
+from runtime.sources.uart_encoder import encode_packet
+from runtime.sources.uart_parser import UartPacketParser
+from runtime.sources.uart_tlv import (
     HEADER_1X_BYTES,
     HEADER_3X_BYTES,
     MAGIC,
     STATS_FIELDS,
     TEMPERATURE_FIELDS,
-    UartPacketParser,
-    encode_packet,
 )
 
 PLATFORM_1843 = 0xA1843
@@ -213,6 +213,34 @@ def test_cut_short_packet_next_one_recovered_and_gap_counted() -> None:
     assert [f.frame_number for f in got] == [1, 3, 5]
     st = parser.stats
     assert (st.packets, st.packets_damaged, st.frames_lost, st.bytes_skipped) == (3, 1, 2, 100)
+    _assert_bytes_accounted(parser)
+
+
+@pytest.mark.parametrize("cut", [10, 100, -1])
+def test_partial_packet_at_the_end_of_the_stream_is_counted_as_damaged(cut: int) -> None:
+    """A dump that ends inside a packet (header only, inside the TLVs, one byte short): the cut-off
+    packet is damage once the stream has ended (flush), not before: a pause is no end."""
+    a = encode_packet(1, _points(5), platform=PLATFORM_1843)
+    b = encode_packet(2, _points(6, 1), platform=PLATFORM_1843)
+    tail = b[:cut]
+    parser = UartPacketParser()
+    got = parser.feed(a + tail, final=True)  # a pause: the rest of b may still come
+    assert [f.frame_number for f in got] == [1]
+    assert parser.stats.packets_damaged == 0 and parser.buffered == len(tail)
+    assert parser.flush() == []
+    st = parser.stats
+    assert (st.packets, st.packets_damaged, st.bytes_skipped) == (1, 1, len(tail))
+    assert parser.damage_reasons["truncated"] == 1 and parser.buffered == 0
+    _assert_bytes_accounted(parser)
+
+
+def test_a_stream_ending_in_part_of_a_magic_word_is_no_packet() -> None:
+    parser = UartPacketParser()
+    got = parser.feed(encode_packet(1, _points(5), platform=PLATFORM_1843) + MAGIC[:5])
+    got += parser.flush()
+    assert [f.frame_number for f in got] == [1]
+    st = parser.stats
+    assert (st.packets_damaged, st.bytes_skipped, parser.buffered) == (0, 5, 0)
     _assert_bytes_accounted(parser)
 
 

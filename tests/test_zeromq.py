@@ -93,7 +93,7 @@ def test_sub_receives_events_with_prefix_filtering(
     ]
     for e in events:
         comm.publish_event(e)
-    comm.publish_tracks("kitchen", 4.0, [{"id": 1, "x": 0.5}])
+    comm.publish_event(Event("tracks", 4.0, [{"id": 1, "x": 0.5}], 1.0, "kitchen"))
     comm.publish_stats("kitchen", {"frames": 10})
     comm.set_available("kitchen", True)
     got = [sub.recv_multipart() for _ in range(6)]
@@ -244,3 +244,74 @@ def test_clean_shutdown_releases_ports_and_never_hangs(
             b.start()
         finally:
             a.stop()
+
+
+def _dealer_ask(ctx: zmq.Context[zmq.Socket[bytes]], address: str, body: bytes) -> Any:
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.RCVTIMEO, 3000)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(address)
+    try:
+        dealer.send(body)
+        return json.loads(dealer.recv())
+    finally:
+        dealer.close()
+
+
+HOSTILE_BODIES = {
+    "5000-digit number": b'{"type":"ping","n":' + b"1" * 5000 + b"}",
+    "50000 nested [": b"[" * 50_000,
+    "10000 nested objects": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,  # < max_request_bytes
+    "not UTF-8": b'{"type":"\xff\xfe"}',
+    "NaN in a state request": b'{"type":"state","x":NaN}',
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_BODIES))
+def test_hostile_requests_are_answered_and_the_endpoint_lives_on(
+    ctx: zmq.Context[zmq.Socket[bytes]], comm: ZeroMqCommunicator, name: str
+) -> None:
+    assert comm.request_address
+    reply = _dealer_ask(ctx, comm.request_address, HOSTILE_BODIES[name])
+    assert "error" in reply or "time" in reply  # NaN is valid for Python's json: a state answer
+    assert len(json.dumps(reply)) < 1000  # the answer does not echo the input
+    # the port still answers
+    assert _dealer_ask(ctx, comm.request_address, b'{"type":"ping"}')["type"] == "pong"
+    assert comm.check_threads() == []
+    assert comm.stats()["request_thread_restarts"] == 0
+
+
+def test_an_unencodable_state_is_an_error_reply(
+    ctx: zmq.Context[zmq.Socket[bytes]], comm: ZeroMqCommunicator
+) -> None:
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    comm.set_state_provider(lambda: {"odd": object(), "deep": deep})
+    assert "error" in _req(ctx, comm, {"type": "state"})
+    assert _req(ctx, comm, {"type": "ping"})["type"] == "pong"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_request_thread_is_restarted_on_the_same_address(
+    ctx: zmq.Context[zmq.Socket[bytes]], comm: ZeroMqCommunicator
+) -> None:
+    def fatal() -> dict[str, Any]:
+        raise SystemExit("a bug that ends the thread")  # not an Exception: nothing catches it
+
+    comm.set_state_provider(fatal)
+    address = comm.request_address
+    assert address
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(address)
+    dealer.send(b'{"type":"state"}')
+    thread = comm._thread
+    assert thread is not None
+    thread.join(3)
+    assert not thread.is_alive()
+    dealer.close()
+    assert comm.check_threads() == []  # what the daemon's watchdog calls
+    assert comm.stats()["request_thread_restarts"] == 1
+    assert comm.request_address == address
+    assert _dealer_ask(ctx, address, b'{"type":"ping"}')["type"] == "pong"

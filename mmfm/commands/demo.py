@@ -22,9 +22,10 @@ a count of 1 then 2, a breathing rate close to the truth, exactly one fall), 1 o
 what was missing: the demo doubles as a smoke test.
 
 At ``--speed 1`` frames carry their arrival time, exactly as under ``mmfm run``. At another speed the
-source is the same DCA1000 source from the same config, wrapped so that each frame is stamped with
-its scene time (frame number x frame period): hold times, settle times and fall speeds stay in scene
-seconds although the frames come faster.
+source is the same DCA1000 source from the same config, wrapped (``sim.radar.scene_clock``) so that
+each frame is stamped with its scene time (frame number x frame period): hold times, settle times and
+fall speeds stay in scene seconds although the frames come faster. The events reach this command
+through ``runtime.comms.console.ConsolePublisher``, a publisher beside MQTT.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,100 +132,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-# ---------------------------------------------------------------------------- console publisher
-class ConsolePublisher:
-    """A publisher (``runtime.comms.base.Communicator``) that hands the events to the demo's printer."""
-
-    name = "console"
-
-    def __init__(self) -> None:
-        self.events: queue.Queue[Any] = queue.Queue()
-        self.counts: Counter[str] = Counter()
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def set_available(self, radar: str, online: bool) -> None:
-        self.events.put(("available", radar, online, time.time()))
-
-    def publish_event(self, event: Any) -> None:
-        self.counts[event.type] += 1
-        self.events.put(("event", event))
-
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
-        pass
-
-    def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
-        pass
-
-    def set_state_provider(self, provider: Callable[[], dict[str, Any]]) -> None:
-        pass
-
-    def stats(self) -> dict[str, int]:
-        return dict(self.counts)
-
-
-# ---------------------------------------------------------------------------- scene clock
-class SceneClockSource:
-    """Wraps a source and stamps each frame with its scene time: ``t0 + frame_number x
-    frame_period_s`` (``--speed`` other than 1). Everything else is the wrapped source's.
-
-    Args:
-        inner: the source built from the radar's config (``runtime.pipeline.make_source``).
-        t0: scene time zero [s since the epoch].
-        frame_period_s: the chirp profile's frame period [s].
-        after_open: what the daemon runs right after ``open()`` (send the chirp config), if any.
-    """
-
-    def __init__(
-        self,
-        inner: Any,
-        t0: float,
-        frame_period_s: float,
-        after_open: Callable[[], None] | None = None,
-    ) -> None:
-        self.inner = inner
-        self.t0 = t0
-        self.period = frame_period_s
-        self.after_open = after_open
-        self.name = inner.name
-
-    @classmethod
-    def from_factory(
-        cls, factory: Callable[[], tuple[Any, Callable[[], None] | None]], t0: float, period: float
-    ) -> SceneClockSource:
-        """Wrap what a ``runtime.pipeline.SourceFactory`` builds (source + chirp-config sender)."""
-        source, after_open = factory()
-        return cls(source, t0, period, after_open)
-
-    @property
-    def stats(self) -> Any:
-        return self.inner.stats
-
-    def open(self) -> None:
-        self.inner.open()
-        if self.after_open is not None:
-            self.after_open()
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def frames(self) -> Iterator[Any]:
-        for frame in self.inner.frames():
-            frame.timestamp = self.t0 + frame.frame_number * self.period
-            yield frame
-
-    def __enter__(self) -> SceneClockSource:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 # ---------------------------------------------------------------------------- helpers
 def mqtt_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
     """Whether something accepts TCP connections on ``host:port`` within ``timeout_s``."""
@@ -233,12 +140,6 @@ def mqtt_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
             return True
     except OSError:
         return False
-
-
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def format_value(event: Any) -> str:
@@ -380,11 +281,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp: Path) -> int:
     from runtime.app import App, AppStartError
+    from runtime.comms.console import ConsolePublisher
     from runtime.config import ConfigError, parse_config
-    from runtime.fakes.dca1000 import FakeDCA1000
+    from runtime.fakes.dca1000 import FakeDCA1000, free_udp_port
     from runtime.log import setup_logging
     from runtime.pipeline import make_source
     from sim.demo import DEMO_PROFILE
+    from sim.radar.scene_clock import SceneClockSource
 
     sc = demo.scripted
     period = sc.frame_period_s
@@ -498,7 +401,7 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
 
 
 def _print_ready(
-    console: ConsolePublisher,
+    console: Any,
     notes: list[Any],
     events: list[Any],
     scene_time: Callable[[float], float],

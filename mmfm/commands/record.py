@@ -28,6 +28,12 @@ import warnings
 from typing import Any
 
 from mmfm.commands.common import InputError, check_board, load_radar_config
+from runtime.sources.dca1000_wire import (
+    DEFAULT_CONFIG_PORT,
+    DEFAULT_DATA_PORT,
+    DEFAULT_FPGA_IP,
+    DEFAULT_HOST_IP,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,26 +74,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     d = p.add_argument_group("dca1000")
     d.add_argument(
-        "--fpga-ip", default="192.168.33.180", help="DCA1000 address (default %(default)s)"
+        "--fpga-ip", default=DEFAULT_FPGA_IP, help="DCA1000 address (default %(default)s)"
     )
     d.add_argument(
         "--host-ip",
-        default="192.168.33.30",
+        default=DEFAULT_HOST_IP,
         help="this host's address on that link (default %(default)s)",
     )
     d.add_argument(
-        "--config-port", type=int, default=4096, help="DCA1000 control port (default %(default)s)"
+        "--config-port",
+        type=int,
+        default=DEFAULT_CONFIG_PORT,
+        help="DCA1000 control port (default %(default)s)",
     )
     d.add_argument(
         "--adc-port",
         type=int,
-        default=4098,
+        default=DEFAULT_DATA_PORT,
         help="local UDP port the ADC data arrives on (default %(default)s)",
     )
     d.add_argument(
         "--host-config-port",
         type=int,
-        default=4096,
+        default=DEFAULT_CONFIG_PORT,
         help="local port the DCA1000 replies to (default %(default)s; 0 = any)",
     )
     r = p.add_argument_group("replay")
@@ -223,7 +232,9 @@ def _record_serial(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any
 
 def _record_dca1000(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any) -> int:
     from runtime.radar_control import RadarControl, RadarControlError
-    from runtime.sources.dca1000 import DCA1000Control, DCA1000Error, DCA1000Source
+    from runtime.sources.dca1000 import DCA1000Source
+    from runtime.sources.dca1000_control import DCA1000Control
+    from runtime.sources.dca1000_wire import DCA1000Error
     from runtime.sources.recording import Recorder
 
     configure = not args.no_configure
@@ -268,7 +279,7 @@ def _record_replay(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            source = ReplaySource(args.input, cfg=rc, board=args.board)
+            source = ReplaySource(args.input, radar_config=rc, board=args.board)
             source.open()
         except (ValueError, OSError) as exc:
             return _fail(str(exc))
@@ -290,11 +301,11 @@ def _record_replay(args: argparse.Namespace, rc: Any, stop: _Stop, register: Any
             return _fail(
                 f"{args.input}: holds point clouds, not raw ADC or UART bytes; only those re-record"
             )
-        if source.rc is None and not uart:
+        if source.radar_config is None and not uart:
             return _fail(f"{args.input}: give --cfg so the recording carries its chirp config")
         recorder = Recorder(
             args.out,
-            source.rc,
+            source.radar_config,
             "uart" if uart else "raw_adc",
             source=f"replay {args.input}",
             board=args.board or "unknown",

@@ -3,9 +3,12 @@
     mmfm run --config /etc/mmfm/mmfm.yaml
     mmfm run --config mmfm.yaml --validate-config     # prints "ok" or every error (exit 1)
     mmfm run --config mmfm.yaml --log-level DEBUG --log-format json
+    mmfm run --config replay.yaml --keep-running      # stay up after the replays have ended
 
 The config is documented option by option in ``runtime/examples/mmfm.yaml``. Errors name the file,
 the line and the key path. SIGTERM/SIGINT stop the daemon cleanly (radars go offline on MQTT).
+When every radar's source has ended (replays without ``loop``) the daemon exits with status 0 unless
+``--keep-running`` (or ``keep_running: true``) is given; a part that dies makes it exit with 1.
 Imports only ``runtime`` (never sim, training or torch), so it runs on an edge install.
 """
 
@@ -35,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override logging.level",
     )
     p.add_argument("--log-format", choices=("text", "json"), help="override logging.format")
+    p.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="stay up after every source has ended (replays without loop); default: exit 0 "
+        "once the last frame is processed (the config's keep_running)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -51,6 +60,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.validate_config:
         print("ok")
         return 0
+    if args.keep_running:
+        config = config.model_copy(update={"keep_running": True})
 
     from runtime.app import App, AppStartError
     from runtime.log import setup_logging

@@ -1,4 +1,10 @@
-"""The interface every publisher implements; the daemon's app talks only to this."""
+"""The interface every publisher implements; the daemon's app talks only to this.
+
+A publisher with worker threads of its own may also have ``check_threads() -> list[str]``: the
+daemon's watchdog calls it every round; it restarts what died and returns the names of dead threads
+it could not restart (the daemon then stops with exit status 1). ZeroMQ's request thread and MQTT's
+stats thread are watched this way.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +34,6 @@ class Communicator(Protocol):
         """Announce that a radar's pipeline is up (or down)."""
 
     def publish_event(self, event: Event) -> None: ...
-
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None: ...
 
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None: ...
 

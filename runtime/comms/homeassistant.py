@@ -31,18 +31,12 @@ daemon marks every radar unavailable through the daemon topic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runtime.comms.settings import RadarInfo, topic_slug
-
-if TYPE_CHECKING:
-    from runtime.comms.mqtt import MqttTopics
+from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
 
 MANUFACTURER = "Texas Instruments"
-ONLINE = "online"
-OFFLINE = "offline"
-
-slug = topic_slug
 
 
 @dataclass(frozen=True)
@@ -75,7 +69,7 @@ class Discovery:
     ) -> None:
         self.topics = topics
         self.prefix = discovery_prefix
-        self.node_id = slug(topics.prefix)
+        self.node_id = topic_slug(topics.prefix)
         self.sw_version = sw_version
         self.qos = qos
 
@@ -111,7 +105,7 @@ class Discovery:
             entities.append(
                 Entity(
                     "binary_sensor",
-                    f"occupancy_{slug(zone)}",
+                    f"occupancy_{topic_slug(zone)}",
                     f"{zone} occupancy",
                     t.state(rid, "occupancy", zone),
                     _BOOL_TEMPLATE,
@@ -189,7 +183,7 @@ class Discovery:
 
     def radar_device(self, radar: RadarInfo) -> dict[str, Any]:
         device: dict[str, Any] = {
-            "identifiers": [f"{self.node_id}_{slug(radar.id)}"],
+            "identifiers": [f"{self.node_id}_{topic_slug(radar.id)}"],
             "name": radar.name,
             "manufacturer": MANUFACTURER,
             "sw_version": self.sw_version,
@@ -225,7 +219,7 @@ class Discovery:
         ]
         messages = []
         for entity in self.radar_entities(radar):
-            object_id = f"{slug(radar.id)}_{entity.key}"
+            object_id = f"{topic_slug(radar.id)}_{entity.key}"
             payload: dict[str, Any] = {
                 "name": entity.name,
                 "unique_id": f"{self.node_id}_{object_id}",

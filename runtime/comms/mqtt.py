@@ -1,7 +1,7 @@
 """MQTT publisher (paho-mqtt 2.x) with Home Assistant discovery.
 
 Topic layout (``<prefix>`` = ``MqttSettings.topic_prefix``, ``<radar>`` and ``<zone>`` made topic-safe
-with :func:`~runtime.comms.homeassistant.slug`)::
+with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.comms.topics.MqttTopics`)::
 
     <prefix>/available                     online/offline, retained; the MQTT last will (daemon alive)
     <prefix>/<radar>/available             online/offline, retained (the radar's pipeline is up)
@@ -12,6 +12,19 @@ with :func:`~runtime.comms.homeassistant.slug`)::
     <prefix>/<radar>/ask                   (reserved, inbound) questions, with the mm-LLM issue
     <prefix>/<radar>/answer                answers (an ``answer`` event; the MQTT 3.1.1 reply topic)
     homeassistant/...                      discovery, see :mod:`runtime.comms.homeassistant`
+
+Reading availability (clients other than Home Assistant): ``<prefix>/<radar>/available`` is valid
+only while ``<prefix>/available`` is ``online``. One MQTT connection has one last will, so when the
+daemon is killed (SIGKILL, power loss) the broker turns ``<prefix>/available`` to ``offline`` and
+leaves each radar's retained value as it was; a radar is up when BOTH topics say ``online``. Home
+Assistant's discovery says exactly this (an availability list of both topics, ``availability_mode:
+all``), and a restarted daemon republishes every radar as ``offline`` as soon as it connects, before
+its frames flow. Retained event states (occupancy, count, ...) follow the same rule.
+
+TLS: the broker's certificate is checked against ``tls_ca_certs`` (or the system CAs) and the host
+name; a failed check is logged as such ("the TLS certificate of HOST:PORT failed verification
+against CA: unable to get local issuer certificate"), counted in ``stats()["tls_failures"]`` and
+given by :meth:`MqttCommunicator.connect_problem`, never as an unreachable broker.
 
 Inbound topics are routed through one table (:meth:`MqttCommunicator._routes`) that is subscribed
 after every (re)connect; today it holds only Home Assistant's ``homeassistant/status``. Questions
@@ -33,11 +46,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -47,9 +59,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from runtime.comms.base import StateProvider
-from runtime.comms.homeassistant import OFFLINE, ONLINE, Discovery, slug
-from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos
+from runtime.comms.homeassistant import Discovery
+from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos, topic_slug
+from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
 from runtime.events import Event
+from runtime.process_stats import ProcessStats
 
 logger = logging.getLogger(__name__)
 
@@ -78,71 +92,6 @@ def mmfm_version() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
-class MqttTopics:
-    """The topic layout under one prefix (see the module docstring)."""
-
-    prefix: str
-
-    def available(self, radar: str | None = None) -> str:
-        """Daemon availability (``radar=None``) or one radar's."""
-        return f"{self.prefix}/available" if radar is None else f"{self.radar(radar)}/available"
-
-    def radar(self, radar: str) -> str:
-        return f"{self.prefix}/{slug(radar)}"
-
-    def state(self, radar: str, event_type: str, zone: str | None = None) -> str:
-        """Where events of ``event_type`` (optionally for ``zone``) are published."""
-        topic = f"{self.radar(radar)}/{event_type}"
-        return topic if zone is None else f"{topic}/{slug(zone)}"
-
-    def event(self, event: Event) -> str:
-        zone = event.attributes.get("zone")
-        return self.state(event.radar, event.type, None if zone is None else str(zone))
-
-    def tracks(self, radar: str) -> str:
-        return self.state(radar, "tracks")
-
-    def stats(self, radar: str) -> str:
-        return f"{self.radar(radar)}/stats"
-
-    def ask(self, radar: str) -> str:
-        """Inbound questions (reserved; subscribed once the mm-LLM answers them)."""
-        return f"{self.radar(radar)}/ask"
-
-    def answer(self, radar: str) -> str:
-        """Answers for MQTT 3.1.1 askers (MQTT 5 askers get theirs on their response topic)."""
-        return self.state(radar, "answer")
-
-
-class _ProcessStats:
-    """CPU use of this process since the last call, and its resident memory (cheap: no psutil)."""
-
-    def __init__(self) -> None:
-        self._last = (time.monotonic(), self._cpu_s())
-
-    @staticmethod
-    def _cpu_s() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-
-    @staticmethod
-    def _rss_mb() -> float:
-        try:
-            with open("/proc/self/statm", encoding="ascii") as f:
-                pages = int(f.read().split()[1])
-            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):  # not Linux: peak RSS instead
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def sample(self) -> dict[str, float]:
-        now, cpu = time.monotonic(), self._cpu_s()
-        t0, cpu0 = self._last
-        self._last = (now, cpu)
-        percent = 100.0 * (cpu - cpu0) / (now - t0) if now > t0 else 0.0
-        return {"cpu_percent": round(percent, 1), "rss_mb": round(self._rss_mb(), 1)}
-
-
 class MqttCommunicator:
     """Publishes events, tracks, stats and availability over MQTT, with Home Assistant discovery.
 
@@ -162,11 +111,11 @@ class MqttCommunicator:
     ) -> None:
         self.settings = settings
         self.radars = {r.id: r for r in radar_infos(radars)}
-        slugs = [slug(r) for r in self.radars]
+        slugs = [topic_slug(r) for r in self.radars]
         if len(set(slugs)) != len(slugs):
             raise ValueError(f"radar ids collide once made topic-safe: {sorted(self.radars)}")
         for radar in self.radars.values():
-            zone_slugs = [slug(z) for z in radar.zones]
+            zone_slugs = [topic_slug(z) for z in radar.zones]
             if len(set(zone_slugs)) != len(zone_slugs):
                 raise ValueError(f"radar {radar.id!r}: zone names collide once made topic-safe")
         self.topics = MqttTopics(settings.topic_prefix)
@@ -185,10 +134,12 @@ class MqttCommunicator:
         self._app_stats: dict[str, dict[str, Any]] = {}
         self._connected = threading.Event()
         self._first_reason: ReasonCode | None = None
+        self._tls_error: Exception | None = None  # the last failed TLS handshake's error
+        self._last_problem: str | None = None
         self._stopping = False
         self._stats_stop = threading.Event()
         self._stats_thread: threading.Thread | None = None
-        self._process = _ProcessStats()
+        self._process = ProcessStats()
         self._counters = dict.fromkeys(
             (
                 "connects",
@@ -200,6 +151,7 @@ class MqttCommunicator:
                 "delivered",
                 "dropped_queue_full",
                 "dropped_offline",
+                "tls_failures",
                 "discovery_announcements",
                 "ha_restarts",
             ),
@@ -250,8 +202,9 @@ class MqttCommunicator:
         if s.username:
             client.username_pw_set(s.username, password)
         if s.use_tls:
-            client.tls_set(ca_certs=s.tls_ca_certs, certfile=s.tls_certfile, keyfile=s.tls_keyfile)
+            client.tls_set_context(self._tls_context())
             client.tls_insecure_set(s.tls_insecure)
+        client.suppress_exceptions = True  # a failing callback is logged, never ends paho's thread
         self._client = client
         self._stopping = False
         self._stats_stop.clear()
@@ -287,6 +240,44 @@ class MqttCommunicator:
             if reason is not None and reason.value in AUTH_REASON_CODES:
                 self.stop()
                 raise MqttAuthError(self._auth_message(reason))
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The TLS context paho connects with; its sockets remember why a handshake failed, so a
+        certificate that fails verification is reported as such (paho says only "failed")."""
+        s = self.settings
+        context = ssl.create_default_context(cafile=s.tls_ca_certs)
+        if s.tls_certfile:
+            context.load_cert_chain(s.tls_certfile, s.tls_keyfile)
+        owner = self
+
+        class _Socket(ssl.SSLSocket):
+            def do_handshake(self, block: bool = False) -> None:
+                try:
+                    super().do_handshake(block)
+                except (ssl.SSLError, ssl.CertificateError) as err:
+                    owner._tls_error = err
+                    raise
+                owner._tls_error = None
+
+        context.sslsocket_class = _Socket
+        return context
+
+    def connect_problem(self) -> str | None:
+        """Why the last connection attempt failed, in words (None: no failure seen)."""
+        return self._last_problem
+
+    def check_threads(self) -> list[str]:
+        """Restart the stats thread if it died (called by the daemon's watchdog); nothing is left
+        dead, so the list is always empty."""
+        thread = self._stats_thread
+        if thread is None or thread.is_alive() or self._stats_stop.is_set():
+            return []
+        logger.error("MQTT: the stats thread died; starting it again")
+        self._stats_thread = threading.Thread(
+            target=self._stats_loop, name="mqtt-stats", daemon=True
+        )
+        self._stats_thread.start()
+        return []
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish ``offline`` for every radar and the daemon, then disconnect (no last will)."""
@@ -351,11 +342,6 @@ class MqttCommunicator:
                 self._retained[topic] = payload
             self._publish(topic, payload, self.settings.event_qos, True)
 
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
-        """Tracks as a ``tracks`` event (same JSON as the event engine's), QoS 0, not retained."""
-        event = Event("tracks", time, tracks, 1.0, radar)
-        self._publish(self.topics.tracks(radar), event.to_json(), 0, False)
-
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
         """Keep the pipeline's latest stats; they go out every ``stats_interval_s`` (or now if 0)."""
         with self._lock:
@@ -371,7 +357,8 @@ class MqttCommunicator:
         """Counters: connects, reconnects, disconnects, connect_failures, auth_failures, published
         (accepted by paho), delivered (QoS>0 acknowledged by the broker, QoS 0 written), queued
         (published, not yet delivered: waiting for the broker), dropped_queue_full (over
-        max_queued_messages), dropped_offline (QoS 0 while away, or before start),
+        max_queued_messages), dropped_offline (QoS 0 while away, or before start), tls_failures
+        (a TLS handshake failed: the broker's certificate did not verify, and so on),
         discovery_announcements, ha_restarts, connected (0/1)."""
         with self._lock:
             out = dict(self._counters)
@@ -464,6 +451,7 @@ class MqttCommunicator:
         reason: ReasonCode,
         properties: Any,
     ) -> None:
+        self._last_problem = None
         if reason.is_failure:
             if reason.value in AUTH_REASON_CODES:
                 self._count("auth_failures")
@@ -503,7 +491,26 @@ class MqttCommunicator:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         self._count("connect_failures")
-        logger.warning("MQTT: cannot reach %s:%d; retrying", self.settings.host, self.settings.port)
+        s = self.settings
+        err, self._tls_error = self._tls_error, None
+        if isinstance(err, ssl.SSLCertVerificationError):
+            self._count("tls_failures")
+            ca = s.tls_ca_certs or "the system CA certificates"
+            self._last_problem = (
+                f"the TLS certificate of {s.host}:{s.port} failed verification against {ca}: "
+                f"{err.verify_message or err.reason} (check mqtt.tls_ca_certs and mqtt.host)"
+            )
+        elif isinstance(err, ssl.CertificateError):
+            self._count("tls_failures")
+            self._last_problem = (
+                f"the TLS certificate of {s.host}:{s.port} does not match the host: {err}"
+            )
+        elif err is not None:
+            self._count("tls_failures")
+            self._last_problem = f"the TLS handshake with {s.host}:{s.port} failed: {err}"
+        else:
+            self._last_problem = f"broker {s.host}:{s.port} not reachable"
+        logger.warning("MQTT: %s; retrying", self._last_problem)
 
     def _on_disconnect(
         self,

@@ -179,7 +179,29 @@ class MqttSettings(BaseModel):
         return self.tls or bool(self.tls_ca_certs or self.tls_certfile)
 
 
-_TCP = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d+|\*)$")
+_TCP = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/\[\]]+):(?P<port>\d+|\*)$")
+
+
+def check_endpoint(endpoint: str) -> str:
+    """``endpoint`` if it is a ZeroMQ bind address mmfm accepts, else ``ValueError`` saying why
+    (pydantic names the key).
+
+    Accepted: ``tcp://HOST:PORT`` (HOST a name, an address, ``[IPv6]``, ``*`` or an interface;
+    PORT 1-65535 or ``*`` for any free one), ``ipc://PATH`` and ``inproc://NAME`` (non-empty).
+    libzmq itself takes a port past 65535 modulo 65536 (70000 binds 4464), hence the range check.
+    """
+    forms = "tcp://HOST:PORT, ipc://PATH or inproc://NAME"
+    if endpoint.startswith(("ipc://", "inproc://")):
+        if endpoint.split("://", 1)[1].strip() == "":
+            raise ValueError(f"{endpoint!r} names no path; expected {forms}")
+        return endpoint
+    match = _TCP.match(endpoint)
+    if match is None:
+        raise ValueError(f"{endpoint!r} is not {forms}")
+    port = match["port"]
+    if port != "*" and not 1 <= int(port) <= 65535:
+        raise ValueError(f"port {port} in {endpoint!r} is outside 1-65535 ('*' = any free port)")
+    return endpoint
 
 
 def _is_loopback(host: str) -> bool:
@@ -232,6 +254,11 @@ class ZeroMqSettings(BaseModel):
         default=0.5, ge=0, description="time given to unsent messages when the publisher stops [s]"
     )
 
+    @field_validator("pub_endpoint", "request_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else check_endpoint(value)
+
     @field_validator("topic_prefix")
     @classmethod
     def _topic_prefix(cls, value: str) -> str:
@@ -247,13 +274,9 @@ class ZeroMqSettings(BaseModel):
             endpoint = getattr(self, key)
             if endpoint is None:
                 continue
-            if endpoint.startswith(("ipc://", "inproc://")):
-                continue
             match = _TCP.match(endpoint)
-            if not match:
-                raise ValueError(
-                    f"zeromq.{key}: {endpoint!r} is not tcp://HOST:PORT, ipc://PATH or inproc://NAME"
-                )
+            if match is None:
+                continue  # ipc:// or inproc:// (the form was checked field by field)
             if not self.allow_remote and not _is_loopback(match["host"]):
                 raise ValueError(
                     f"zeromq.{key}: {endpoint!r} is not a loopback address; set "

@@ -25,8 +25,16 @@ Request types live in one table (:meth:`ZeroMqCommunicator._request_handlers`); 
 are added there with the mm-LLM issue. ROUTER rather than REP so that a slow answer can later be
 sent when it is ready without holding up pings and state queries.
 
-Threads: one background thread owns the ROUTER socket (zmq sockets are not thread-safe); PUB sends
-from any thread go through a lock.
+Hostile requests: every body gets a JSON answer. Bodies that ``json`` cannot take (a 5,000-digit
+number, 50,000 nested ``[``, bad UTF-8) are answered ``{"error": ...}`` and counted in
+``request_errors``; a reply that cannot be encoded becomes an error reply too. Nothing a peer sends
+ends the request thread.
+
+Threads: one background thread (``zmq-requests``) owns the ROUTER socket (zmq sockets are not
+thread-safe); PUB sends from any thread go through a lock. Should that thread die anyway (a bug), the
+daemon's watchdog calls :meth:`ZeroMqCommunicator.check_threads`, which logs it, binds the request
+endpoint again and starts a new thread (``stats()["request_thread_restarts"]``); if the endpoint cannot
+be bound again it says so and the daemon stops with an error.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ from runtime.comms.settings import RadarInfo, ZeroMqSettings, radar_infos, topic
 from runtime.events import Event
 
 logger = logging.getLogger(__name__)
+
+_REBIND_TRIES = 20  # binding a dead request thread's endpoint again: tries 0.1 s apart
 
 RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -93,11 +103,13 @@ class ZeroMqCommunicator:
                 "send_errors",
                 "requests",
                 "request_errors",
+                "request_thread_restarts",
             ),
             0,
         )
         self.pub_address: str | None = None  # the bound endpoint (a '*' port resolved)
         self.request_address: str | None = None
+        self._thread_error: str | None = None  # why the request thread ended, if it failed
 
     # -- Communicator -----------------------------------------------------------------------------
 
@@ -117,29 +129,67 @@ class ZeroMqCommunicator:
             pub.bind(s.pub_endpoint)
             self.pub_address = pub.getsockopt_string(zmq.LAST_ENDPOINT)
             if s.request_endpoint is not None:
-                router = ctx.socket(zmq.ROUTER)
-                router.setsockopt(zmq.LINGER, linger_ms)
-                router.setsockopt(zmq.MAXMSGSIZE, s.max_request_bytes)
-                router.bind(s.request_endpoint)
-                self.request_address = router.getsockopt_string(zmq.LAST_ENDPOINT)
-                self._router = router
+                self._router = self._bind_router(ctx, s.request_endpoint)
+                self.request_address = self._router.getsockopt_string(zmq.LAST_ENDPOINT)
         except zmq.ZMQError:
             ctx.destroy(linger=0)
             raise
         self._ctx, self._pub = ctx, pub
         self._stop.clear()
         if self._router is not None:
-            # The socket moves to its owning thread here (thread start is a full memory barrier).
-            self._thread = threading.Thread(
-                target=self._serve, args=(self._router,), name="zmq-requests", daemon=True
-            )
-            self._thread.start()
+            self._start_request_thread(self._router)
         logger.info(
             "ZeroMQ: publishing on %s (SNDHWM %d), requests on %s",
             self.pub_address,
             s.sndhwm,
             self.request_address or "off",
         )
+
+    def _bind_router(self, ctx: zmq.Context[zmq.Socket[bytes]], endpoint: str) -> zmq.Socket[bytes]:
+        router = ctx.socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, int(self.settings.linger_s * 1000))
+        router.setsockopt(zmq.MAXMSGSIZE, self.settings.max_request_bytes)
+        try:
+            router.bind(endpoint)
+        except zmq.ZMQError:
+            router.close(linger=0)
+            raise
+        return router
+
+    def _start_request_thread(self, router: zmq.Socket[bytes]) -> None:
+        # The socket moves to its owning thread here (thread start is a full memory barrier).
+        self._thread_error = None
+        self._thread = threading.Thread(
+            target=self._serve, args=(router,), name="zmq-requests", daemon=True
+        )
+        self._thread.start()
+
+    def check_threads(self) -> list[str]:
+        """Restart the request thread if it died; the names of dead threads it could not restart.
+
+        Called by the daemon's watchdog. A restart binds the request endpoint again (the port a
+        ``*`` endpoint resolved to, so clients reconnect to the same address).
+        """
+        thread, ctx = self._thread, self._ctx
+        if thread is None or ctx is None or self._stop.is_set() or thread.is_alive():
+            return []
+        why = self._thread_error or "ended without an error"
+        endpoint = self.request_address or self.settings.request_endpoint
+        assert endpoint is not None
+        logger.error("ZeroMQ: the request thread died (%s); binding %s again", why, endpoint)
+        for attempt in range(_REBIND_TRIES):  # the old socket's port is released asynchronously
+            try:
+                router = self._bind_router(ctx, endpoint)
+                break
+            except zmq.ZMQError as err:
+                if attempt == _REBIND_TRIES - 1:
+                    logger.error("ZeroMQ: cannot bind %s again: %s", endpoint, err)
+                    return ["zmq-requests"]
+                time.sleep(0.1)
+        self._router = router
+        self._count("request_thread_restarts")
+        self._start_request_thread(router)
+        return []
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the request thread and close the sockets (unsent messages get ``linger_s``)."""
@@ -178,10 +228,6 @@ class ZeroMqCommunicator:
                 topic += f"{topic_slug(str(zone))}/"
         self._send(topic, event.to_json().encode("utf-8"))
 
-    def publish_tracks(self, radar: str, time: float, tracks: list[dict[str, Any]]) -> None:
-        """Tracks as a ``tracks`` event's JSON on ``<prefix>/<radar>/tracks/``."""
-        self.publish_event(Event("tracks", time, tracks, 1.0, radar))
-
     def publish_stats(self, radar: str, stats: dict[str, Any]) -> None:
         doc = {"radar": radar, "time": time.time(), "pipeline": stats, "zeromq": self.stats()}
         try:
@@ -197,7 +243,8 @@ class ZeroMqCommunicator:
 
     def stats(self) -> dict[str, int]:
         """Counters: sent, dropped_hwm (a subscriber's queue was full), dropped_not_started,
-        send_errors, requests, request_errors (malformed or unknown requests, failed handlers)."""
+        send_errors, requests, request_errors (malformed or unknown requests, failed handlers),
+        request_thread_restarts (the request thread died and the watchdog started a new one)."""
         with self._counts_lock:
             return dict(self._counters)
 
@@ -244,14 +291,25 @@ class ZeroMqCommunicator:
         return provider()
 
     def handle_request(self, body: bytes) -> bytes:
-        """The JSON reply to one request body (also usable without sockets)."""
+        """The JSON reply to one request body (also usable without sockets); never raises."""
+        try:
+            return self._answer(body)
+        except Exception as err:  # a reply that cannot be encoded, or a bug: answer, never die
+            self._count("request_errors")
+            logger.warning("ZeroMQ: request failed: %s: %s", type(err).__name__, err)
+            return _dumps({"error": f"request failed: {type(err).__name__}"})
+
+    def _answer(self, body: bytes) -> bytes:
         handlers = self._request_handlers()
         known = ", ".join(handlers)
         try:
             request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (ValueError, RecursionError) as err:
+            # ValueError covers bad UTF-8, bad JSON and integers past sys.get_int_max_str_digits();
+            # RecursionError deep nesting. Their messages are short and name no input.
             self._count("request_errors")
-            return _dumps({"error": f"request is not JSON: {err}"})
+            reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+            return _dumps({"error": f"request is not JSON: {reason}"})
         if not isinstance(request, dict) or "type" not in request:
             self._count("request_errors")
             return _dumps({"error": f"a request is a JSON object with a 'type'; known: {known}"})
@@ -284,8 +342,11 @@ class ZeroMqCommunicator:
                     router.send_multipart([*envelope, reply], flags=zmq.NOBLOCK)
                 except zmq.ZMQError as err:  # the peer went away
                     logger.debug("ZeroMQ: reply not sent: %s", err)
-        except zmq.ZMQError as err:
+        except BaseException as err:
             if not self._stop.is_set():
-                logger.error("ZeroMQ: request socket failed: %s", err)
+                self._thread_error = f"{type(err).__name__}: {err}"
+                logger.error("ZeroMQ: request thread failed: %s", self._thread_error)
+            if not isinstance(err, Exception):
+                raise
         finally:
             router.close()

@@ -12,6 +12,7 @@ Stages (in chain order):
 - :mod:`runtime.dsp.cfar` -- CA/CAGO/CASO/OS-CFAR in 1-D and along map axes.
 - :mod:`runtime.dsp.peaks` -- peak grouping and field-of-view masks.
 - :mod:`runtime.dsp.angle` -- azimuth/elevation from the virtual array.
+- :mod:`runtime.dsp.detection` -- the detection record and its TI-style point.
 - :mod:`runtime.dsp.chain` -- a cached per-config plan and the whole chain for one frame.
 - :mod:`runtime.dsp.pointcloud` -- TI-style point cloud and the sorted detection list.
 - :mod:`runtime.dsp.micro_doppler` -- velocity-time spectrogram over a window of frames.
@@ -25,7 +26,8 @@ virtual element at x half-wavelengths the phase ``+pi * x * sin(az)`` relative t
 """
 
 from runtime.dsp.chain import DspPlan, FrameResult, make_plan, process_frame
-from runtime.dsp.pointcloud import DETECTION_DTYPE, detections, point_cloud
+from runtime.dsp.detection import DETECTION_DTYPE
+from runtime.dsp.pointcloud import detections, point_cloud
 
 __all__ = [
     "DETECTION_DTYPE",

@@ -28,6 +28,9 @@ import numpy as np
 from firmware_cfg.chirp import ChirpConfig
 from firmware_cfg.demo import DemoConfig
 
+_TINY = np.finfo(np.float32).tiny
+_NEIGHBOURS = np.array([-1, 0, 1])
+
 
 @dataclass(frozen=True, eq=False)
 class ArrayGeometry:
@@ -127,13 +130,14 @@ def azimuth_spectrum(virtual: np.ndarray, geom: ArrayGeometry) -> np.ndarray:
     return (beams.real**2 + beams.imag**2).astype(np.float32, copy=False)
 
 
-def _refine(spec_db: np.ndarray, peak: np.ndarray, du: float) -> np.ndarray:
-    """Parabolic (log-power) sub-grid offset of each peak, in ``u`` units. ``[n]``."""
-    g = spec_db.shape[1]
-    rows = np.arange(spec_db.shape[0])
-    y0 = spec_db[rows, (peak - 1) % g]
-    y1 = spec_db[rows, peak]
-    y2 = spec_db[rows, (peak + 1) % g]
+def _refine(spec: np.ndarray, rows: np.ndarray, peak: np.ndarray, du: float) -> np.ndarray:
+    """Parabolic (log-power) sub-grid offset of each peak, in ``u`` units. ``[m]``.
+
+    ``spec``: linear power ``[n, grid]``; ``rows``/``peak``: ``[m]`` row and grid index of each peak.
+    """
+    g = spec.shape[1]
+    three = spec[rows[:, None], (peak[:, None] + _NEIGHBOURS) % g]  # [m, 3]
+    y0, y1, y2 = np.log(np.maximum(three, _TINY)).T
     den = y0 - 2.0 * y1 + y2
     with np.errstate(invalid="ignore", divide="ignore"):
         off = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
@@ -142,7 +146,7 @@ def _refine(spec_db: np.ndarray, peak: np.ndarray, du: float) -> np.ndarray:
 
 def _beam_at(values: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``sum_x values[n, x] exp(-j pi x u[n])`` -> complex ``[n]``."""
-    return np.einsum("nk,nk->n", values, np.exp(-1j * np.pi * np.outer(u, x)))
+    return (values * np.exp(-1j * np.pi * np.outer(u, x))).sum(axis=1)
 
 
 def estimate_angles(
@@ -172,7 +176,8 @@ def estimate_angles(
     peak = np.argmax(spec, axis=1)  # [n]
     cell = np.arange(n)
     if demo.multi_obj_beamforming:
-        is_max = (spec > np.roll(spec, 1, axis=1)) & (spec >= np.roll(spec, -1, axis=1))
+        ring = np.concatenate([spec[:, -1:], spec, spec[:, :1]], axis=1)  # cyclic neighbours
+        is_max = (spec > ring[:, :-2]) & (spec >= ring[:, 2:])
         masked = np.where(is_max, spec, 0.0)
         masked[cell, peak] = 0.0
         second = np.argmax(masked, axis=1)
@@ -180,8 +185,7 @@ def estimate_angles(
         keep = masked[cell, second] > demo.multi_obj_threshold * top
         cell = np.concatenate([cell, cell[keep]])
         peak = np.concatenate([peak, second[keep]])
-    spec_db = np.log(np.maximum(spec, np.finfo(np.float32).tiny))
-    u = geom.grid_u[peak] + _refine(spec_db[cell], peak, du)
+    u = geom.grid_u[peak] + _refine(spec, cell, peak, du)
     u = (u + 1.0) % 2.0 - 1.0
     flat = v.reshape(n, -1)[cell]  # [m, virtual]
     s_az = _beam_at(flat[:, geom.az_index], geom.az_x, u)

@@ -14,7 +14,8 @@ same at the edges); an axis too short for either side falls back to the mean of 
 A cell is detected when it exceeds the noise by ``threshold_db``: additively on a map in dB (TI runs
 CFAR on the log-magnitude detection matrix), multiplicatively (``10**(dB/10)``) on a power map.
 
-Everything is vectorised with cumulative sums (CA family) or a sliding-window sort (OS).
+Everything is vectorised: sliding window sums built by doubling (CA family; a cumulative sum for
+axes too short for a complete side) or a sliding-window sort (OS).
 """
 
 from __future__ import annotations
@@ -37,13 +38,38 @@ def _cumsum0(x: np.ndarray) -> np.ndarray:
     return c
 
 
+def _sliding_sums(x: np.ndarray, window_len: int) -> np.ndarray:
+    """``S[..., j] = sum(x[..., j : j + window_len])`` along the last axis, ``[..., n - window_len + 1]``.
+
+    Built by doubling (sums of 2, 4, 8, ... cells, then the binary digits of ``window_len`` added at
+    their offsets): ``log2(window_len)`` vectorised additions of contiguous slices, no sequential
+    cumulative sum, and pairwise (more accurate) float rounding. Float32 or wider.
+    """
+    x = np.asarray(x)
+    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    out_len = x.shape[-1] - window_len + 1
+    total: np.ndarray | None = None
+    part, width, pos, rest = x, 1, 0, window_len  # part[..., j] = sum(x[..., j : j + width])
+    while True:
+        if rest & 1:
+            seg = part[..., pos : pos + out_len]
+            total = seg.copy() if total is None else np.add(total, seg, out=total)
+            pos += width
+        rest >>= 1
+        if not rest:
+            return total
+        part = part[..., :-width] + part[..., width:]
+        width *= 2
+
+
 def _window_sums(
     x: np.ndarray, guard_len: int, window_len: int, cyclic: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Left/right noise-window sums and cell counts along the last axis.
 
     Returns ``(sum_left, count_left, sum_right, count_right)``: sums ``[..., n]``, counts ``[n]``.
-    Only slices of one cumulative sum, no gathers.
+    Wrapping around: slices of one sliding sum; otherwise (short axes, partial windows) slices and
+    gathers of one cumulative sum.
     """
     n = x.shape[-1]
     g, w = guard_len, window_len
@@ -55,11 +81,9 @@ def _window_sums(
             pad = np.concatenate([x[..., n - reach :], x, x[..., :reach]], axis=-1)
         else:
             pad = tiled[..., reps * n - reach : reps * n + n + reach]
-        c = _cumsum0(pad)  # cell i of x sits at i + reach of pad
-        left = c[..., w : w + n] - c[..., :n]
-        right = (
-            c[..., 2 * reach + 1 : 2 * reach + 1 + n] - c[..., reach + g + 1 : reach + g + 1 + n]
-        )
+        sums = _sliding_sums(pad, w)  # cell i of x sits at i + reach of pad
+        left = sums[..., :n]
+        right = sums[..., reach + g + 1 : reach + g + 1 + n]
         full = np.full(n, w)
         return left, full, right, full
     c = _cumsum0(x)
@@ -112,14 +136,32 @@ def cfar_noise(
     Returns:
         float ``[...]`` shaped like ``x``.
     """
-    x = np.moveaxis(np.asarray(x), axis, -1)
+    x = np.asarray(x)
+    last = axis in (-1, x.ndim - 1)
+    if not last:
+        x = np.moveaxis(x, axis, -1)
     if averaging == "os":
         if rank is None or not 1 <= rank <= 2 * window_len:
             raise ValueError(f"OS-CFAR rank must be in 1..{2 * window_len}, got {rank}")
         noise = _os_noise(x, guard_len, window_len, cyclic, rank)
-        return np.moveaxis(noise, -1, axis)
+        return noise if last else np.moveaxis(noise, -1, axis)
     mode = CfarAveraging(averaging)
-    s_l, n_l, s_r, n_r = _window_sums(x, guard_len, window_len, cyclic)
+    reach = guard_len + window_len
+    if cyclic or x.shape[-1] < 2 * reach:
+        noise = _ca_noise_general(x, mode, guard_len, window_len, cyclic)
+    else:
+        noise = _ca_noise_edges(x, mode, guard_len, window_len)
+    if noise_div_shift is not None:
+        cells = 2 * window_len if mode is CfarAveraging.CA else window_len
+        factor = cells / float(1 << noise_div_shift)
+        if factor != 1.0:
+            noise *= factor
+    noise = noise.astype(x.dtype, copy=False)
+    return noise if last else np.moveaxis(noise, -1, axis)
+
+
+def _combine(mode: CfarAveraging, s_l: np.ndarray, s_r: np.ndarray, window_len: int) -> np.ndarray:
+    """Noise of cells with both windows complete: CA mean of both, CAGO/CASO greater/smaller mean."""
     if mode is CfarAveraging.CA:
         noise = s_l + s_r
         noise *= 1.0 / (2 * window_len)
@@ -129,6 +171,41 @@ def cfar_noise(
     else:
         noise = np.minimum(s_l, s_r)
         noise *= 1.0 / window_len
+    return noise
+
+
+def _ca_noise_edges(
+    x: np.ndarray, mode: CfarAveraging, guard_len: int, window_len: int
+) -> np.ndarray:
+    """CA-family noise along the last axis without wrap-around, for an axis of at least
+    ``2 (guard_len + window_len)`` cells (every cell has at least one complete side).
+
+    Every window sum is a slice of one array ``S[j] = sum(x[..., j : j + window_len])``: the left
+    window of cell ``i`` is ``S[i - reach]``, the right one ``S[i + guard_len + 1]``. Cells near an end
+    use their complete side only.
+    """
+    n = x.shape[-1]
+    g, w = guard_len, window_len
+    a = g + w  # first cell with a complete left window
+    b = n - a  # end (exclusive) of the cells with a complete right window
+    sums = _sliding_sums(x, w)  # [..., n - w + 1]
+    noise = np.empty(x.shape, dtype=sums.dtype)
+    if a < b:
+        noise[..., a:b] = _combine(mode, sums[..., : b - a], sums[..., a + g + 1 :], w)
+    # right side only (left incomplete): cells [0, a); left side only: cells [b, n) (b >= a)
+    noise[..., :a] = sums[..., g + 1 : a + g + 1] / w
+    noise[..., b:] = sums[..., b - a : n - a] / w
+    return noise
+
+
+def _ca_noise_general(
+    x: np.ndarray, mode: CfarAveraging, guard_len: int, window_len: int, cyclic: bool
+) -> np.ndarray:
+    """CA-family noise along the last axis: wrap-around, or axes too short for a complete side."""
+    s_l, n_l, s_r, n_r = _window_sums(x, guard_len, window_len, cyclic)
+    noise = _combine(mode, s_l, s_r, window_len)
+    if cyclic:  # every window is complete
+        return noise
     full_l, full_r = n_l == window_len, n_r == window_len
     edge = np.flatnonzero(~(full_l & full_r))  # only without cyclic: cells near the ends
     if edge.size:
@@ -139,12 +216,7 @@ def cfar_noise(
         noise[..., only_r] = s_r[..., only_r] / window_len
         count = np.maximum(n_l[neither] + n_r[neither], 1)
         noise[..., neither] = (s_l[..., neither] + s_r[..., neither]) / count
-    if noise_div_shift is not None:
-        cells = 2 * window_len if mode is CfarAveraging.CA else window_len
-        factor = cells / float(1 << noise_div_shift)
-        if factor != 1.0:
-            noise *= factor
-    return np.moveaxis(noise.astype(x.dtype, copy=False), -1, axis)
+    return noise
 
 
 def _os_noise(
@@ -202,6 +274,70 @@ def cfar(
         noise_div_shift=cfg.noise_div_shift,
     )
     return threshold_exceeded(x, noise, cfg.threshold_db, scale), noise
+
+
+def cfar_at(
+    x: np.ndarray,
+    cfg: CfarConfig,
+    cells: tuple[np.ndarray, ...],
+    *,
+    axis: int,
+    scale: Scale = "db",
+) -> tuple[np.ndarray, np.ndarray]:
+    """CA/CAGO/CASO-CFAR of chosen cells only: what :func:`cfar` gives at ``x[cells]``.
+
+    For a few candidate cells (e.g. the second CFAR direction after the first one), gathering their
+    ``2 * window_len`` noise cells is far cheaper than sliding windows over the whole map. Sums may
+    differ from :func:`cfar`'s in the last float bit (summation order).
+
+    Args:
+        x: real map, e.g. the detection map in dB ``[doppler, range]``.
+        cfg: the ``cfarCfg`` settings of this direction.
+        cells: index arrays into ``x``, one per dimension (as ``np.nonzero`` returns), each ``[n]``.
+        axis: the CFAR direction.
+        scale: ``"db"`` or ``"power"``.
+
+    Returns:
+        ``(detected, noise)``: bool and float ``[n]``.
+    """
+    x = np.asarray(x)
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    g, w = cfg.guard_len, cfg.window_len
+    pos = np.asarray(cells[axis])[:, None]  # [n_cells, 1]
+    steps = np.arange(g + 1, g + w + 1)  # [w]
+    sums, counts = [], []
+    for side in (pos - steps, pos + steps):  # [n_cells, w] positions along the axis
+        if cfg.cyclic:
+            valid = None
+            side %= n
+        else:
+            valid = (side >= 0) & (side < n)
+            np.clip(side, 0, n - 1, out=side)
+        index = tuple(side if k == axis else np.asarray(c)[:, None] for k, c in enumerate(cells))
+        values = x[index].astype(np.result_type(x.dtype, np.float32), copy=False)
+        if valid is None:
+            sums.append(values.sum(axis=1))
+            counts.append(np.full(values.shape[0], w))
+        else:
+            sums.append(np.where(valid, values, 0).sum(axis=1))
+            counts.append(valid.sum(axis=1))
+    (s_l, s_r), (n_l, n_r) = sums, counts
+    mode = CfarAveraging(cfg.averaging)
+    noise = _combine(mode, s_l, s_r, w)
+    full_l, full_r = n_l == w, n_r == w
+    if not cfg.cyclic and not (full_l.all() and full_r.all()):
+        only_l, only_r = full_l & ~full_r, full_r & ~full_l
+        neither = ~full_l & ~full_r
+        noise[only_l] = s_l[only_l] / w
+        noise[only_r] = s_r[only_r] / w
+        noise[neither] = (s_l[neither] + s_r[neither]) / np.maximum(n_l + n_r, 1)[neither]
+    if cfg.noise_div_shift is not None:
+        factor = (2 * w if mode is CfarAveraging.CA else w) / float(1 << cfg.noise_div_shift)
+        if factor != 1.0:
+            noise *= factor
+    noise = noise.astype(x.dtype, copy=False)
+    return threshold_exceeded(x[cells], noise, cfg.threshold_db, scale), noise
 
 
 def os_cfar(

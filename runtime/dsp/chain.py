@@ -6,12 +6,13 @@ field-of-view mask. :func:`process_frame` then runs
 
 1. static clutter removal on the ADC samples when ``demo.clutter_removal`` (linear in slow time, so
    identical to TI's removal after the range FFT),
-2. per cache-sized block of virtual antennas: one multiply by the fused window ``w_doppler[l] * (-1)**l * w_range[s]`` (``(-1)**l`` moves zero
-   Doppler to bin ``N/2``: an fftshift without a copy),
-3. range FFT (last axis) and Doppler FFT (loop axis) in place, complex64, ``scipy.fft`` with one
-   worker, and the block's power accumulated while it is in cache,
+2. per cache-sized block of virtual antennas, written straight into the output cube: one multiply by
+   the fused window ``w_doppler[l] * (-1)**l * w_range[s]`` (``(-1)**l`` moves zero Doppler to bin
+   ``N/2``: an fftshift without a copy; done as a float32 product on the interleaved re/im pairs),
+3. range FFT (last, contiguous axis) then Doppler FFT (loop axis), in place, complex64, one
+   ``scipy.fft.fftn`` call with one worker, and the block's power accumulated while it is in cache,
 4. detection map ``10 log10(mean_virtual |X|^2)`` ``[doppler, range]``,
-5. CFAR along range and along Doppler, AND, peak grouping, field of view,
+5. CFAR along range and along Doppler (sliding window sums), AND, peak grouping, field of view,
 6. angles on the detected cells only (after TDM compensation), points.
 
 Output cube layout: ``[tx, rx, doppler, range]``.
@@ -28,10 +29,10 @@ import scipy.fft
 from firmware_cfg.chirp import ChirpConfig
 from firmware_cfg.demo import DemoConfig
 from runtime.dsp.angle import ArrayGeometry, array_geometry, estimate_angles
-from runtime.dsp.cfar import cfar
+from runtime.dsp.cfar import cfar, cfar_at
+from runtime.dsp.detection import DETECTION_DTYPE, detections_to_points
 from runtime.dsp.doppler import DOPPLER_WINDOW, tdm_compensation, tdm_phase_table, velocity_axis_mps
-from runtime.dsp.peaks import interval_mask, local_max_mask
-from runtime.dsp.pointcloud import DETECTION_DTYPE, detections_to_points
+from runtime.dsp.peaks import interval_mask, local_max_at
 from runtime.dsp.range import RANGE_WINDOW, adc_samples, check_frame, range_axis_m
 from runtime.dsp.windows import make_window
 
@@ -40,8 +41,10 @@ from runtime.dsp.windows import make_window
 ANGLE_GRID_SIZE = 256
 
 _TINY = np.float32(1e-30)
-#: Bytes of ADC data processed per block (about half a 1 MiB L2 cache).
-_BLOCK_BYTES = 1 << 19
+#: Bytes of ADC data processed per block (about one core's L2 cache; 4 virtual antennas of 128 x 256
+#: complex64). Smaller blocks stay in L2 but cost more calls; on the benchmark frame 0.25-4 MiB are
+#: within ~10 % of each other and 1 MiB or more is the faster end.
+_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +54,8 @@ class DspPlan:
     Attributes:
         cfg, demo: the configuration the plan was built for.
         window_2d: float32 ``[loop, sample]`` fused range x Doppler window with the fftshift sign.
+        window_iq: float32 ``[loop, 2 sample]``, ``window_2d`` repeated for the interleaved real and
+            imaginary parts of complex64 samples.
         range_axis_m: ``[num_range_bins]`` [m] (range bias subtracted).
         velocity_axis_mps: ``[doppler_fft_size]`` [m/s], zero at ``N/2``.
         tdm_table: complex64 ``[doppler_fft_size, num_tx]`` TDM compensation factors.
@@ -62,6 +67,7 @@ class DspPlan:
     cfg: ChirpConfig
     demo: DemoConfig
     window_2d: np.ndarray
+    window_iq: np.ndarray
     range_axis_m: np.ndarray
     velocity_axis_mps: np.ndarray
     tdm_table: np.ndarray
@@ -79,7 +85,7 @@ class FrameResult:
         detection_db: float32 ``[doppler, range]`` log-magnitude non-coherent map [dB].
         noise_db: float32 ``[doppler, range]`` range-CFAR noise estimate [dB].
         detected: bool ``[doppler, range]`` cells that passed CFAR, peak grouping and FoV.
-        detections: :data:`~runtime.dsp.pointcloud.DETECTION_DTYPE` ``[n]``, strongest first.
+        detections: :data:`~runtime.dsp.detection.DETECTION_DTYPE` ``[n]``, strongest first.
         points: :data:`~runtime.frames.POINT_DTYPE` ``[n]``, same order.
     """
 
@@ -134,18 +140,20 @@ def _make_plan(
     if cfg.doppler_fft_size % 2:
         raise ValueError(f"Doppler FFT size {cfg.doppler_fft_size} must be even")
     window_2d = np.ascontiguousarray(np.outer(w_d * shift, w_r), dtype=np.float32)
+    window_iq = np.repeat(window_2d, 2, axis=1)  # [loop, 2 sample]: one factor per re and im
     rng_axis = range_axis_m(cfg, demo)
     vel_axis = velocity_axis_mps(cfg)
     fov = (
         interval_mask(vel_axis, demo.doppler_fov_mps)[:, None]
         & interval_mask(rng_axis, demo.range_fov_m)[None, :]
     )
-    for arr in (window_2d, rng_axis, vel_axis, fov):
+    for arr in (window_2d, window_iq, rng_axis, vel_axis, fov):
         arr.setflags(write=False)
     return DspPlan(
         cfg=cfg,
         demo=demo,
         window_2d=window_2d,
+        window_iq=window_iq,
         range_axis_m=rng_axis,
         velocity_axis_mps=vel_axis,
         tdm_table=tdm_phase_table(cfg),
@@ -178,8 +186,9 @@ def _cube_and_power(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cube and the antenna-summed power ``[doppler, range]``, computed in cache-sized blocks.
 
-    A block of virtual antennas (about ``_BLOCK_BYTES``) is windowed, range- and Doppler-transformed
-    in place in the output buffer and its power accumulated while it is still in the CPU cache.
+    A block of virtual antennas (about ``_BLOCK_BYTES``) is windowed straight into the output buffer,
+    range- and Doppler-transformed there in place and its power accumulated while it is still in the
+    CPU cache: the frame is read once and the cube written once.
     """
     cfg = plan.cfg
     check_frame(frame, cfg)
@@ -192,20 +201,29 @@ def _cube_and_power(
     cube = out.reshape(nv, nd, nr)
     xs = x.reshape(nv, nl, ns)
     in_place = cfg.adc_format.is_complex and nd == nl and cfg.range_fft_size == ns
+    subtract = plan.demo.clutter_removal or plan.remove_dc
     acc = np.zeros(2 * nd * nr, dtype=np.float32)  # re^2 and im^2 interleaved
     step = max(1, _BLOCK_BYTES // (nl * ns * 8))
     for a in range(0, nv, step):
         blk = xs[a : a + step]  # [block, loop, sample]
-        if plan.demo.clutter_removal:
-            blk = blk - blk.mean(axis=1, keepdims=True, dtype=blk.dtype)
-        if plan.remove_dc:
-            blk = blk - blk.mean(axis=2, keepdims=True, dtype=blk.dtype)
-        dst = cube[a : a + step]
+        dst = cube[a : a + step]  # [block, doppler, range]
         if in_place:
-            y = np.multiply(blk, plan.window_2d, out=dst)
-            scipy.fft.fft(y, axis=2, workers=1, overwrite_x=True)
-            scipy.fft.fft(y, axis=1, workers=1, overwrite_x=True)
+            if subtract:
+                _remove_means(blk, plan, out=dst)
+                blk = dst
+            if blk.flags.c_contiguous:
+                # complex x real window as a float32 product on the interleaved (re, im) pairs
+                iq = plan.window_iq
+                np.multiply(blk.view(np.float32), iq, out=dst.view(np.float32))
+            else:
+                np.multiply(blk, plan.window_2d, out=dst)
+            # range FFT (contiguous axis), then Doppler FFT, in place, in one call
+            spec = scipy.fft.fftn(dst, axes=(2, 1), workers=1, overwrite_x=True)
+            if not np.may_share_memory(spec, dst):  # scipy may decline to work in place
+                dst[...] = spec
         else:
+            if subtract:
+                blk = _remove_means(blk, plan, out=None)
             y = blk * plan.window_2d
             if cfg.adc_format.is_complex:
                 r = scipy.fft.fft(y, n=cfg.range_fft_size, axis=2, workers=1, overwrite_x=True)
@@ -216,6 +234,17 @@ def _cube_and_power(
         acc += np.einsum("vk,vk->k", parts, parts)
     power = acc[0::2] + acc[1::2]
     return out, power.reshape(nd, nr)
+
+
+def _remove_means(blk: np.ndarray, plan: DspPlan, out: np.ndarray | None) -> np.ndarray:
+    """Static clutter (mean over loops) and/or DC (mean over samples) removal of ``[block, loop,
+    sample]`` ADC samples, into ``out`` (a new array when None)."""
+    if plan.demo.clutter_removal:
+        blk = np.subtract(blk, blk.mean(axis=1, keepdims=True, dtype=blk.dtype), out=out)
+        out = blk
+    if plan.remove_dc:
+        blk = np.subtract(blk, blk.mean(axis=2, keepdims=True, dtype=blk.dtype), out=out)
+    return blk
 
 
 def _power_to_db(power: np.ndarray, num_virtual: int) -> np.ndarray:
@@ -251,17 +280,17 @@ def detect_cells(det_db: np.ndarray, plan: DspPlan) -> tuple[np.ndarray, np.ndar
     demo = plan.demo
     hit, noise_r = cfar(det_db, demo.cfar_range, axis=1, scale="db")
     hit &= plan.fov
-    if demo.cfar_range.peak_grouping:
-        hit &= local_max_mask(det_db, axis=1, cyclic=False)
-    # Doppler-direction CFAR and peak grouping only on the range bins that still hold candidates:
+    # Peak grouping and the Doppler-direction CFAR only at the cells that are still candidates:
     # the same cells as running them over the whole map and ANDing, at a fraction of the cost.
-    cols = np.flatnonzero(hit.any(axis=0))
-    if cols.size:
-        sub = det_db[:, cols]  # [doppler, candidate range bins]
-        hit_d, _ = cfar(sub, demo.cfar_doppler, axis=0, scale="db")
+    flat = np.flatnonzero(hit)
+    if flat.size:
+        cells = np.divmod(flat, hit.shape[1])  # (doppler, range) of each candidate
+        keep, _ = cfar_at(det_db, demo.cfar_doppler, cells, axis=0, scale="db")
+        if demo.cfar_range.peak_grouping:
+            keep &= local_max_at(det_db, cells, axis=1, cyclic=False)
         if demo.cfar_doppler.peak_grouping:
-            hit_d &= local_max_mask(sub, axis=0, cyclic=True)
-        hit[:, cols] &= hit_d
+            keep &= local_max_at(det_db, cells, axis=0, cyclic=True)
+        hit[cells[0][~keep], cells[1][~keep]] = False
     return hit, noise_r
 
 
@@ -269,10 +298,11 @@ def _detections(
     cube: np.ndarray, det_db: np.ndarray, noise_db: np.ndarray, hit: np.ndarray, plan: DspPlan
 ) -> np.ndarray:
     """Angles on the detected cells -> :data:`DETECTION_DTYPE`, strongest first, angle FoV applied."""
-    d_idx, r_idx = np.nonzero(hit)
-    order = np.argsort(-det_db[d_idx, r_idx], kind="stable")
-    d_idx, r_idx = d_idx[order], r_idx[order]
-    virtual = np.moveaxis(cube[:, :, d_idx, r_idx], 2, 0)  # [n, tx, rx]
+    flat = np.flatnonzero(hit)  # row-major cell indices (a 1-D search is much faster than 2-D)
+    flat = flat[np.argsort(-det_db.ravel()[flat], kind="stable")]
+    d_idx, r_idx = np.divmod(flat, hit.shape[1])
+    ntx, nrx = cube.shape[:2]
+    virtual = cube.reshape(ntx * nrx, -1)[:, flat].T.reshape(-1, ntx, nrx)  # [n, tx, rx]
     virtual = tdm_compensation(virtual, d_idx, plan.cfg, plan.tdm_table)
     cell, az, el, _ = estimate_angles(virtual, plan.geometry, plan.demo)
     d_c, r_c = d_idx[cell], r_idx[cell]
@@ -287,14 +317,20 @@ def _detections(
     det["range_bin"] = r_c
     det["doppler_bin"] = d_c
     demo = plan.demo
-    keep = (
-        (az >= demo.azimuth_fov_deg[0])
-        & (az <= demo.azimuth_fov_deg[1])
-        & (el >= demo.elevation_fov_deg[0])
-        & (el <= demo.elevation_fov_deg[1])
-    )
-    det = det[keep]
+    if _narrower_than_hemisphere(demo.azimuth_fov_deg, demo.elevation_fov_deg):
+        keep = (
+            (az >= demo.azimuth_fov_deg[0])
+            & (az <= demo.azimuth_fov_deg[1])
+            & (el >= demo.elevation_fov_deg[0])
+            & (el <= demo.elevation_fov_deg[1])
+        )
+        det = det[keep]
     return det[np.argsort(-det["power_db"], kind="stable")]
+
+
+def _narrower_than_hemisphere(*fovs: tuple[float, float]) -> bool:
+    """False when every ``(lo, hi)`` [deg] covers [-90, 90] (arcsin angles never leave it)."""
+    return any(lo > -90.0 or hi < 90.0 for lo, hi in fovs)
 
 
 def process_frame(

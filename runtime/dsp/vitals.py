@@ -114,6 +114,24 @@ class VitalRates(NamedTuple):
     heart: Rate
 
 
+def slow_time_sample(frames: np.ndarray, cfg: ChirpConfig) -> np.ndarray:
+    """One slow-time sample per frame: each virtual antenna's loop-averaged range profile.
+
+    The loops are averaged before the range FFT: the same as averaging the range profiles after it
+    (the FFT is linear), at ``1 / num_loops`` of the cost. The one place that computes it: the
+    event engine's slow-time buffer (:class:`runtime.events.vitals.ChestBuffer`) calls it per frame.
+
+    Args:
+        frames: complex ``[..., tx, rx, loop, sample]`` raw ADC (one frame or a stack).
+        cfg: chirp configuration.
+
+    Returns:
+        complex64 ``[..., tx * rx, num_range_bins]``.
+    """
+    prof = range_fft(frames.mean(axis=-2), cfg, window=RANGE_WINDOW)  # [..., tx, rx, range]
+    return prof.reshape(*prof.shape[:-3], cfg.num_virtual, prof.shape[-1])
+
+
 def slow_time(frames: np.ndarray, cfg: ChirpConfig, *, per_chirp: bool = False) -> np.ndarray:
     """Range profiles over slow time.
 
@@ -126,10 +144,10 @@ def slow_time(frames: np.ndarray, cfg: ChirpConfig, *, per_chirp: bool = False) 
     Returns:
         complex64 ``[t, tx * rx, num_range_bins]``.
     """
+    if not per_chirp:
+        return slow_time_sample(frames, cfg)
     rp = range_fft(frames, cfg, window=RANGE_WINDOW)  # [f, tx, rx, loop, range]
     f, ntx, nrx, nl, nr = rp.shape
-    if not per_chirp:
-        return rp.mean(axis=3).reshape(f, ntx * nrx, nr)
     if f > 1 and not np.isclose(cfg.frame_period_s, cfg.frame_active_time_s):
         raise ValueError(
             "per-chirp slow time needs back-to-back frames "

@@ -36,8 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
-from firmware_cfg.demo import DemoConfig
+from firmware_cfg import RadarConfig
 from runtime.events import Event
 from runtime.events.falls import FallChange, FallDetector
 from runtime.events.presence import MicroMotionPresence
@@ -89,22 +88,20 @@ class EventEngine:
     Args:
         radar_id: the radar's id from the daemon config (``Event.radar``).
         settings: the radar's event settings.
-        chirp: its chirp configuration; needed for vitals and presence from raw ADC (None for
-            point-cloud-only sources).
-        demo: its processing settings (channel calibration for the presence beams); default
-            ``DemoConfig()``.
+        radar_config: its configuration, whole (the chirp, and the demo's range bias and channel
+            calibration, so vitals and presence see the frames as the DSP chain does); needed for
+            vitals and presence from raw ADC (None for point-cloud-only sources).
     """
 
     def __init__(
         self,
         radar_id: str,
         settings: EventSettings,
-        chirp: ChirpConfig | None = None,
-        demo: DemoConfig | None = None,
+        radar_config: RadarConfig | None = None,
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
-        self.chirp = chirp
+        self.radar_config = radar_config
         self.tracker = Tracker(settings.tracking, settings.mounting)
         occ = settings.occupancy
         self.occupancy = Occupancy(occ.on_frames, occ.window_frames, occ.hold_s)
@@ -115,20 +112,20 @@ class EventEngine:
         self.count = PeopleCount(settings.count.median_window_s, settings.count.settle_s)
         vit, pres = settings.vitals, settings.presence
         self.slow_time: ChestBuffer | None = None  # loop-averaged range profiles, raw ADC only
-        if chirp is not None and (vit.enabled or pres.enabled):
+        if radar_config is not None and (vit.enabled or pres.enabled):
             self.slow_time = ChestBuffer(
-                chirp,
+                radar_config,
                 max(
                     vit.max_range_m if vit.enabled else 0.0,
                     pres.max_range_m if pres.enabled else 0.0,
                 ),
                 max(vit.window_s if vit.enabled else 0.0, pres.window_s if pres.enabled else 0.0),
             )
-        self.vitals = VitalsMonitor(vit, chirp, buffer=self.slow_time)
+        self.vitals = VitalsMonitor(vit, radar_config, buffer=self.slow_time)
         self.presence: MicroMotionPresence | None = None
-        if chirp is not None and pres.enabled and self.slow_time is not None:
+        if radar_config is not None and pres.enabled and self.slow_time is not None:
             self.presence = MicroMotionPresence(
-                pres, chirp, self.slow_time, settings.mounting, demo
+                pres, radar_config, self.slow_time, settings.mounting
             )
         self.falls = FallDetector(settings.falls)
         self._tracks: list[Track] = []
@@ -157,8 +154,10 @@ class EventEngine:
             result: what :func:`runtime.dsp.process_frame` returned for it; only ``result.points``
                 (:data:`~runtime.frames.POINT_DTYPE`) is read.
         """
-        if self.chirp is None:
-            raise ValueError("update_raw needs the radar's ChirpConfig (EventEngine(chirp=...))")
+        if self.radar_config is None:
+            raise ValueError(
+                "update_raw needs the radar's RadarConfig (EventEngine(radar_config=...))"
+            )
         if self.slow_time is not None:
             self.slow_time.push(frame)
         check = self.presence.check if self.presence is not None else None

@@ -24,16 +24,18 @@ Why it works: breathing moves the chest by a few mm, ``4 pi d / lambda`` = sever
 the chest's bin keeps most of its power in the residual (10-60 dB above the noise in the simulated
 living room), while a sofa, a wall or the floor is phase-stable and leaves only noise (about 0 dB).
 
-Not done: the DSP's channel-phase calibration comes from a default :class:`firmware_cfg.demo.DemoConfig`
-unless the engine is given the radar's; fans, curtains and pets also move.
+The beams use the ``.cfg``'s channel calibration (``compRangeBiasAndRxChanPhase``: the same
+:func:`runtime.dsp.angle.array_geometry` as the DSP chain) and the buffer's range axis has its range
+bias subtracted, so a bearing and a range here match the chain's points on the same frames.
+
+Not done: fans, curtains and pets also move.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
-from firmware_cfg.demo import DemoConfig
+from firmware_cfg import RadarConfig
 from runtime.dsp.angle import array_geometry
 from runtime.dsp.micro_motion import micro_motion_elevation, micro_motion_map, motion_snr_db
 from runtime.events.settings import Mounting, PresenceSettings
@@ -51,25 +53,23 @@ class MicroMotionPresence:
 
     Args:
         settings: presence settings.
-        cfg: chirp configuration of the raw frames.
+        radar_config: the radar's configuration (chirp; channel calibration for the beams).
         buffer: the slow-time buffer the engine pushes every raw frame into.
         mounting: radar height and tilt (floor frame -> radar frame).
-        demo: processing settings (channel calibration); default ``DemoConfig()``.
     """
 
     def __init__(
         self,
         settings: PresenceSettings,
-        cfg: ChirpConfig,
+        radar_config: RadarConfig,
         buffer: ChestBuffer,
         mounting: Mounting,
-        demo: DemoConfig | None = None,
     ) -> None:
         self.settings = settings
-        self.cfg = cfg
+        self.radar_config = radar_config
         self.buffer = buffer
         self.mounting = mounting
-        self.geometry = array_geometry(cfg, demo or DemoConfig(), GRID_SIZE)
+        self.geometry = array_geometry(radar_config.chirp, radar_config.demo, GRID_SIZE)
         self._snr_db: np.ndarray | None = None  # [bins, grid] of the frame at _map_time
         self._samples: np.ndarray | None = None  # [t, virtual, bins] the map was made from
         self._map_time: float | None = None

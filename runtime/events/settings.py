@@ -131,6 +131,107 @@ class TrackingSettings(BaseModel):
         ge=0,
         description="static points this close to a track never teach the clutter map [m]",
     )
+    fixed_map: bool = Field(
+        default=True,
+        title="Fixed-reflector map (point clouds)",
+        description="without a presence check (point-cloud sources: UART, RadHAR dumps) drop the "
+        "static points of floor cells where static points come back at the same place frame after "
+        "frame: a fixed reflector (furniture, a lamp, a multipath spot) returns in the same range "
+        "bin and angle, a body's scattering centres move. Without it a walker's track passing such "
+        "a spot latches onto it and holds there as a ghost",
+    )
+    fixed_match_m: float = Field(
+        default=0.05,
+        gt=0,
+        title="Fixed-reflector match distance",
+        description="a static point within this of a static point of the previous frame repeats "
+        "it [m]: about one range bin of a typical chirp (4-5 cm; a reflector between two bins "
+        "hops between them) plus the frame-to-frame jitter of its angle estimate (a few cm)",
+    )
+    fixed_cell_m: float = Field(
+        default=0.3,
+        gt=0,
+        title="Fixed-reflector cell",
+        description="cell size of the fixed-reflector map, in x, y and z of the floor frame [m]",
+    )
+    fixed_tau_s: float = Field(
+        default=1.0,
+        gt=0,
+        title="Fixed-reflector time constant",
+        description="time constant of the running share of frames in which a cell holds a "
+        "repeated static point [s]",
+    )
+    fixed_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        title="Fixed-reflector share",
+        description="a cell whose running share of frames with a repeated static point reaches "
+        "this holds a fixed reflector; its static points are dropped before clustering (a body "
+        "repeats a point in well under a fifth of the frames, a fixed reflector in most)",
+    )
+    birth_motion_memory_s: float = Field(
+        default=3.0,
+        ge=0,
+        title="Birth motion memory",
+        description="without a presence check, a cluster without moving points of its own may "
+        "start a track where moving points were seen around it (birth_motion_radius_m, "
+        "birth_motion_min_points) during this long [s]: someone jumping or squatting in place "
+        "gives zero-Doppler points nearly every frame at a coarse Doppler resolution, furniture "
+        "never moves; 0 = off",
+    )
+    birth_motion_radius_m: float = Field(
+        default=0.3,
+        gt=0,
+        title="Birth motion radius",
+        description="remembered moving points count for a cluster within this horizontal distance "
+        "of its centroid (about a torso's half width) [m]",
+    )
+    birth_motion_min_points: int = Field(
+        default=3,
+        ge=1,
+        title="Birth motion points",
+        description="remembered moving points (birth_motion_memory_s, birth_motion_radius_m) a "
+        "cluster without birth_min_moving_points of its own needs to start a track: several, "
+        "so that a stray false detection near furniture does not start one",
+    )
+    ghost_bearing_deg: float = Field(
+        default=10.0,
+        ge=0,
+        title="Multipath ghost bearing",
+        description="a cluster within this horizontal bearing of a confirmed track and further "
+        "away (ghost_min_extra_range_m) never starts a track: a mirror image of a person (a path "
+        "bouncing off a wall or furniture behind them) lies along the same bearing at a longer "
+        "range [deg]; 0 = off",
+    )
+    ghost_min_extra_range_m: float = Field(
+        default=0.5,
+        ge=0,
+        title="Multipath ghost extra range",
+        description="a cluster counts as behind a track when its horizontal range exceeds the "
+        "track's by more than this (a body's depth) [m]",
+    )
+    merge_distance_m: float = Field(
+        default=0.6,
+        ge=0,
+        title="Merge distance",
+        description="two confirmed tracks closer than this (horizontally), both moving "
+        "(slow_speed_mps) and alike (merge_speed_mps) for merge_after_s, are one body split in "
+        "two: the younger one ends [m]; 0 = never merge",
+    )
+    merge_speed_mps: float = Field(
+        default=0.5,
+        ge=0,
+        title="Merge velocity difference",
+        description="tracks merge only when their horizontal velocities differ by less than this "
+        "[m/s] (people crossing move differently)",
+    )
+    merge_after_s: float = Field(
+        default=1.0,
+        ge=0,
+        title="Merge time",
+        description="tracks merge after being close and moving alike for this long [s]",
+    )
     slow_speed_mps: float = Field(
         default=0.2,
         ge=0,

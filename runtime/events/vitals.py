@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
-from runtime.dsp.range import RANGE_WINDOW, range_axis_m, range_fft
-from runtime.dsp.vitals import chest_from_slow_time, vital_rates
+from firmware_cfg import RadarConfig
+from runtime.dsp.range import range_axis_m
+from runtime.dsp.vitals import chest_from_slow_time, slow_time_sample, vital_rates
 from runtime.events.settings import VitalsSettings
 from runtime.frames import RawFrame
 from runtime.tracking import Track
@@ -41,14 +41,17 @@ class ChestBuffer:
     """Ring buffer of loop-averaged range profiles for vital signs.
 
     Args:
-        cfg: chirp configuration (frame shape, frame period, range axis).
+        radar_config: the radar's configuration (frame shape, frame period; the range axis with
+            the demo's range bias subtracted, as the DSP chain's).
         max_range_m: keep range bins up to this range [m].
         window_s: keep this much slow time [s].
     """
 
-    def __init__(self, cfg: ChirpConfig, max_range_m: float, window_s: float) -> None:
-        self.cfg = cfg
-        axis = range_axis_m(cfg)
+    def __init__(self, radar_config: RadarConfig, max_range_m: float, window_s: float) -> None:
+        self.radar_config = radar_config
+        cfg = radar_config.chirp
+        self.chirp = cfg
+        axis = range_axis_m(cfg, radar_config.demo)
         self.num_bins = max(1, int(np.count_nonzero(axis <= max_range_m)))
         self.range_axis_m = axis[: self.num_bins]
         self.sample_rate_hz = 1.0 / cfg.frame_period_s
@@ -79,14 +82,13 @@ class ChestBuffer:
 
     def push(self, frame: RawFrame) -> None:
         """Add one raw frame (complex ``[tx, rx, loop, sample]``)."""
-        cfg = self.cfg
+        cfg = self.chirp
         if frame.data.shape != cfg.frame_shape:
             raise ValueError(
                 f"raw frame shape {tuple(frame.data.shape)} does not match the chirp config's "
                 f"{cfg.frame_shape}"
             )
-        prof = range_fft(frame.data.mean(axis=2), cfg, window=RANGE_WINDOW)  # [tx, rx, range]
-        sample = prof.reshape(cfg.num_virtual, -1)[:, : self.num_bins]  # [virtual, bins]
+        sample = slow_time_sample(frame.data, cfg)[:, : self.num_bins]  # [virtual, bins]
         if self._last_frame is not None:
             gap = frame.frame_number - self._last_frame - 1
             if gap < 0 or gap > MAX_GAP_FRAMES:
@@ -195,22 +197,25 @@ class VitalsMonitor:
 
     Args:
         settings: vitals settings.
-        cfg: chirp configuration of the raw frames (None: a point-cloud-only source).
+        radar_config: the radar's configuration (None: a point-cloud-only source).
         buffer: a slow-time buffer shared with other users (the engine's, also read by the
             micro-motion presence), which its owner fills; it must reach ``max_range_m`` and hold
             ``window_s``. None: the monitor keeps its own, filled by :meth:`push`.
     """
 
     def __init__(
-        self, settings: VitalsSettings, cfg: ChirpConfig | None, buffer: ChestBuffer | None = None
+        self,
+        settings: VitalsSettings,
+        radar_config: RadarConfig | None,
+        buffer: ChestBuffer | None = None,
     ) -> None:
         self.settings = settings
-        self.cfg = cfg
+        self.radar_config = radar_config
         self.buffer: ChestBuffer | None = None
         self._owns_buffer = buffer is None
-        if cfg is not None and settings.enabled:
+        if radar_config is not None and settings.enabled:
             if buffer is None:
-                buffer = ChestBuffer(cfg, settings.max_range_m, settings.window_s)
+                buffer = ChestBuffer(radar_config, settings.max_range_m, settings.window_s)
             self.buffer = buffer
         self._still_since: dict[int, float] = {}
         self._readings: dict[int, VitalsReading] = {}
@@ -270,12 +275,12 @@ class VitalsMonitor:
 
     def _estimate(self, track: Track, window_s: float, t: float) -> VitalsReading:
         s = self.settings
-        assert self.buffer is not None and self.cfg is not None
+        assert self.buffer is not None and self.radar_config is not None
         samples = self.buffer.latest(window_s)
         gate = (track.range_m - s.range_gate_m, track.range_m + s.range_gate_m)
         try:
             disp, range_m = chest_displacement(
-                samples, self.buffer.range_axis_m, gate, self.cfg.wavelength_m
+                samples, self.buffer.range_axis_m, gate, self.radar_config.chirp.wavelength_m
             )
         except ValueError:
             return unavailable(track.id, t)

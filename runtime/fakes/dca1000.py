@@ -5,7 +5,7 @@ READ_FPGA_VERSION, an async RECORD_COMPLETED status when a recording ends) and, 
 streams the frames it was given exactly as the FPGA packetises them: the frames back to back as one
 byte stream cut into 1456-byte payloads behind ``u32 sequence number (from 1), u48 byte count``, the
 last partial packet of a frame held until the next frame's bytes arrive (and sent short when the
-recording ends). Wire formats: :mod:`runtime.sources.dca1000`.
+recording ends). Wire formats: :mod:`runtime.sources.dca1000_wire`.
 
 Faults (:class:`Faults`, seeded) apply to data packets: loss, reordering (a packet held back by 1 to
 ``reorder_window`` packets, never across a frame burst), duplication (the copy goes through the same
@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import random
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from runtime.sources.dca1000 import (
+from runtime.sources.dca1000_wire import (
+    DATA_HEAD,
     DATA_HEADER_BYTES,
     DEFAULT_DATA_PORT,
     MAX_PAYLOAD_BYTES,
@@ -45,11 +45,17 @@ from runtime.sources.dca1000 import (
     encode_reply,
 )
 
-_DATA_HEAD = struct.Struct("<IIH")
-
 DEFAULT_VERSION = FpgaVersion(2, 8)  # what the pcap in ../shared/realdata reports (0x0402)
 
 FrameBytes = Callable[[int], "bytes | bytearray | memoryview | None"]
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port on ``host`` that nothing is bound to right now (for the receiver's data port;
+    the fake binds its own control port itself)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -439,7 +445,7 @@ class _Sender:
         rep.packets += 1
         rep.stream_bytes += n
         buf = self.buf
-        _DATA_HEAD.pack_into(buf, 0, self.seq, start & 0xFFFFFFFF, start >> 32)
+        DATA_HEAD.pack_into(buf, 0, self.seq, start & 0xFFFFFFFF, start >> 32)
         buf[DATA_HEADER_BYTES : DATA_HEADER_BYTES + n] = payload
         size = DATA_HEADER_BYTES + n
         f = self.faults

@@ -15,7 +15,7 @@ CLI (what the SDK demo does, as far as a host can see it):
   configuration commands while the sensor runs are refused; ``flushCfg`` forgets the config.
 
 Data port: after a successful ``sensorStart`` it sends one packet per frame period (or
-``frame_period_s``) built by :func:`runtime.sources.uart_packets.encode_packet` from
+``frame_period_s``) built by :func:`runtime.sources.uart_encoder.encode_packet` from
 ``points_for_frame(frame_number)`` and the ``guiMonitor`` selection, paced at the configured baud
 (8N1: 10 bits per byte) because a pty itself has no baud rate. When the host does not read and the
 pty buffer stays full, the rest of the packet is dropped, as a real UART overruns.
@@ -42,7 +42,8 @@ import numpy as np
 
 from firmware_cfg import CfgError, RadarConfig, get_board, parse_cfg_text
 from runtime.frames import POINT_DTYPE
-from runtime.sources.uart_packets import MAGIC, VERSION_SDK1, VERSION_SDK3, encode_packet
+from runtime.sources.uart_encoder import encode_packet
+from runtime.sources.uart_tlv import MAGIC, VERSION_SDK1, VERSION_SDK3
 
 __all__ = ["MUTATIONS", "FakeUartRadar", "Faults", "FuzzCase", "make_fuzz_case", "mutate_packet"]
 

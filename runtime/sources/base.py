@@ -4,22 +4,29 @@ A source is configured by its constructor, which never touches hardware, sockets
 acquires them, ``frames()`` yields frames until the source ends or ``close()`` is called (from any
 thread), and ``close()`` releases everything and is safe to call twice. Sources are context managers:
 
-    with DCA1000Source(cfg, ...) as src:
+    with DCA1000Source(radar_config, ...) as src:
         for frame in src.frames():
             ...
 
 A pty, a UDP socket on loopback, a file and the simulator are interchangeable behind it. Every source
 keeps exact counters in ``stats`` (bytes, frames, damage) so that loss is counted and flagged, never
 silent.
+
+Sources are plugins (like frigate's detectors): a source type the daemon can build from its YAML owns,
+beside its code, a settings model (a :class:`SourceSettingsBase` whose ``type`` is a ``Literal``) and a
+``from_settings(settings, radar_config, log)`` classmethod returning what a :data:`SourceFactory`
+returns; :mod:`runtime.sources.registry` maps each ``type`` to its source class.
 """
 
 from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.frames import PointCloudFrame, RawFrame
 
@@ -120,3 +127,44 @@ class SourceBase(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Builds a fresh, unopened source and, optionally, what to run right after ``open()`` (send the
+#: chirp config over the radar's CLI port). The daemon calls it again for every restart.
+SourceFactory = Callable[[], tuple[Source, Callable[[], None] | None]]
+
+
+class SourceSettingsBase(BaseModel):
+    """What the settings model of every source type shares (the YAML's ``radars.<id>.source``).
+
+    Subclasses add ``type: Literal["<name>"]`` (the key the registry and the YAML use) and their
+    fields, each with a title and a description. The class attributes and properties tell the
+    daemon how to treat the stream without knowing the type.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = Field(title="Source type", description="the source type (a registry key)")
+
+    #: Frames carry the time they were received (a live stream); else they are stamped on arrival.
+    live: ClassVar[bool] = False
+    #: The source may deliver raw ADC frames (the daemon builds the DSP plan before the first).
+    raw_adc: ClassVar[bool] = False
+
+    @property
+    def ends(self) -> bool:
+        """The stream ends by itself, and the radar with it (a replay without ``loop``)."""
+        return False
+
+    @property
+    def restamp(self) -> str | None:
+        """How the daemon restamps frames: None (keep), ``"arrival"`` or ``"recorded"``."""
+        return None
+
+    def default_chirp_config(self) -> str:
+        """The ``.cfg`` to use when the radar names none.
+
+        Raises:
+            ValueError: this source type has none (the message says what to do).
+        """
+        raise ValueError(f"required for a {self.type} source")

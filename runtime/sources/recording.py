@@ -101,8 +101,8 @@ class Recorder:
 
     Args:
         directory: created if missing; must not already hold a recording.
-        rc: the radar configuration in use (written as ``radar.cfg``); None only for ``"uart"``
-            when it is unknown (no ``radar.cfg``; ``meta.board`` is then ``board``).
+        radar_config: the radar configuration in use (written as ``radar.cfg``); None only for
+            ``"uart"`` when it is unknown (no ``radar.cfg``; ``meta.board`` is then ``board``).
         kind: ``"raw_adc"`` or ``"uart"``.
         source: a short description of where the data came from (e.g. ``"dca1000 192.168.33.30"``).
         firmware_version: what the radar or FPGA reported, when known.
@@ -111,7 +111,7 @@ class Recorder:
     def __init__(
         self,
         directory: str | Path,
-        rc: RadarConfig | None,
+        radar_config: RadarConfig | None,
         kind: Kind,
         *,
         source: str,
@@ -120,13 +120,13 @@ class Recorder:
     ) -> None:
         if kind not in DATA_FILE:
             raise ValueError(f"kind must be one of {sorted(DATA_FILE)}, got {kind!r}")
-        if rc is None and kind != "uart":
+        if radar_config is None and kind != "uart":
             raise ValueError("a raw_adc recording needs its radar configuration")
         self.directory = Path(directory)
-        self.rc = rc
+        self.radar_config = radar_config
         self.meta = RecordingMeta(
             kind=kind,
-            board=rc.chirp.board if rc is not None else board,
+            board=radar_config.chirp.board if radar_config is not None else board,
             source=source,
             firmware_version=firmware_version,
         )
@@ -148,8 +148,8 @@ class Recorder:
             raise FileExistsError(
                 f"{d} already holds a recording (meta.json); choose another --out"
             )
-        if self.rc is not None:
-            (d / "radar.cfg").write_text(emit_cfg(self.rc), encoding="utf-8")
+        if self.radar_config is not None:
+            (d / "radar.cfg").write_text(emit_cfg(self.radar_config), encoding="utf-8")
         self.meta.started = time.time()
         self.meta.write(d)
         self._data = (d / DATA_FILE[self.meta.kind]).open("wb")
@@ -170,8 +170,10 @@ class Recorder:
         if self.meta.kind == "raw_adc":
             if not isinstance(frame, RawFrame):
                 raise TypeError("a raw_adc recording takes RawFrame")
-            assert self.rc is not None
-            self._data.write(encode_frames(frame.data[None], self.rc.chirp, on_clip="ignore"))
+            assert self.radar_config is not None
+            self._data.write(
+                encode_frames(frame.data[None], self.radar_config.chirp, on_clip="ignore")
+            )
         self._rows.writerow(
             [frame.frame_number, repr(frame.timestamp), json.dumps(frame.flags, sort_keys=True)]
         )

@@ -7,7 +7,7 @@ What it reads (picked by :func:`detect_kind`):
 - a DCA1000 / mmWave Studio ``.bin`` with its ``.cfg`` (given, or beside it with the same stem):
   :class:`~runtime.frames.RawFrame` at ``frame_number * frame_period_s``;
 - a UART data-port byte dump (``.dat``/``.uart``): :class:`~runtime.frames.PointCloudFrame` re-parsed
-  with :class:`~runtime.sources.uart_packets.UartPacketParser` (damage counted, never emitted);
+  with :class:`~runtime.sources.uart_parser.UartPacketParser` (damage counted, never emitted);
 - a RadHAR text dump (``.txt``): :class:`~runtime.frames.PointCloudFrame` with the recorded stamps;
 - a simulated dataset directory (``index.json``, :mod:`runtime.dataset`): its samples' frames in index
   order, raw ADC when the dataset stores it (else point clouds), each sample's window following the
@@ -15,6 +15,9 @@ What it reads (picked by :func:`detect_kind`):
 
 ``realtime=True`` paces frames at their recorded spacing (divided by ``speed``); otherwise they come
 as fast as the consumer takes them. ``close()`` from another thread ends a paced wait at once.
+
+The daemon builds it from :class:`ReplaySourceSettings` (``type: replay``) with
+:meth:`ReplaySource.from_settings`.
 """
 
 from __future__ import annotations
@@ -22,18 +25,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from firmware_cfg import RadarConfig, load_cfg, parse_cfg_text
 from runtime.dataset import INDEX_NAME, Dataset, open_dataset
 from runtime.frames import PointCloudFrame, RawFrame
-from runtime.sources.base import SourceBase
+from runtime.sources.base import Source, SourceBase, SourceSettingsBase
 from runtime.sources.dca1000_layout import read_bin
 from runtime.sources.radhar import read_radhar
 from runtime.sources.recording import DATA_FILE, RecordingMeta, read_frame_rows
-from runtime.sources.uart_packets import UartPacketParser
+from runtime.sources.uart_parser import UartPacketParser
 
 ReplayKind = Literal["recording", "dataset", "dca1000_bin", "uart_bytes", "radhar"]
 _CHUNK = 4096  # bytes fed to the UART parser at a time (like a serial read)
@@ -67,14 +71,77 @@ def detect_kind(path: str | Path) -> ReplayKind:
     )
 
 
+class ReplaySourceSettings(SourceSettingsBase):
+    """A recorded capture played back (DCA1000 .bin, UART .dat, RadHAR .txt, mmfm recording)."""
+
+    raw_adc = True  # a .bin, a raw recording or a raw dataset
+
+    type: Literal["replay"] = Field(title="Source type", description="replay: a recorded capture")
+    path: str = Field(
+        min_length=1,
+        title="Capture path",
+        description="the capture (relative paths are relative to this config file)",
+    )
+    realtime: bool = Field(
+        default=True,
+        title="Real-time pacing",
+        description="pace frames at their recorded spacing (false: as fast as processed)",
+    )
+    speed: float = Field(
+        default=1.0, gt=0, title="Speed", description="playback speed factor with realtime"
+    )
+    loop: bool = Field(
+        default=False, title="Loop", description="start again at the end (else the radar ends)"
+    )
+    timestamps: Literal["arrival", "recorded"] = Field(
+        default="arrival",
+        title="Frame timestamps",
+        description="'arrival': stamp frames with the time they are played (events carry today's "
+        "time); 'recorded': keep the capture's stamps (made increasing across loops)",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _capture_exists(cls, value: str) -> str:
+        # checked at load time: a missing capture would otherwise be retried forever at run time
+        if not Path(value).exists():
+            raise ValueError(f"{value}: no such capture (file or recording directory)")
+        return value
+
+    @property
+    def ends(self) -> bool:
+        return not self.loop
+
+    @property
+    def restamp(self) -> str | None:
+        return self.timestamps
+
+    def default_chirp_config(self) -> str:
+        """The ``.cfg`` beside the capture (``radar.cfg`` in a recording directory).
+
+        Raises:
+            ValueError: there is none.
+        """
+        p = Path(self.path)
+        cand = p / "radar.cfg" if p.is_dir() else p.with_suffix(".cfg")
+        if not cand.exists():
+            raise ValueError(
+                f"none given and no .cfg beside the capture {self.path!r}; "
+                "name a bundled profile or a .cfg path"
+            )
+        return str(cand)
+
+
 class ReplaySource(SourceBase):
     """Frames from a file or recording directory.
 
     Args:
         path: the capture (see the module docstring).
-        cfg: the capture's ``.cfg`` path / bundled profile name / :class:`RadarConfig` (needed for a
-            bare ``.bin``; optional for ``.dat``, where it pins the UART dialect and platform).
-        board: board name, when the ``.cfg`` does not say.
+        radar_config: the configuration the capture was taken with (needed for a bare ``.bin``
+            without a ``.cfg`` beside it; optional for ``.dat``, where it pins the UART dialect and
+            platform). None: the recording's ``radar.cfg``, the dataset's, or the ``.cfg`` beside
+            the capture.
+        board: board name for a ``.cfg`` found beside the capture that does not say.
         realtime: pace frames at their recorded spacing.
         speed: playback speed factor for ``realtime`` (2.0 = twice as fast).
         loop: start again at the end (frame numbers keep counting up).
@@ -85,11 +152,13 @@ class ReplaySource(SourceBase):
             so ``mmfm record`` can keep the bytes as they were received.
     """
 
+    settings_model = ReplaySourceSettings
+
     def __init__(
         self,
         path: str | Path,
         *,
-        cfg: str | Path | RadarConfig | None = None,
+        radar_config: RadarConfig | None = None,
         board: str | None = None,
         realtime: bool = False,
         speed: float = 1.0,
@@ -101,24 +170,35 @@ class ReplaySource(SourceBase):
         self.path = Path(path)
         self.kind = detect_kind(self.path)
         self.name = f"replay:{self.path.name}"
-        self._cfg_arg = cfg
+        self._given_config = radar_config
         self._board = board
         self.realtime = realtime
         self.speed = speed
         self.loop = loop
-        self.rc: RadarConfig | None = None
+        self.radar_config: RadarConfig | None = None
         self.meta: RecordingMeta | None = None
         self._parser_counts = False  # the UART parser keeps the frame counters itself
         self.dataset: Dataset | None = None
         self.tap: Callable[[bytes], None] | None = None
 
+    @classmethod
+    def from_settings(
+        cls, settings: ReplaySourceSettings, radar_config: RadarConfig, log: Any
+    ) -> tuple[Source, Callable[[], None] | None]:
+        """The replay of ``settings.path``; nothing to send after ``open()``."""
+        source = cls(
+            settings.path,
+            radar_config=radar_config,
+            realtime=settings.realtime,
+            speed=settings.speed,
+            loop=settings.loop,
+        )
+        return source, None
+
     # ------------------------------------------------------------------ set-up
     def _resolve_cfg(self) -> RadarConfig | None:
-        arg = self._cfg_arg
-        if isinstance(arg, RadarConfig):
-            return arg
-        if arg is not None:
-            return load_cfg(arg, board=self._board)
+        if self._given_config is not None:
+            return self._given_config
         if self.kind == "recording":
             assert self.meta is not None
             if self.meta.kind == "uart" and not (self.path / "radar.cfg").exists():
@@ -146,13 +226,15 @@ class ReplaySource(SourceBase):
             self.meta = RecordingMeta.read(self.path)
         if self.kind == "dataset":
             self.dataset = open_dataset(self.path)
-        self.rc = self._resolve_cfg()
+        self.radar_config = self._resolve_cfg()
 
     # ------------------------------------------------------------------ frames
     def _raw_frames(self, path: Path, rows: dict[int, tuple[float, dict]]) -> Iterator[RawFrame]:
-        assert self.rc is not None
-        data = read_bin(path, self.rc.chirp, partial="warn")  # [frames, tx, rx, loop, sample]
-        period = self.rc.chirp.frame_period_s
+        assert self.radar_config is not None
+        data = read_bin(
+            path, self.radar_config.chirp, partial="warn"
+        )  # [frames, tx, rx, loop, sample]
+        period = self.radar_config.chirp.frame_period_s
         numbers = sorted(rows) if rows else range(data.shape[0])
         for index, number in enumerate(numbers):
             if index >= data.shape[0]:
@@ -167,11 +249,11 @@ class ReplaySource(SourceBase):
     ) -> Iterator[PointCloudFrame]:
         self._parser_counts = True
         parser = (
-            UartPacketParser.for_config(self.rc, stats=self.stats)
-            if self.rc is not None
+            UartPacketParser.for_config(self.radar_config, stats=self.stats)
+            if self.radar_config is not None
             else UartPacketParser(stats=self.stats)
         )
-        period = self.rc.chirp.frame_period_s if self.rc is not None else 0.0
+        period = self.radar_config.chirp.frame_period_s if self.radar_config is not None else 0.0
         with path.open("rb") as fh:
             while True:
                 chunk = fh.read(_CHUNK)
@@ -191,8 +273,8 @@ class ReplaySource(SourceBase):
 
     def _dataset_frames(self) -> Iterator[RawFrame | PointCloudFrame]:
         """Every frame of every sample, windows back to back (see the module docstring)."""
-        assert self.dataset is not None and self.rc is not None
-        chirp = self.rc.chirp
+        assert self.dataset is not None and self.radar_config is not None
+        chirp = self.radar_config.chirp
         number, t_next = 0, 0.0
         for index in self.dataset.sample_indices():
             sample = self.dataset[index]
@@ -272,8 +354,8 @@ class ReplaySource(SourceBase):
 
     def _frame_spacing(self, stamps: list[float]) -> float:
         """Time from the last frame of a pass to the first of the next [s]."""
-        if self.rc is not None:
-            return self.rc.chirp.frame_period_s
+        if self.radar_config is not None:
+            return self.radar_config.chirp.frame_period_s
         if len(stamps) > 1:
             return float(np.median(np.diff(stamps)))
         return 0.0

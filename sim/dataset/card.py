@@ -5,10 +5,12 @@ No timestamps: the card of the same complete dataset is the same bytes on every 
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from runtime.dataset import CARD_NAME
+from sim.dataset.files import json_bytes, write_atomic
 
 
 def _table(title: str, counts: dict[str, int]) -> list[str]:
@@ -31,29 +33,36 @@ def _propagation(spec: dict[str, Any]) -> str:
     return f"scatterer model, max bounces {bounces}, scatterers per m^2: {per_m2}"
 
 
-def write_card(
-    out: Path, index: dict[str, Any], summaries: dict[int, dict[str, Any]]
-) -> dict[str, Any]:
-    """Write ``card.json`` and ``README.md`` into ``out``; returns the card."""
-    from sim.dataset.writer import GenerateSpec, _write_atomic, count_summaries, json_bytes
+def count_summaries(summaries: dict[int, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Counts per activity (people), room type, board, profile and people per sample."""
+    counts: dict[str, Counter] = {
+        k: Counter() for k in ("activity", "room_type", "board", "profile", "num_people")
+    }
+    for s in summaries.values():
+        counts["activity"].update(s["activities"])
+        counts["room_type"][s["room_type"]] += 1
+        counts["board"][s["board"]] += 1
+        counts["profile"][s["profile"]] += 1
+        counts["num_people"][str(s["num_people"])] += 1
+    return {k: dict(sorted(v.items())) for k, v in counts.items()}
 
+
+def write_card(
+    out: Path,
+    index: dict[str, Any],
+    summaries: dict[int, dict[str, Any]],
+    command: str | None,
+) -> dict[str, Any]:
+    """Write ``card.json`` and ``README.md`` into ``out``; returns the card.
+
+    Args:
+        out: dataset directory.
+        index: the dataset's ``index.json`` document.
+        summaries: per-sample summaries (sample index -> summary) from the shard manifests.
+        command: the ``mmfm sim generate`` command line that regenerates the dataset (None: unknown).
+    """
     spec = index.get("spec") or {}
     counts = count_summaries(summaries)
-    command = None
-    if spec:
-        from sim.dataset.simulate import TraceOptions
-
-        gs = GenerateSpec(
-            num=spec["num"],
-            seed=spec["seed"],
-            backend=spec["backend"],
-            radar=spec["radar"],
-            window_s=spec["window_s"],
-            outputs=tuple(spec["outputs"]),
-            prompt=spec["prompt"],
-            trace=TraceOptions(**spec["trace"]),
-        )
-        command = gs.command() + f" --out DIR --shard i/{index['num_shards']}"
     frames = sum(int(s["num_frames"]) for s in summaries.values())
     card = {
         "format": index["format"],
@@ -69,7 +78,7 @@ def write_card(
         "missing_shards": index["missing_shards"],
         "counts": counts,
     }
-    _write_atomic(out / CARD_NAME, json_bytes(card))
+    write_atomic(out / CARD_NAME, json_bytes(card))
     lines = [
         "# mmfm simulated radar dataset",
         "",
@@ -94,5 +103,5 @@ def write_card(
     lines += _table("Boards", counts["board"])
     lines += _table("Profiles", counts["profile"])
     lines += _table("People per sample", counts["num_people"])
-    _write_atomic(out / "README.md", ("\n".join(lines)).encode("utf-8"))
+    write_atomic(out / "README.md", ("\n".join(lines)).encode("utf-8"))
     return card

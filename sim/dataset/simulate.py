@@ -6,7 +6,7 @@ Per frame ``k`` (start ``t_k``, mid time ``t_mid``): meshes = the scene's static
 the people's range gate). Ground truth is sampled at the frame mid times; the micro-Doppler truth used
 by the captions (limb radial speeds relative to the pelvis, their dominant frequency) is sampled at
 :data:`TRUTH_RATE_HZ` over at least ``MIN_ANALYSIS_S``. Each person's ``line_of_sight`` (the fraction of
-their joints the radar sees directly, :func:`sim.dataset.scenario.line_of_sight`) is measured at the
+their joints the radar sees directly, :func:`sim.dataset.visibility.line_of_sight`) is measured at the
 mid times of the first, middle and last frames (:func:`visibility_frames`).
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.dataset.scenario import MIN_ANALYSIS_S, Scenario, line_of_sight
+from sim.dataset.scenario import MIN_ANALYSIS_S, Scenario
+from sim.dataset.visibility import line_of_sight
 
 #: Array outputs a sample can carry besides the truth arrays.
 OUTPUTS = ("adc", "points", "spectrogram")

@@ -17,19 +17,14 @@ from every complete shard in the directory.
 from __future__ import annotations
 
 import importlib.metadata
-import io
+import importlib.util
 import json
-import os
 import re
-import zipfile
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from runtime.dataset import (
     DATASET_FORMAT,
@@ -41,11 +36,16 @@ from runtime.dataset import (
     sha256_file,
     shard_name,
 )
-from sim.dataset.scenario import ScenarioError, resolve_radar, sample_scenario
+from sim.dataset.card import write_card
+from sim.dataset.files import json_bytes, npz_bytes, sha256_bytes, write_atomic
+from sim.dataset.scenario import (
+    ScenarioError,
+    parse_people_prompt,
+    resolve_radar,
+    sample_scenario,
+)
 from sim.dataset.simulate import BACKENDS, OUTPUTS, SampleData, TraceOptions, simulate_sample
 
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-ZIP_LEVEL = 6
 _SHARD_RE = re.compile(r"^shard-(\d{5})-of-(\d{5})$")
 
 
@@ -89,8 +89,6 @@ class GenerateSpec:
             raise ScenarioError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
         if self.backend == "sionna":
             # Installed? (found without importing: Dr.Jit is set up in the processes that trace)
-            import importlib.util
-
             missing = [m for m in ("mitsuba", "sionna") if importlib.util.find_spec(m) is None]
             if missing:
                 raise ScenarioError(
@@ -103,13 +101,25 @@ class GenerateSpec:
             raise ScenarioError(f"window length must be within (0, 60] s, got {self.window_s}")
         resolve_radar(self.radar)
         if self.prompt:
-            from sim.dataset.scenario import parse_people_prompt
-
             parse_people_prompt(self.prompt)
             # A dry run of the first sample: an impossible placement fails here, before any file.
             sample_scenario(
                 self.seed, 0, radar=self.radar, prompt=self.prompt, window_s=self.window_s
             )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GenerateSpec:
+        """Inverse of :meth:`to_dict` (``radar_sha256`` and ``format`` are derived, not read)."""
+        return cls(
+            num=d["num"],
+            seed=d["seed"],
+            backend=d["backend"],
+            radar=d["radar"],
+            window_s=d["window_s"],
+            outputs=tuple(d["outputs"]),
+            prompt=d["prompt"],
+            trace=TraceOptions(**d["trace"]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         radar_sha = None
@@ -165,43 +175,6 @@ class GenerateReport:
     skipped: list[str] = field(default_factory=list)
     samples_written: int = 0
     frames_written: int = 0
-
-
-# ---------------------------------------------------------------------------------------- bytes
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """A deterministic ``.npz``: members in key order, fixed zip date, deflate level ``ZIP_LEVEL``."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(
-                member, np.ascontiguousarray(arrays[name]), allow_pickle=False
-            )
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            zf.writestr(info, member.getvalue(), compresslevel=ZIP_LEVEL)
-    return buf.getvalue()
-
-
-def json_bytes(doc: Any) -> bytes:
-    """Sorted-key, indented UTF-8 JSON with a trailing newline."""
-    return (
-        json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-    ).encode("utf-8")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------- samples
@@ -334,8 +307,8 @@ def write_shard(
         for index, npz, js, summary in wrap(results, len(jobs), shard_dir.name):
             stem = sample_stem(index)
             for suffix, data in ((".npz", npz), (".json", js)):
-                _write_atomic(shard_dir / (stem + suffix), data)
-                files[stem + suffix] = {"bytes": len(data), "sha256": _sha(data)}
+                write_atomic(shard_dir / (stem + suffix), data)
+                files[stem + suffix] = {"bytes": len(data), "sha256": sha256_bytes(data)}
             summaries[str(index)] = summary
             frames += int(summary["num_frames"])
     finally:
@@ -352,7 +325,7 @@ def write_shard(
         "files": files,
         "summaries": summaries,
     }
-    _write_atomic(shard_dir / MANIFEST_NAME, json_bytes(manifest))
+    write_atomic(shard_dir / MANIFEST_NAME, json_bytes(manifest))
     return True, len(indices), frames
 
 
@@ -377,7 +350,7 @@ def write_index(out: Path) -> dict[str, Any]:
                 "name": shard_dir.name,
                 "num_samples": len(man["samples"]),
                 "bytes": size,
-                "manifest_sha256": _sha(raw),
+                "manifest_sha256": sha256_bytes(raw),
             }
         )
         for k in man["samples"]:
@@ -403,10 +376,11 @@ def write_index(out: Path) -> dict[str, Any]:
         "shards": shards,
         "samples": samples,
     }
-    _write_atomic(out / INDEX_NAME, json_bytes(index))
-    from sim.dataset.card import write_card
-
-    write_card(out, index, summaries)
+    write_atomic(out / INDEX_NAME, json_bytes(index))
+    command = None
+    if spec:
+        command = GenerateSpec.from_dict(spec).command() + f" --out DIR --shard i/{n}"
+    write_card(out, index, summaries, command)
     return index
 
 
@@ -444,17 +418,3 @@ def generate(
         report.frames_written += nf
     write_index(root)
     return report
-
-
-def count_summaries(summaries: dict[int, dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """Counts per activity (people), room type, board, profile and people per sample."""
-    counts: dict[str, Counter] = {
-        k: Counter() for k in ("activity", "room_type", "board", "profile", "num_people")
-    }
-    for s in summaries.values():
-        counts["activity"].update(s["activities"])
-        counts["room_type"][s["room_type"]] += 1
-        counts["board"][s["board"]] += 1
-        counts["profile"][s["profile"]] += 1
-        counts["num_people"][str(s["num_people"])] += 1
-    return {k: dict(sorted(v.items())) for k, v in counts.items()}

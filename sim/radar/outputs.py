@@ -1,7 +1,7 @@
 """What the radar would send: point clouds and UART packets through the shared runtime DSP, DCA1000 bytes.
 
 Nothing here re-implements signal processing: point clouds come from :func:`runtime.dsp.chain.process_frame`
-with the ``.cfg``'s demo settings, packets from :func:`runtime.sources.uart_packets.encode_packet`, raw
+with the ``.cfg``'s demo settings, packets from :func:`runtime.sources.uart_encoder.encode_packet`, raw
 bytes from :func:`runtime.sources.dca1000_layout.encode_frames`, exactly as the daemon and the replay
 source use them.
 """
@@ -14,7 +14,7 @@ from firmware_cfg.chirp import ChirpConfig
 from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.chain import FrameResult, make_plan, process_frame
 from runtime.sources.dca1000_layout import encode_frames
-from runtime.sources.uart_packets import encode_packet
+from runtime.sources.uart_encoder import encode_packet
 
 
 def process_adc(frame: np.ndarray, rc: RadarConfig) -> FrameResult:

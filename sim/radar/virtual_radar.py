@@ -34,7 +34,7 @@ class VirtualRadar(SourceBase):
     """Simulated frames from a scene function.
 
     Args:
-        rc: parsed ``.cfg`` (chirp and demo settings).
+        radar_config: parsed ``.cfg`` (chirp and demo settings).
         scene_fn: ``t [s] -> (meshes, radar pose)`` at simulation time ``t``.
         output: ``"raw_adc"`` (:class:`RawFrame`) or ``"points"`` (:class:`PointCloudFrame`).
         realtime: pace frames at the frame period.
@@ -48,7 +48,7 @@ class VirtualRadar(SourceBase):
 
     def __init__(
         self,
-        rc: RadarConfig,
+        radar_config: RadarConfig,
         scene_fn: SceneFn,
         *,
         output: Literal["raw_adc", "points"] = "raw_adc",
@@ -63,7 +63,7 @@ class VirtualRadar(SourceBase):
             raise ValueError(f"output must be 'raw_adc' or 'points', got {output!r}")
         if num_frames is not None and num_frames < 0:
             raise ValueError(f"num_frames must be >= 0, got {num_frames}")
-        self.rc = rc
+        self.radar_config = radar_config
         self.scene_fn = scene_fn
         self.output = output
         self.realtime = realtime
@@ -78,7 +78,7 @@ class VirtualRadar(SourceBase):
 
     def frame(self, index: int) -> RawFrame | PointCloudFrame:
         """Frame ``index`` (pure function of the arguments; no pacing, no counters)."""
-        cfg = self.rc.chirp
+        cfg = self.radar_config.chirp
         t0 = index * cfg.frame_period_s
         t_mid = frame_mid_time(cfg, t0)
         meshes, pose = self.scene_fn(t_mid)
@@ -92,13 +92,13 @@ class VirtualRadar(SourceBase):
         )
         stamp = t0 + (self._wall0 if self.realtime else 0.0)
         if self.output == "points":
-            return PointCloudFrame(point_cloud_from_adc(data, self.rc), index, stamp)
+            return PointCloudFrame(point_cloud_from_adc(data, self.radar_config), index, stamp)
         return RawFrame(data, index, stamp)
 
     def frames(self) -> Iterator[RawFrame | PointCloudFrame]:
         """Yield frames 0, 1, ... until ``num_frames`` or :meth:`close` (paced when ``realtime``)."""
         self.open()
-        period = self.rc.chirp.frame_period_s
+        period = self.radar_config.chirp.frame_period_s
         start = time.monotonic()
         index = 0
         while not self.stopping and (self.num_frames is None or index < self.num_frames):

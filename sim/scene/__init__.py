@@ -7,11 +7,14 @@
     spot = place_activity(scene, "sleeping", rng)       # a bed, accepted by the semantic judge
 
 Modules: ``materials`` (ITU-R P.2040 at 60-81 GHz + skin), ``shapes`` (primitives, footprints),
-``furniture`` (procedural objects with affordances), ``rooms`` (floor plans, layout rules, ``Scene``),
+``furniture`` (procedural objects with affordances), ``scene`` (``Scene``, ``Room``, ``Doorway``: the data),
+``floorplan`` (rooms, walls, doors, windows), ``furnishing`` (per-room-type recipes and placement rules),
+``mount`` (the radar's wall mount), ``generate`` (``generate_scene``: all of it, judged),
 ``occupancy`` (walkable grid, A*), ``prompt`` (text -> request), ``judge`` (plausibility rules).
 """
 
 from sim.scene.furniture import Affordance, ObjectSpec, SceneObject, build_object
+from sim.scene.generate import generate_scene
 from sim.scene.judge import (
     Placement,
     PlacementError,
@@ -29,8 +32,8 @@ from sim.scene.materials import (
 )
 from sim.scene.occupancy import OccupancyGrid
 from sim.scene.prompt import SceneRequest, parse_prompt
-from sim.scene.rooms import Doorway, Room, Scene, generate_scene
 from sim.scene.roomtypes import ROOM_TYPES
+from sim.scene.scene import Doorway, Room, Scene
 from sim.scene.shapes import Footprint
 
 __all__ = [

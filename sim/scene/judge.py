@@ -21,19 +21,16 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.propagation.scatter import occluded, scene_triangles
 from sim.scene import shapes
-from sim.scene.furniture import Affordance
+from sim.scene.furniture import Affordance, SceneObject
 from sim.scene.occupancy import OccupancyGrid
 from sim.scene.prompt import parse_prompt
 from sim.scene.roomtypes import REQUIRED_LABELS
-
-if TYPE_CHECKING:
-    from sim.scene.furniture import SceneObject
-    from sim.scene.rooms import Room, Scene
+from sim.scene.scene import Room, Scene
 
 log = logging.getLogger(__name__)
 
@@ -299,8 +296,6 @@ class ViewBlockers:
 def view_blockers(objects: Sequence[SceneObject]) -> ViewBlockers:
     """The objects that can block the radar's view (all but walls, floor, ceiling and windows; label
     ``"door"``: open door leaves), for :func:`radar_view_blockage`."""
-    from sim.propagation.scatter import scene_triangles  # numpy-only, but its package is heavy
-
     objs = [o for o in objects if o.label not in _NOT_BLOCKERS]
     tris = [scene_triangles(o.meshes) for o in objs]
     owner = np.repeat(np.arange(len(objs)), np.array([len(t) for t in tris], dtype=np.int64))
@@ -348,8 +343,6 @@ def _hits(origin: np.ndarray, ends: np.ndarray, triangles: np.ndarray) -> np.nda
     """Which segments ``origin -> ends`` ``[R]`` cross one of ``triangles``: the scatter backend's
     :func:`sim.propagation.scatter.occluded`, with coarse acceleration cells as the fan's rays are
     5 deg apart (the same answer, far fewer cell pairs)."""
-    from sim.propagation.scatter import occluded
-
     return occluded(origin, ends, triangles, cell_deg=5.0)
 
 
@@ -515,7 +508,7 @@ def judge_layout(scene: Scene, *, radar_view: bool = True) -> list[str]:
     return reasons
 
 
-def _reason_key(reason: str) -> str:
+def reason_key(reason: str) -> str:
     """A reason with its numbers blanked, so that rejections of one kind are counted together."""
     return re.sub(r"-?\d+(?:\.\d+)?", "#", reason)
 
@@ -583,7 +576,7 @@ def place_activity(
         if not reasons:
             return cand
         for r in reasons:
-            key = _reason_key(r)
+            key = reason_key(r)
             counts[key] += 1
             if stats is not None:
                 stats[key] += 1

@@ -1,52 +1,5 @@
-"""TI mmWave out-of-box demo UART data-port packets: an encoder and an incremental parser.
-
-Pure ``struct`` + numpy. The layouts follow the mmWave SDK demo sources (``mmw_output.h``, the
-demo's ``MmwDemo_transmitProcessedOutput``) and the SDK user guide section "Output through the
-UART"; the compressed point cloud (1020) follows the mmWave industrial toolbox's
-``MmwDemo_output_message_compressedPoint``. Everything is little-endian.
-
-Packet header
--------------
-SDK 2.x / 3.x (40 bytes)::
-
-    off size field
-      0   8  magic word 02 01 04 03 06 05 08 07
-      8   4  version: major << 24 | minor << 16 | bugfix << 8 | build (SDK 3.5.0.4 = 0x03050004)
-     12   4  total packet length [B], header + TLVs + padding, a multiple of 32
-     16   4  platform (0xA1443, 0xA1642, 0xA1843, 0xA6843, ...)
-     20   4  frame number (1 for the first frame after sensorStart)
-     24   4  time [CPU cycles] when the message was created
-     28   4  number of detected objects (points)
-     32   4  number of TLVs
-     36   4  subframe number (advanced frame config; 0 otherwise)
-
-xWR14xx SDK 1.x (36 bytes): the same without the subframe number.
-
-TLV: ``uint32 type, uint32 length`` (8 bytes) then ``length`` payload bytes (the length excludes
-the TLV header). After the last TLV the demo pads the packet with fewer than 32 bytes of undefined
-value so that the total length is a multiple of 32. A frame without detections carries no TLV 1
-(and no TLV 7).
-
-TLV payloads (N = number of detected objects from the header, R = range bins)::
-
-    1    SDK 3.x: N x {float32 x, y, z [m], v [m/s]}                          16 N B
-         SDK 1.x/2.x: {uint16 numObj, uint16 xyzQFormat} then
-                      N x {uint16 rangeIdx, int16 dopplerIdx, uint16 peakVal,
-                           int16 x, y, z (metres x 2^xyzQFormat)}           4 + 12 N B
-    2    range profile, R x uint16 (log2 magnitude, Q9)                        2 R B
-    3    noise profile, R x uint16 (Q9)                                        2 R B
-    4    zero-Doppler azimuth radar cube, R x virtual(az) x {int16 imag, int16 real}
-    5    range-Doppler heat map, R x Doppler x uint16 (range-major)
-    6    stats: 6 x uint32 (inter-frame processing time [us], transmit output time [us],
-         inter-frame margin [us], inter-chirp margin [us], active-frame CPU load [%],
-         inter-frame CPU load [%])                                             24 B
-    7    side info, N x {int16 snr, int16 noise} [0.1 dB]                       4 N B (SDK 3.x)
-    8    azimuth/elevation static heat map, R x virtual x {int16 imag, int16 real}
-    9    temperature: int32 reportValid, uint32 time [ms], 10 x int16 [deg C]
-         (RX0..3, TX0..2, PM, DIG0, DIG1)                                      28 B
-    1020 compressed points: float32 elevationUnit [rad], azimuthUnit [rad], dopplerUnit [m/s],
-         rangeUnit [m], snrUnit (linear), then N x {int8 elevation, int8 azimuth,
-         int16 doppler, uint16 range, uint16 snr} (in those units)            20 + 8 N B
+"""Incremental parser of the out-of-box demo's UART data-port byte stream (layout:
+:mod:`runtime.sources.uart_tlv`). Pure ``struct`` + numpy; it never raises on any input.
 
 Damage policy
 -------------
@@ -96,102 +49,41 @@ side info or heat-map contents. These are the limits of the wire format, not of 
 from __future__ import annotations
 
 import math
-import struct
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
-from runtime.frames import POINT_DTYPE, PointCloudFrame
+from firmware_cfg import RadarConfig
+from runtime.frames import POINT_DTYPE
 from runtime.sources.base import SourceStats
-
-__all__ = [
-    "HEADER_1X_BYTES",
-    "HEADER_3X_BYTES",
-    "MAGIC",
-    "SEGMENT_BYTES",
-    "TlvType",
-    "UartFrame",
-    "UartPacketParser",
-    "encode_packet",
-]
-
-MAGIC = b"\x02\x01\x04\x03\x06\x05\x08\x07"
-HEADER_3X_BYTES = 40
-HEADER_1X_BYTES = 36
-SEGMENT_BYTES = 32  # MMWDEMO_OUTPUT_MSG_SEGMENT_LEN: packets are padded to a multiple of this
-TLV_HEADER_BYTES = 8
-VERSION_SDK3 = 0x03050004  # mmWave SDK 3.5.0.4
-VERSION_SDK1 = 0x01020005  # mmWave SDK 1.2.0.5
-MAX_TLVS = 32
-MAX_SUBFRAMES = 4
-STATS_FIELDS = (
-    "inter_frame_processing_time_us",
-    "transmit_output_time_us",
-    "inter_frame_processing_margin_us",
-    "inter_chirp_processing_margin_us",
-    "active_frame_cpu_load_pct",
-    "inter_frame_cpu_load_pct",
-)
-TEMPERATURE_FIELDS = (
-    "report_valid",
-    "time_ms",
-    "rx0_c",
-    "rx1_c",
-    "rx2_c",
-    "rx3_c",
-    "tx0_c",
-    "tx1_c",
-    "tx2_c",
-    "pm_c",
-    "dig0_c",
-    "dig1_c",
+from runtime.sources.uart_tlv import (
+    CPOINT_DTYPE,
+    HDR_1X,
+    HDR_3X,
+    HDR_PREFIX,
+    HEADER_1X_BYTES,
+    HEADER_3X_BYTES,
+    KNOWN_TLVS,
+    MAGIC,
+    MAX_SUBFRAMES,
+    MAX_TLVS,
+    POINT_TLVS,
+    QDESCR,
+    QPOINT_DTYPE,
+    SEGMENT_BYTES,
+    STATS_FIELDS,
+    STATS_STRUCT,
+    TEMPERATURE_FIELDS,
+    TEMPERATURE_STRUCT,
+    TLV_HEADER,
+    TLV_HEADER_BYTES,
+    UNITS,
+    UartFrame,
+    sdk_major,
 )
 
-_HDR_PREFIX = struct.Struct("<II")  # version, total length (offset 8)
-_HDR_3X = struct.Struct("<8x8I")
-_HDR_1X = struct.Struct("<8x7I")
-_TLV = struct.Struct("<II")
-_STATS = struct.Struct("<6I")
-_TEMPERATURE = struct.Struct("<iI10h")
-_QDESCR = struct.Struct("<HH")
-_UNITS = struct.Struct("<5f")
-_QPOINT = np.dtype(
-    [
-        ("range_idx", "<u2"),
-        ("doppler_idx", "<i2"),
-        ("peak_val", "<u2"),
-        ("x", "<i2"),
-        ("y", "<i2"),
-        ("z", "<i2"),
-    ]
-)
-_CPOINT = np.dtype(
-    [("elevation", "i1"), ("azimuth", "i1"), ("doppler", "<i2"), ("range", "<u2"), ("snr", "<u2")]
-)
-
-
-class TlvType(IntEnum):
-    """TLV types of the out-of-box demo (1-9) and the toolbox's compressed point cloud."""
-
-    DETECTED_POINTS = 1
-    RANGE_PROFILE = 2
-    NOISE_PROFILE = 3
-    AZIMUTH_STATIC_HEATMAP = 4
-    RANGE_DOPPLER_HEATMAP = 5
-    STATS = 6
-    SIDE_INFO = 7
-    AZIMUTH_ELEVATION_HEATMAP = 8
-    TEMPERATURE = 9
-    COMPRESSED_POINTS = 1020
-
-
-_KNOWN_TLVS = frozenset(int(t) for t in TlvType)
-_POINT_TLVS = frozenset((1, 7, 1020))  # their sizes follow the point count
 MAX_PENDING = 8  # unconfirmed packets held while no confirmed layout is known
 MAX_LAYOUTS = 4  # recent confirmed layouts per subframe an unconfirmed packet may match
 
@@ -223,65 +115,8 @@ def _layout_str(layout: _Layout) -> str:
     return f"[{layout[0]} B header, points {pts}, fixed {fixed}]"
 
 
-@dataclass(slots=True)
-class UartFrame:
-    """One accepted packet.
-
-    Attributes:
-        frame_number: the demo's frame counter (header field).
-        subframe: subframe index (0 for SDK 1.x and for plain frame configs).
-        timestamp: host time the packet was completed [s since the epoch].
-        points: :data:`runtime.frames.POINT_DTYPE` ``[num_points]``; snr/noise [dB] from TLV 7 (or the
-            1020 SNR), NaN when absent; v is NaN for SDK 1.x/2.x points when the parser does not
-            know the Doppler bin width.
-        cpu_cycles: header time [CPU cycles].
-        platform: header platform (e.g. 0xA1843).
-        version: header version word.
-        range_profile, noise_profile: uint16 ``[num_range_bins]`` (log2 magnitude, Q9).
-        azimuth_heatmap: complex64 zero-Doppler azimuth cube, ``[num_range_bins, num_virtual_az]``
-            when the parser knows ``num_range_bins``, else flat.
-        range_doppler_heatmap: uint16 ``[num_range_bins, num_doppler_bins]`` (or flat).
-        azimuth_elevation_heatmap: complex64 ``[num_range_bins, num_virtual]`` (or flat).
-        stats: :data:`STATS_FIELDS` -> value, or None.
-        temperature: :data:`TEMPERATURE_FIELDS` -> value, or None.
-        extras: SDK 1.x/2.x per-point ``range_idx``, ``doppler_idx``, ``peak_val`` arrays.
-        flags: anything unusual about an accepted frame (e.g. ``{"unknown_tlvs": 1}``); empty when
-            the packet is exactly what the demo sends.
-    """
-
-    frame_number: int
-    subframe: int
-    timestamp: float
-    points: np.ndarray
-    cpu_cycles: int = 0
-    platform: int = 0
-    version: int = 0
-    range_profile: np.ndarray | None = None
-    noise_profile: np.ndarray | None = None
-    azimuth_heatmap: np.ndarray | None = None
-    range_doppler_heatmap: np.ndarray | None = None
-    azimuth_elevation_heatmap: np.ndarray | None = None
-    stats: dict[str, int] | None = None
-    temperature: dict[str, int] | None = None
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
-    flags: dict[str, int] = field(default_factory=dict)
-
-    def to_point_cloud(self) -> PointCloudFrame:
-        """The :class:`runtime.frames.PointCloudFrame` view of this packet."""
-        return PointCloudFrame(
-            points=self.points,
-            frame_number=self.frame_number,
-            timestamp=self.timestamp,
-            flags=dict(self.flags),
-        )
-
-
 class _Damaged(Exception):
     """Internal: the packet under test is inconsistent (the message says why)."""
-
-
-def _sdk_major(version: int) -> int:
-    return (version >> 24) & 0xFF
 
 
 class UartPacketParser:
@@ -359,11 +194,11 @@ class UartPacketParser:
         self._pending_bytes = 0
 
     @classmethod
-    def for_config(cls, rc: Any, **kwargs: Any) -> UartPacketParser:
-        """A parser pinned to a :class:`firmware_cfg.RadarConfig`'s dialect and board."""
-        chirp = rc.chirp
+    def for_config(cls, radar_config: RadarConfig, **kwargs: Any) -> UartPacketParser:
+        """A parser pinned to the radar's dialect and board (and its range/Doppler bins)."""
+        chirp = radar_config.chirp
         opts: dict[str, Any] = {
-            "dialect": rc.dialect,
+            "dialect": radar_config.dialect,
             "platform": chirp.board_spec.platform_id,
             "num_range_bins": chirp.num_range_bins,
             "doppler_bin_mps": chirp.velocity_bin_mps,
@@ -432,10 +267,22 @@ class UartPacketParser:
     def flush(self, timestamp: float | None = None) -> list[UartFrame]:
         """The stream ended: release a packet held for its end check, and packets still pending
         because no packet was ever confirmed for their subframe (nothing contradicts them; a
-        pending packet whose subframe has a confirmed layout was already checked against it)."""
+        pending packet whose subframe has a confirmed layout was already checked against it).
+
+        What is left after that can never complete: a packet cut off by the end of the stream is
+        counted in ``packets_damaged`` (reason ``truncated``), and every byte left (that packet, or
+        the start of a magic word) in ``bytes_skipped``; the parser then buffers nothing.
+        """
         out = self.feed(b"", timestamp, final=True)
         if self._pending:
             out += self._resolve_pending(unverified_ok=True)
+        buf = self._buf
+        if buf:
+            if buf.startswith(MAGIC):  # _drain leaves an incomplete packet at the buffer's start
+                self._damage(f"truncated: the stream ended {len(buf)} B into a packet")
+            self.stats.bytes_skipped += len(buf)
+            buf.clear()
+            self._scanned = 0
         return out
 
     # ------------------------------------------------------------------ framing
@@ -465,7 +312,7 @@ class UartPacketParser:
             avail = len(buf) - pos
             if avail < 16:
                 break
-            version, length = _HDR_PREFIX.unpack_from(buf, pos + 8)
+            version, length = HDR_PREFIX.unpack_from(buf, pos + 8)
             try:
                 hdr_len = self._header_len(version, length)
             except _Damaged as exc:
@@ -609,7 +456,7 @@ class UartPacketParser:
         frame.flags["last_tlv_dropped"] = int(last)
 
     def _header_len(self, version: int, length: int) -> int:
-        major = _sdk_major(version)
+        major = sdk_major(version)
         if self.dialect == "1.x":
             if major != 1:
                 raise _Damaged(f"version: {version:#010x} is not SDK 1.x")
@@ -648,9 +495,9 @@ class UartPacketParser:
     def _decode(self, pkt: bytes, hdr_len: int, ts: float) -> tuple[UartFrame, int | None, _Layout]:
         length = len(pkt)
         if hdr_len == HEADER_3X_BYTES:
-            version, _, platform, fn, cycles, nobj, ntlv, subframe = _HDR_3X.unpack_from(pkt)
+            version, _, platform, fn, cycles, nobj, ntlv, subframe = HDR_3X.unpack_from(pkt)
         else:
-            version, _, platform, fn, cycles, nobj, ntlv = _HDR_1X.unpack_from(pkt)
+            version, _, platform, fn, cycles, nobj, ntlv = HDR_1X.unpack_from(pkt)
             subframe = 0
         if self.platform is not None:
             if platform != self.platform:
@@ -663,7 +510,7 @@ class UartPacketParser:
             raise _Damaged(f"subframe: {subframe}")
         if nobj * 8 > length:
             raise _Damaged(f"point count: {nobj} points cannot fit {length} B")
-        q_points = hdr_len == HEADER_1X_BYTES or _sdk_major(version) < 3
+        q_points = hdr_len == HEADER_1X_BYTES or sdk_major(version) < 3
 
         # ---- walk the TLVs: every header inside the packet, sizes consistent
         tlvs: dict[int, tuple[int, int]] = {}
@@ -675,11 +522,11 @@ class UartPacketParser:
         for _ in range(ntlv):
             if off + TLV_HEADER_BYTES > length:
                 raise _Damaged("tlv header: beyond the packet")
-            t, n = _TLV.unpack_from(pkt, off)
+            t, n = TLV_HEADER.unpack_from(pkt, off)
             off += TLV_HEADER_BYTES
             if n > length - off:
                 raise _Damaged(f"tlv length: type {t} claims {n} B, {length - off} B left")
-            if t not in _KNOWN_TLVS:
+            if t not in KNOWN_TLVS:
                 if not self.allow_unknown_tlvs:
                     raise _Damaged(f"tlv type: unknown {t}")
                 unknown += 1
@@ -688,10 +535,10 @@ class UartPacketParser:
             else:
                 self._check_size(t, n, nobj, q_points)
                 tlvs[t] = (off, n)
-            if t in _POINT_TLVS:
+            if t in POINT_TLVS:
                 point_types.append(t)
             else:  # an unknown TLV's size may vary: its type only
-                fixed.append((t, n if t in _KNOWN_TLVS else -1))
+                fixed.append((t, n if t in KNOWN_TLVS else -1))
             last = t
             off += n
         if length - off >= SEGMENT_BYTES:
@@ -754,9 +601,11 @@ class UartPacketParser:
             rd = np.frombuffer(pkt, "<u2", n // 2, o).copy()
             frame.range_doppler_heatmap = self._shape(rd)
         if 6 in tlvs:
-            frame.stats = dict(zip(STATS_FIELDS, _STATS.unpack_from(pkt, tlvs[6][0]), strict=True))
+            frame.stats = dict(
+                zip(STATS_FIELDS, STATS_STRUCT.unpack_from(pkt, tlvs[6][0]), strict=True)
+            )
         if 9 in tlvs:
-            vals = _TEMPERATURE.unpack_from(pkt, tlvs[9][0])
+            vals = TEMPERATURE_STRUCT.unpack_from(pkt, tlvs[9][0])
             frame.temperature = dict(zip(TEMPERATURE_FIELDS, vals, strict=True))
         layout: _Layout = (
             hdr_len,
@@ -788,12 +637,12 @@ class UartPacketParser:
             ):
                 raise _Damaged(f"tlv size: type {t} has {n} B")
         elif t == 6:
-            if n != _STATS.size:
+            if n != STATS_STRUCT.size:
                 raise _Damaged(f"tlv size: stats {n} B")
         elif t == 9:
-            if n != _TEMPERATURE.size:
+            if n != TEMPERATURE_STRUCT.size:
                 raise _Damaged(f"tlv size: temperature {n} B")
-        elif t == 1020 and n != _UNITS.size + 8 * nobj:
+        elif t == 1020 and n != UNITS.size + 8 * nobj:
             raise _Damaged(f"tlv size: compressed points {n} B for {nobj} points")
 
     def _check_box(self, points: np.ndarray) -> None:
@@ -810,12 +659,12 @@ class UartPacketParser:
     def _q_points(
         self, pkt: bytes, o: int, n: int, nobj: int, extras: dict[str, np.ndarray]
     ) -> np.ndarray:
-        count, qfmt = _QDESCR.unpack_from(pkt, o)
+        count, qfmt = QDESCR.unpack_from(pkt, o)
         if count != nobj:
             raise _Damaged(f"points descriptor: {count} objects, header says {nobj}")
         if qfmt > 15:
             raise _Damaged(f"points descriptor: Q format {qfmt}")
-        rec = np.frombuffer(pkt, _QPOINT, nobj, o + _QDESCR.size)
+        rec = np.frombuffer(pkt, QPOINT_DTYPE, nobj, o + QDESCR.size)
         scale = np.float32(1.0 / (1 << qfmt))
         points = np.empty(nobj, dtype=POINT_DTYPE)
         points["x"] = rec["x"] * scale
@@ -834,11 +683,11 @@ class UartPacketParser:
 
     @staticmethod
     def _compressed_points(pkt: bytes, o: int, nobj: int) -> np.ndarray:
-        units = _UNITS.unpack_from(pkt, o)
+        units = UNITS.unpack_from(pkt, o)
         if not all(math.isfinite(u) for u in units) or units[3] <= 0:
             raise _Damaged("compressed points: invalid units")
         el_u, az_u, dop_u, rng_u, snr_u = (np.float64(u) for u in units)
-        rec = np.frombuffer(pkt, _CPOINT, nobj, o + _UNITS.size)
+        rec = np.frombuffer(pkt, CPOINT_DTYPE, nobj, o + UNITS.size)
         r = rec["range"] * rng_u
         el = rec["elevation"] * el_u
         az = rec["azimuth"] * az_u
@@ -863,190 +712,3 @@ class UartPacketParser:
         iq = np.frombuffer(pkt, "<i2", n // 2, o).reshape(-1, 2)  # {imag, real}
         out = (iq[:, 1] + 1j * iq[:, 0]).astype(np.complex64)
         return self._shape(out)
-
-
-# ---------------------------------------------------------------------- encoder
-def _tlv(t: int, payload: bytes) -> bytes:
-    return _TLV.pack(t, len(payload)) + payload
-
-
-def _complex_payload(arr: np.ndarray) -> bytes:
-    a = np.asarray(arr).reshape(-1)
-    iq = np.empty((len(a), 2), dtype="<i2")
-    iq[:, 0] = np.clip(np.round(a.imag), -32768, 32767)
-    iq[:, 1] = np.clip(np.round(a.real), -32768, 32767)
-    return iq.tobytes()
-
-
-def _u16_payload(arr: np.ndarray) -> bytes:
-    return np.clip(np.asarray(arr).reshape(-1), 0, 65535).astype("<u2").tobytes()
-
-
-def _fields(values: Sequence[int] | Mapping[str, int] | None, names: tuple[str, ...]) -> list[int]:
-    if values is None:
-        return [0] * len(names)
-    if isinstance(values, Mapping):
-        return [int(values.get(k, 0)) for k in names]
-    vals = [int(v) for v in values]
-    if len(vals) != len(names):
-        raise ValueError(f"expected {len(names)} values ({', '.join(names)}), got {len(vals)}")
-    return vals
-
-
-def _db_to_tenths(db: np.ndarray) -> np.ndarray:
-    tenths = np.where(np.isfinite(db), np.round(np.asarray(db, np.float64) * 10.0), 0.0)
-    return np.clip(tenths, -32768, 32767).astype("<i2")
-
-
-def encode_packet(
-    frame_number: int,
-    points: np.ndarray,
-    *,
-    platform: int,
-    version: int | None = None,
-    dialect: str = "3.x",
-    subframe: int = 0,
-    cpu_cycles: int = 0,
-    side_info: bool = True,
-    range_profile: np.ndarray | None = None,
-    noise_profile: np.ndarray | None = None,
-    azimuth_heatmap: np.ndarray | None = None,
-    range_doppler_heatmap: np.ndarray | None = None,
-    azimuth_elevation_heatmap: np.ndarray | None = None,
-    stats: Sequence[int] | Mapping[str, int] | None = None,
-    temperature: Sequence[int] | Mapping[str, int] | None = None,
-    compressed_units: tuple[float, float, float, float, float] | None = None,
-    q_format: int | None = None,
-    doppler_bin_mps: float | None = None,
-    range_bin_m: float | None = None,
-) -> bytes:
-    """One data-port packet exactly as the out-of-box demo sends it (layout: module docstring).
-
-    TLV order follows the SDK 3.x demo: points (1 or 1020), side info (7), range profile (2),
-    noise profile (3), azimuth heat map (4), range-Doppler heat map (5), azimuth/elevation heat map
-    (8), stats (6), temperature (9); SDK 1.x: 1, 2, 3, 4, 5, 6. A frame without points carries no
-    points TLV. Padding bytes are zeros (the firmware's are undefined).
-
-    Args:
-        frame_number: header frame counter.
-        points: structured array with x, y, z [m], v [m/s] and optionally snr, noise [dB]
-            (:data:`runtime.frames.POINT_DTYPE`).
-        platform: header platform, e.g. ``ChirpConfig.board_spec.platform_id``.
-        version: header version word (default SDK 3.5.0.4, or 1.2.0.5 for ``dialect="1.x"``).
-        dialect: ``"3.x"`` (40-byte header, float points) or ``"1.x"`` (36-byte header, Q-format).
-        subframe: subframe number (3.x only).
-        cpu_cycles: header time [CPU cycles].
-        side_info: send TLV 7 with snr/noise in 0.1 dB (3.x, ``guiMonitor`` detectedObjects = 1).
-        range_profile, noise_profile: uint16 ``[num_range_bins]`` (Q9 log2 magnitude).
-        azimuth_heatmap, azimuth_elevation_heatmap: complex ``[num_range_bins, num_virtual]``
-            (sent as int16 imag, real).
-        range_doppler_heatmap: uint16 ``[num_range_bins, num_doppler_bins]``.
-        stats: six values (:data:`STATS_FIELDS`), sequence or mapping.
-        temperature: twelve values (:data:`TEMPERATURE_FIELDS`), sequence or mapping.
-        compressed_units: (elevation [rad], azimuth [rad], Doppler [m/s], range [m], snr [linear])
-            per LSB: send the toolbox's compressed point cloud (1020) instead of TLV 1 (3.x).
-        q_format: SDK 1.x coordinates are ``round(m * 2**q_format)``; None picks the largest
-            q <= 15 that fits the points.
-        doppler_bin_mps: SDK 1.x Doppler bin width [m/s] for ``dopplerIdx = round(v / bin)``
-            (0 when None).
-        range_bin_m: SDK 1.x range bin width [m] for ``rangeIdx`` (0 when None).
-    """
-    if dialect not in ("3.x", "1.x"):
-        raise ValueError(f"dialect must be '3.x' or '1.x', got {dialect!r}")
-    sdk1 = dialect == "1.x"
-    if version is None:
-        version = VERSION_SDK1 if sdk1 else VERSION_SDK3
-    pts = np.asarray(points)
-    nobj = len(pts)
-    names = pts.dtype.names or ()
-    tlvs: list[bytes] = []
-
-    if nobj:
-        if sdk1:
-            tlvs.append(_tlv(1, _encode_q_points(pts, q_format, doppler_bin_mps, range_bin_m)))
-        elif compressed_units is not None:
-            tlvs.append(_tlv(1020, _encode_compressed(pts, compressed_units)))
-        else:
-            xyzv = np.empty((nobj, 4), dtype="<f4")
-            for k, name in enumerate(("x", "y", "z", "v")):
-                xyzv[:, k] = pts[name]
-            tlvs.append(_tlv(1, xyzv.tobytes()))
-            if side_info:
-                si = np.zeros((nobj, 2), dtype="<i2")
-                if "snr" in names:
-                    si[:, 0] = _db_to_tenths(pts["snr"])
-                if "noise" in names:
-                    si[:, 1] = _db_to_tenths(pts["noise"])
-                tlvs.append(_tlv(7, si.tobytes()))
-    if range_profile is not None:
-        tlvs.append(_tlv(2, _u16_payload(range_profile)))
-    if noise_profile is not None:
-        tlvs.append(_tlv(3, _u16_payload(noise_profile)))
-    if azimuth_heatmap is not None:
-        tlvs.append(_tlv(4, _complex_payload(azimuth_heatmap)))
-    if range_doppler_heatmap is not None:
-        tlvs.append(_tlv(5, _u16_payload(range_doppler_heatmap)))
-    if azimuth_elevation_heatmap is not None and not sdk1:
-        tlvs.append(_tlv(8, _complex_payload(azimuth_elevation_heatmap)))
-    if stats is not None:
-        tlvs.append(_tlv(6, _STATS.pack(*[v & 0xFFFFFFFF for v in _fields(stats, STATS_FIELDS)])))
-    if temperature is not None and not sdk1:
-        tlvs.append(_tlv(9, _TEMPERATURE.pack(*_fields(temperature, TEMPERATURE_FIELDS))))
-
-    body = b"".join(tlvs)
-    hdr_len = HEADER_1X_BYTES if sdk1 else HEADER_3X_BYTES
-    total = hdr_len + len(body)
-    total += (-total) % SEGMENT_BYTES
-    head = (
-        version & 0xFFFFFFFF,
-        total,
-        platform & 0xFFFFFFFF,
-        frame_number & 0xFFFFFFFF,
-        cpu_cycles & 0xFFFFFFFF,
-        nobj,
-        len(tlvs),
-    )
-    header = MAGIC + (_HDR_1X.pack(*head)[8:] if sdk1 else _HDR_3X.pack(*head, subframe)[8:])
-    return header + body + bytes(total - hdr_len - len(body))
-
-
-def _encode_q_points(
-    pts: np.ndarray, q_format: int | None, doppler_bin_mps: float | None, range_bin_m: float | None
-) -> bytes:
-    n = len(pts)
-    xyz = np.stack([np.asarray(pts[k], np.float64) for k in ("x", "y", "z")], axis=1)
-    if q_format is None:
-        peak = float(np.max(np.abs(xyz))) if n else 0.0
-        q_format = 15
-        while q_format > 0 and peak * (1 << q_format) > 32767:
-            q_format -= 1
-    rec = np.zeros(n, dtype=_QPOINT)
-    scaled = np.clip(np.round(xyz * (1 << q_format)), -32768, 32767).astype(np.int16)
-    rec["x"], rec["y"], rec["z"] = scaled[:, 0], scaled[:, 1], scaled[:, 2]
-    if doppler_bin_mps:
-        v = np.asarray(pts["v"], np.float64)
-        rec["doppler_idx"] = np.clip(np.round(np.nan_to_num(v) / doppler_bin_mps), -32768, 32767)
-    if range_bin_m:
-        r = np.linalg.norm(xyz, axis=1)
-        rec["range_idx"] = np.clip(np.round(r / range_bin_m), 0, 65535)
-    return _QDESCR.pack(n, q_format) + rec.tobytes()
-
-
-def _encode_compressed(pts: np.ndarray, units: tuple[float, float, float, float, float]) -> bytes:
-    el_u, az_u, dop_u, rng_u, snr_u = (float(u) for u in units)
-    x, y, z = (np.asarray(pts[k], np.float64) for k in ("x", "y", "z"))
-    r = np.sqrt(x * x + y * y + z * z)
-    el = np.arcsin(np.divide(z, r, out=np.zeros_like(r), where=r > 0))
-    az = np.arctan2(x, y)
-    rec = np.zeros(len(pts), dtype=_CPOINT)
-    rec["range"] = np.clip(np.round(r / rng_u), 0, 65535)
-    rec["elevation"] = np.clip(np.round(el / el_u), -128, 127)
-    rec["azimuth"] = np.clip(np.round(az / az_u), -128, 127)
-    rec["doppler"] = np.clip(
-        np.round(np.nan_to_num(np.asarray(pts["v"], np.float64)) / dop_u), -32768, 32767
-    )
-    names = pts.dtype.names or ()
-    if "snr" in names:
-        snr_db = np.nan_to_num(np.asarray(pts["snr"], np.float64), nan=0.0)
-        rec["snr"] = np.clip(np.round(10.0 ** (snr_db / 10.0) / snr_u), 0, 65535)
-    return _UNITS.pack(el_u, az_u, dop_u, rng_u, snr_u) + rec.tobytes()
