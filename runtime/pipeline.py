@@ -216,7 +216,7 @@ class RadarPipeline:
         if self.settings.source.raw_adc:
             from runtime.dsp.chain import make_plan
 
-            self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
+            self._plan = make_plan(self.radar_config)
         self._started_at = time.monotonic()
         self._stop.clear()
         for name, target in (
@@ -475,7 +475,7 @@ class RadarPipeline:
                     if self._plan is None:
                         from runtime.dsp.chain import make_plan
 
-                        self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
+                        self._plan = make_plan(self.radar_config)
                     try:
                         result = process_frame(frame.data, self._plan)
                     except Exception as exc:
