@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_cfg import CfgError, RadarConfig, get_board, parse_cfg_text
+from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg, parse_cfg_text
 from runtime.frames import POINT_DTYPE
 from runtime.sources.uart_encoder import encode_packet
 from runtime.sources.uart_tlv import MAGIC, VERSION_SDK1, VERSION_SDK3
@@ -533,8 +533,6 @@ class FakeUartRadar:
 
 
 def _load(cfg: str) -> RadarConfig:
-    from firmware_cfg import load_cfg
-
     return load_cfg(cfg)
 
 
