@@ -257,7 +257,7 @@ def simulate_sample(
         raise ValueError(f"unknown outputs {unknown}; known: {', '.join(OUTPUTS)}")
     options = trace_options or TraceOptions()
     rc = scenario.radar_config()
-    cfg, demo = rc.chirp, rc.demo
+    cfg = rc.chirp
     scene = scenario.scene()
     humans = scenario.humans()
     starts = scenario.frame_starts_s()
@@ -278,7 +278,7 @@ def simulate_sample(
         min(cfg.max_range_m, float(ranges.max()) + GATE_MARGIN_M),
     )
 
-    plan = make_plan(cfg, demo)
+    plan = make_plan(rc)
     static = scene.static_meshes()
     trace, close = make_tracer(backend, scenario, options, static)
     nf = scenario.num_frames
@@ -309,7 +309,7 @@ def simulate_sample(
                 if keep_frames and f == nf // 2:
                     rd_db = res.detection_db.copy()
             if "spectrogram" in outputs or keep_frames:
-                sg = micro_doppler(frame[None], cfg, demo, range_gate_m=gate)
+                sg = micro_doppler(frame[None], rc, range_gate_m=gate)
                 spec_cols.append(sg.power_db[0])
                 velocity_axis = sg.velocity_mps
     finally:
