@@ -7,7 +7,7 @@ import pytest
 from firmware_cfg import AdcFormat, emit_cfg, get_board, load_cfg, parse_cfg_text
 from firmware_cfg.profiles import describe, list_profiles, profile_path
 
-BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk")
+BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk", "iwr6843aop")
 USES = ("presence", "raw_activity", "vitals")
 
 

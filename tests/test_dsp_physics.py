@@ -21,7 +21,7 @@ from runtime.dsp.micro_doppler import micro_doppler
 from runtime.dsp.vitals import chest_signal, vital_rates
 from sim.radar.point_targets import PointTarget, synthesize_frame, synthesize_frames
 
-BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk")
+BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk", "iwr6843aop")
 NOISE_STD = 5.0  # ADC counts, against targets of 200 counts: ~70 dB SNR after integration
 
 
