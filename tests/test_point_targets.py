@@ -128,6 +128,16 @@ def test_elevation_uses_the_raised_tx() -> None:
     assert abs(step) < 2e-3
 
 
+def test_xwr1642_is_an_eight_element_line() -> None:
+    """xWR1642BOOST: TX1 four half-wavelengths from TX0, so TX0 and TX1 continue one 8-element line."""
+    cfg = vector_cfg(board="IWR1642BOOST", tx_mask=0b11, chirp_tx_masks=(1, 2), num_loops=2)
+    azimuth = 22.0
+    phase = _phase_at_peak(synthesize_frame(cfg, [PointTarget(range_m=2.0, azimuth_deg=azimuth)]))
+    line = phase[..., 0].reshape(-1)  # tx-major: virtual x = 0..7
+    step = np.angle(np.exp(1j * np.diff(line)))
+    np.testing.assert_allclose(step, np.pi * np.sin(np.deg2rad(azimuth)), atol=2e-3)
+
+
 @pytest.mark.parametrize(("azimuth", "elevation"), [(20.0, -15.0), (-35.0, 10.0)])
 def test_aop_board_is_a_2d_plane_wave_with_inverted_feeds(azimuth: float, elevation: float) -> None:
     """IWR6843AOPEVM: every virtual antenna (x, z) of its 2D grid sees
