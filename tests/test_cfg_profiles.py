@@ -72,10 +72,10 @@ def test_xwr1642_profile_speaks_sdk_2x() -> None:
     rc1 = parse_cfg_text(one_tx)
     assert rc1.chirp.num_virtual == 4 and rc1.demo.cfar_range.threshold_db == pytest.approx(30.0)
     assert "cfarCfg -1 0 2 8 4 3 0 5120" in emit_cfg(rc1)
-    with pytest.raises(CfgErrors, match="aoaFovCfg does not exist in the SDK 2.x dialect"):
+    with pytest.raises(CfgErrors, match=r"aoaFovCfg does not exist in the SDK 2\.x dialect"):
         parse_cfg_text(text.replace("sensorStart", "aoaFovCfg -1 -90 90 -90 90\nsensorStart"))
     mixed = text.replace("cfarCfg -1 1 0 4 2 3 1 5120", "cfarCfg -1 1 0 4 2 3 1 15 1")
-    with pytest.raises(CfgErrors, match="dialect mix: cfarCfg here has SDK 3.x arity"):
+    with pytest.raises(CfgErrors, match=r"dialect mix: cfarCfg here has SDK 3\.x arity"):
         parse_cfg_text(mixed)
 
 
