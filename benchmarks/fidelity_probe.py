@@ -9,8 +9,8 @@ Point clouds of simulated windows (``benchmarks/fidelity_generate.py``: ``sample
   [m/s] and lateral spread per frame (standard deviation of x over a frame's points [m], frames with
   two points or more). Both clouds are cut to the recordings' range window (no real point lies beyond
   ``RANGE_WINDOW_M``: RadHAR's tool chain reports 0-5 m), the same cut on both sides.
-* **sim->real probe**: position-free features of 2 s windows (below), a multinomial logistic regression
-  (L2, L-BFGS) trained on the simulated windows and tested on 2 s windows cut from the real recordings;
+* **sim->real probe**: position-free features of 1 s windows (below), a multinomial logistic regression
+  (L2, L-BFGS) trained on the simulated windows and tested on 1 s windows cut from the real recordings;
   accuracy and per-class recall (chance 0.20), with real->real leave-one-recording-out as the ceiling.
   It asks whether what separates activities in simulation separates them in real data.
 
@@ -43,8 +43,8 @@ RANGE_WINDOW_M = 5.12
 RADAR_HEIGHT_M = 1.0
 #: Frame rate of the recordings and of the profile [frames/s].
 FRAME_RATE_HZ = 30.0
-#: Probe window length [frames] (2 s).
-WINDOW_FRAMES = 60
+#: Probe window length [frames] (1 s; longer simulated windows are cut into several).
+WINDOW_FRAMES = 30
 METRICS = ("points_per_frame", "range_m", "height_m", "abs_v_mps", "lateral_spread_m")
 
 
