@@ -1,11 +1,12 @@
 """Generate simulated RadHAR-setup windows for ``benchmarks/fidelity_report.py`` (one code tree).
 
     python benchmarks/fidelity_generate.py --code-root /work/main --out /work/data/fidelity/before \
-        --samples 4 --window-s 2.0
+        --samples 2 --window-s 1.0
 
 Runs the simulator of the code tree ``--code-root`` (default: this checkout; ``/work/main`` or a ref
 checkout gives the "before" figures) on ``sample_scenario(setup="radhar", prompt="a person <activity>
-in the office")`` with ``simulate_sample(outputs=("points",))`` and writes one ``<activity>_<k>.npz``
+in the office")`` with ``simulate_sample(outputs=("points",))`` (~150 s per 1 s window on
+the shared 2-core machine) and writes one ``<activity>_<k>.npz``
 per window: ``points`` (structured POINT_DTYPE fields x, y, z, v, snr as plain arrays),
 ``offsets [frames + 1]``, ``pelvis_radar [frames, 3]`` (the person's mean position in the radar frame
 [m]). Existing files are kept (a cache), so an interrupted run resumes.
@@ -25,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--code-root", type=Path, default=Path(__file__).resolve().parents[1])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--samples", type=int, default=4, help="windows per activity")
-    ap.add_argument("--window-s", type=float, default=2.0)
+    ap.add_argument("--samples", type=int, default=2, help="windows per activity")
+    ap.add_argument("--window-s", type=float, default=1.0, help="window length [s]")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--activities", default=",".join(ACTIVITIES))
     args = ap.parse_args(argv)

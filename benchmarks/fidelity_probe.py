@@ -130,6 +130,22 @@ def means(frames: Sequence[dict[str, np.ndarray]]) -> dict[str, float]:
     return {m: float(np.mean(s[m])) if s[m].size else float("nan") for m in METRICS}
 
 
+def moving_summary(frames: Sequence[dict[str, np.ndarray]]) -> str:
+    """Moving points: per frame, height p5-p95 [m], share with |v| > 3 m/s, share near range (< 0.1 m)."""
+    if not frames:
+        return "n/a"
+    cat = {k: np.concatenate([f[k] for f in frames]) for k in "xyzv"}
+    mov = cat["v"] != 0
+    r = np.sqrt(cat["x"] ** 2 + cat["y"] ** 2 + cat["z"] ** 2)
+    h = cat["z"][mov] + RADAR_HEIGHT_M
+    hs = f"{np.percentile(h, 5):5.2f}..{np.percentile(h, 95):4.2f}" if h.size else "   n/a    "
+    fast = float((np.abs(cat["v"][mov]) > 3.0).mean()) if mov.any() else 0.0
+    return (
+        f"moving/frame {mov.sum() / len(frames):5.2f}  height {hs} m  |v|>3 {fast:4.2f}  "
+        f"near(<0.1 m)/frame {(r < 0.1).sum() / len(frames):4.2f}"
+    )
+
+
 def window_features(frames: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
     """Position-free features ``[F]`` of one window of frames (module docstring)."""
     n = np.array([f["x"].size for f in frames], float)

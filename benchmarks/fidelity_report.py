@@ -339,6 +339,11 @@ def radhar_section(args: argparse.Namespace) -> int:
             f"   {folder:8s} "
             + " | ".join(" ".join(f"{r[m]:5.2f}" for m in fp.METRICS) for r in rows)
         )
+    print("   moving points (height = radar-frame z + 1 m), real / " + " / ".join(sims))
+    for folder in fp.FOLDERS:
+        print(f"   {folder:8s} real   {fp.moving_summary([f for r in real[folder] for f in r])}")
+        for name, sim in sims.items():
+            print(f"   {'':8s} {name:6s} {fp.moving_summary([f for w in sim[folder] for f in w])}")
     classes = len(fp.FOLDERS)
     real_f = fp.feature_set(real)
     print(
