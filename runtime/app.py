@@ -42,7 +42,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from runtime.comms.base import Communicator
+from runtime.comms.mqtt import MqttAuthError, MqttCommunicator
+from runtime.comms.zeromq import ZeroMqCommunicator
 from runtime.config import MmfmConfig
+from runtime.eventlog import EventLog, EventLogError
 from runtime.events import Event
 from runtime.pipeline import RadarPipeline
 from runtime.process_stats import ProcessStats
@@ -94,7 +97,7 @@ class App:
         if unknown:
             raise ValueError(f"sources for radars not in the config: {sorted(unknown)}")
         self.communicators: list[Communicator] = []
-        self.event_log: Any = None
+        self.event_log: EventLog | None = None
         self.pipelines: dict[str, RadarPipeline] = {}
         self._stop_event = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -148,8 +151,6 @@ class App:
         settings = self.config.event_log
         if not settings.enabled:
             return "off"
-        from runtime.eventlog import EventLog, EventLogError
-
         try:
             self.event_log = EventLog(
                 settings.path, retention_days=settings.retention_days, max_rows=settings.max_rows
@@ -176,12 +177,8 @@ class App:
         radars = self.config.radar_infos()
         comms: list[Communicator] = []
         if self.config.mqtt is not None:
-            from runtime.comms.mqtt import MqttCommunicator
-
             comms.append(MqttCommunicator(self.config.mqtt, radars))
         if self.config.zeromq is not None:
-            from runtime.comms.zeromq import ZeroMqCommunicator
-
             comms.append(ZeroMqCommunicator(self.config.zeromq, radars))
         return comms
 
@@ -204,8 +201,6 @@ class App:
         while time.monotonic() < deadline:
             stats = [c.stats() for c in mqtts]
             if any(s.get("auth_failures") for s in stats):
-                from runtime.comms.mqtt import MqttAuthError
-
                 msg = "MQTT broker refused the credentials"
                 comm = mqtts[0]
                 auth_message = getattr(comm, "_auth_message", None)

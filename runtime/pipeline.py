@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from runtime.config import RadarSettings, WatchdogSettings
+from runtime.dsp.chain import DspPlan, make_plan, process_frame
 from runtime.events import Event
 from runtime.events.engine import EventEngine
 from runtime.frames import PointCloudFrame, RawFrame
@@ -165,7 +166,7 @@ class RadarPipeline:
         self._detect_q: queue.Queue[tuple[Any, Any, float]] = queue.Queue(
             settings.queues.detections
         )
-        self._plan: Any = None
+        self._plan: DspPlan | None = None
         self._stop = threading.Event()
         self._restart = threading.Event()
         self._restart_reason = ""
@@ -214,9 +215,7 @@ class RadarPipeline:
         if self._threads:
             raise RuntimeError(f"pipeline {self.radar_id} started twice")
         if self.settings.source.raw_adc:
-            from runtime.dsp.chain import make_plan
-
-            self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
+            self._plan = make_plan(self.radar_config)
         self._started_at = time.monotonic()
         self._stop.clear()
         for name, target in (
@@ -460,8 +459,6 @@ class RadarPipeline:
 
     # ------------------------------------------------------------------ DSP
     def _dsp_loop(self) -> None:
-        from runtime.dsp.chain import process_frame
-
         try:
             while True:
                 try:
@@ -473,9 +470,7 @@ class RadarPipeline:
                 t_start = time.time()
                 if isinstance(frame, RawFrame):
                     if self._plan is None:
-                        from runtime.dsp.chain import make_plan
-
-                        self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
+                        self._plan = make_plan(self.radar_config)
                     try:
                         result = process_frame(frame.data, self._plan)
                     except Exception as exc:

@@ -56,7 +56,7 @@ class MqttSettings(BaseModel):
         min_length=1,
         max_length=128,
         description="MQTT client id; unique per broker (a second daemon with the same id kicks "
-        "the first off)",
+        "the first off); each radar's availability connection uses <client_id>-radar-<radar>",
     )
     topic_prefix: str = Field(
         default="mmfm",
