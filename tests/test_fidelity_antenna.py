@@ -40,14 +40,14 @@ def test_coupling_gives_the_demo_near_range_static_points() -> None:
     assert not rc.demo.dc_range_calibration
     cfg = rc.chirp
     frame = synthesize_adc(cfg, coupling_paths(cfg, 0.0), rng=np.random.default_rng(0))
-    pts = process_frame(frame, make_plan(cfg, rc.demo)).points
+    pts = process_frame(frame, make_plan(rc)).points
     r = np.sqrt(pts["x"] ** 2 + pts["y"] ** 2 + pts["z"] ** 2)
     near = pts[r < 0.1]
     assert len(near) >= 1
     assert np.all(near["v"] == 0)
     # without the leak: nothing there
     empty = synthesize_adc(cfg, coupling_paths(cfg, 0.0, level=0.0), rng=np.random.default_rng(0))
-    pts0 = process_frame(empty, make_plan(cfg, rc.demo)).points
+    pts0 = process_frame(empty, make_plan(rc)).points
     assert not np.any(np.sqrt(pts0["x"] ** 2 + pts0["y"] ** 2 + pts0["z"] ** 2) < 0.1)
 
 

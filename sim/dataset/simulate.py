@@ -296,7 +296,7 @@ def simulate_sample(
         for f in range(nf):
             meshes = list(static) + [h.mesh_at(float(mids[f])) for h in humans]
             paths = trace(meshes, scene.radar, float(mids[f]))
-            if not demo.dc_range_calibration:  # the board's TX->RX leakage stays in the data
+            if not rc.demo.dc_range_calibration:  # the board's TX->RX leakage stays in the data
                 paths = PathSet.concat([paths, coupling_paths(cfg, paths.t_ref_s)])
             frame = synthesize_adc(
                 cfg,
