@@ -265,7 +265,11 @@ class EncoderStage:
         doc["queue_depth"] = self._queue.qsize()
         if times.size:
             p50, p99 = np.percentile(times, [50, 99])
-            doc["encode_ms"] = {"n": int(times.size), "p50": round(p50, 2), "p99": round(p99, 2)}
+            doc["encode_ms"] = {
+                "n": int(times.size),
+                "p50": round(float(p50), 2),
+                "p99": round(float(p99), 2),
+            }
         return doc
 
 
