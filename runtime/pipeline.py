@@ -127,7 +127,7 @@ class RadarPipeline:
             virtual radar in here).
         latency_window: latency percentiles cover this many latest frames.
         on_frame: called from the engine thread with ``(radar_id, frame)`` for every point-cloud
-            frame after its events went out (the encoder stage's non-blocking
+            frame (raw ADC: the DSP chain's points) after its events went out (the encoder stage's non-blocking
             :meth:`~runtime.inference.stage.EncoderStage.submit`); an exception is counted
             (``frame_hook_errors``).
     """
@@ -536,9 +536,13 @@ class RadarPipeline:
                 except Exception:
                     self._count("publish_errors")
                     self.log.exception("publishing %d events failed", len(events))
-            if self._on_frame is not None and isinstance(frame, PointCloudFrame):
+            if self._on_frame is not None:
                 try:
-                    self._on_frame(self.radar_id, frame)
+                    if isinstance(frame, PointCloudFrame):
+                        self._on_frame(self.radar_id, frame)
+                    elif result is not None:  # raw ADC: the DSP chain's points
+                        cloud = PointCloudFrame(result.points, frame.frame_number, frame.timestamp)
+                        self._on_frame(self.radar_id, cloud)
                 except Exception:
                     self._count("frame_hook_errors")
                     self.log.exception("the frame hook failed")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import require_shared
 from test_app import Recorder, load
-from test_app_lifecycle import replay_config, run_in_thread
+from test_app_lifecycle import long_capture, replay_config, run_in_thread
 
 from mmfm.cli import main as mmfm_main
 from runtime.app import App, AppStartError
@@ -212,3 +212,19 @@ def test_a_slow_encoder_drops_windows_while_occupancy_events_keep_flowing(
     assert s["embedded"] < s["windows"]
     occupancy = [e for e in rec.events if e.type == "occupancy"]
     assert occupancy and occupancy[0].value is True
+
+
+def test_raw_adc_sources_feed_the_encoder_with_the_dsp_points(tmp_path: Path) -> None:
+    text = replay_config(long_capture(tmp_path, copies=40)).replace(
+        "event_log: {enabled: false}\n",
+        f"event_log: {{path: {tmp_path / 'e.db'}}}\n"
+        "activities: {enabled: true, labels: home, queue: 100, min_points: 1}\n",
+    )
+    app = App(load(text), communicators=[Recorder()])
+    thread, result = run_in_thread(app)
+    pipe, stage = app.pipelines["den"], app.encoder_stage
+    thread.join(120)
+    assert result == {"code": 0}
+    assert pipe.stats()["errors"]["frame_hook"] == 0
+    s = stage.stats()
+    assert s["windows"] > 0 and s["embedded"] == s["windows"] and s["errors"] == 0, s
