@@ -45,10 +45,11 @@ def _spec(cfg: Path, num: int = 4, seed: int = 11) -> GenerateSpec:
 
 
 def _hashes(root: Path, pattern: str = "shard-*/sample-*") -> dict[str, str]:
+    """sha256 of the files; cost.json (timings, differs between runs by design) left out."""
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.glob(pattern))
-        if p.is_file()
+        if p.is_file() and p.name != "cost.json"
     }
 
 
