@@ -208,3 +208,55 @@ def test_ray_writes_the_bytes_of_the_local_executor(
     assert report.skipped == ["shard-00001-of-00004"] and len(report.written) == 3
     assert _hashes(root, "**/*") == _hashes(local4, "**/*")
     assert all(s.status == "complete" for s in verify_dataset(root))
+
+
+def _task_pids() -> list[int]:
+    """Ray worker processes running a shard (their process title is ``ray::_shard_task``)."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and b"ray::_shard_task" in (p / "cmdline").read_bytes():
+                pids.append(int(p.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.slow
+@needs_ray
+def test_ray_retries_the_shard_of_a_killed_worker(tiny_cfg: Path, tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    import ray
+
+    from sim.dataset.executors import ray_runner
+
+    spec = _spec(tiny_cfg, num=8)
+    want = tmp_path / "local"
+    generate(want, spec, num_shards=1)
+    root = tmp_path / "ray"
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})  # fmt: skip
+    try:
+        result: dict[str, object] = {}
+        run = threading.Thread(
+            target=lambda: result.update(
+                report=generate(root, spec, num_shards=1, runner=ray_runner(max_retries=2))
+            )
+        )
+        run.start()
+        killed = None
+        shard = root / "shard-00000-of-00001"
+        while run.is_alive() and killed is None:  # kill the worker once it has written a sample
+            pids = _task_pids()
+            if pids and any(shard.glob("sample-*.npz")):
+                killed = pids[0]
+                os.kill(killed, signal.SIGKILL)
+            run.join(0.05)
+        run.join(120)
+    finally:
+        ray.shutdown()
+    assert killed is not None, "the shard finished before its worker could be killed"
+    assert result["report"].written == ["shard-00000-of-00001"]  # type: ignore[attr-defined]
+    assert _hashes(root, "**/*") == _hashes(want, "**/*")
