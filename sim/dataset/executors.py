@@ -84,18 +84,42 @@ def ray_runner(
                     runtime_env={"env_vars": {"PYTHONPATH": path}},
                 )
             else:
-                ray.init(address=address, log_to_driver=False)
+                try:
+                    ray.init(address=address, log_to_driver=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    first = (
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    )
+                    raise ScenarioError(f"--address {address}: cannot reach Ray: {first}") from None
         try:
             task = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=[OSError])(
                 _shard_task
             )
-            refs = [task.remote(str(out.resolve()), spec_dict, i, n) for i in todo]
-            return done + list(ray.get(refs))
+            refs = {i: task.remote(str(out.resolve()), spec_dict, i, n) for i in todo}
+            results, failed = [], []
+            for i, ref in refs.items():
+                try:
+                    results.append(ray.get(ref))
+                except ray.exceptions.RayError as exc:
+                    failed.append(f"{shard_name(i, n)}: {_first_line(exc)}")
+            if failed:
+                raise ScenarioError(
+                    f"{len(failed)} shard(s) failed after {max_retries} retries (rerun to resume): "
+                    + "; ".join(failed)
+                )
+            return done + results
         finally:
             if started:
                 ray.shutdown()
 
     return run
+
+
+def _first_line(exc: BaseException) -> str:
+    """The root cause of a task's failure in one line."""
+    cause = getattr(exc, "cause", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[-1] if text else ''}"
 
 
 def _generate_argv(spec: GenerateSpec) -> list[str]:
@@ -203,6 +227,19 @@ def slurm_runner(
             todo,
             [n] * len(todo),
         )
-        return [job.result() for job in jobs]
+        results, failed = [], []
+        for i, job in zip(todo, jobs, strict=True):
+            try:
+                results.append(job.result())
+            except (
+                submitit.core.utils.FailedJobError,
+                submitit.core.utils.UncompletedJobError,
+            ) as exc:
+                failed.append(f"{shard_name(i, n)} (job {job.job_id}): {_first_line(exc)}")
+        if failed:
+            raise ScenarioError(
+                f"{len(failed)} shard(s) failed (rerun to resume): " + "; ".join(failed)
+            )
+        return results
 
     return run
