@@ -3,7 +3,9 @@
 Every executor calls :func:`sim.dataset.writer.write_shard` for each shard, so all of them give the
 same bytes for the same spec and shard set (``local`` runs the shards in this process, see
 :func:`sim.dataset.writer.generate`). The dataset directory must be on a file system every worker
-sees (NFS, Lustre, a local disk for a one-machine Ray instance).
+sees (NFS, Lustre, a local disk for a one-machine Ray instance), and every node needs the same mmfm
+and software stack installed (the bytes are identical only on one stack, FORMAT.md); a local Ray
+instance's workers import this checkout (``PYTHONPATH``).
 
 - **Ray** (``pip install 'mmfm[scale]'``): :func:`ray_runner` connects to ``address`` (``"auto"``,
   ``"ray://host:10001"``) or starts a local instance, skips complete shards in the driver, submits
