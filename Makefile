@@ -40,7 +40,9 @@ demo: venv
 test: venv lint
 	$(BIN)/python -m pytest
 
+# The slow tier also runs the Ray executor test: installs the [scale] extra (Ray, submitit) first.
 test-slow: venv
+	$(BIN)/pip install -q -e '.[scale]'
 	$(BIN)/python -m pytest -m slow
 
 lint: venv
