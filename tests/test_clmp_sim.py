@@ -201,3 +201,24 @@ def test_kinematic_windows_follow_the_body(tmp_path):
     assert back.activity == ws.activity and np.allclose(
         back.points, ws.points, rtol=2e-3, atol=2e-3
     )
+
+
+def test_a_window_as_long_as_the_sample_fits(tmp_path):
+    """Frame times are stored to the microsecond (15 x 0.033333 s < 0.5 s): a 0.5 s window still
+    fits a 0.5 s sample (the slow test's 2 s windows of 2 s samples found none before the fix)."""
+    from training.clmp.data import load_windows
+
+    data = tmp_path / "sim"
+    spec = GenerateSpec(
+        num=1,
+        seed=9,
+        radar="iwr1443boost_radhar",
+        window_s=0.5,
+        outputs=("points",),
+        prompt="a person walking in a living room",
+        trace=FAST,
+    )
+    generate(data, spec, num_shards=1)
+    contract = json.loads(short_config(tmp_path, 0.5, 5).read_text())["input_contract"]
+    ws = load_windows(data, contract, stride_s=0.5)
+    assert len(ws) == 1 and ws.mask.sum() > 0

@@ -96,11 +96,15 @@ def load_windows(
         if not s.points:
             continue
         times = np.asarray(s.truth["frame_times_s"], dtype=np.float64)
-        t0, t_end = times[0], times[-1] + (times[1] - times[0] if len(times) > 1 else 0.0)
+        dt = times[1] - times[0] if len(times) > 1 else 0.0
+        t0, t_end = times[0], times[-1] + dt
+        # frame times are stored rounded to the microsecond (60 x 0.033333 s = 1.99998 s), so a window
+        # as long as the sample must fit within half a frame period, not within float epsilon
+        tol = 0.5 * dt + 1e-6
         start = t0
         texts = [c["text"] for c in s.captions]
         act = sample_activity(s.truth)
-        while start + window_s <= t_end + 1e-6:
+        while start + window_s <= t_end + tol:
             sel = np.flatnonzero((times >= start - 1e-9) & (times < start + window_s - 1e-9))
             p, m = points_window_arrays([s.points[i] for i in sel], times[sel], contract)
             pts_l.append(p)
@@ -110,7 +114,10 @@ def load_windows(
             samples.append(s.index)
             start += stride_s
     if not acts:
-        raise ValueError(f"{root}: no sample with point clouds (generate with --outputs points)")
+        raise ValueError(
+            f"{root}: no window of {window_s:g} s: no sample with point clouds (generate with "
+            "--outputs points) or every sample is shorter than the window"
+        )
     return WindowSet(
         points=np.stack(pts_l),
         mask=np.stack(mask_l),
