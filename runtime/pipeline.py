@@ -208,6 +208,8 @@ class RadarPipeline:
             }
         )
         self.event_counts: Counter[str] = Counter()
+        #: the latest frame's point cloud (POINT_DTYPE ``[n]``, radar frame) for the live web view
+        self.latest_points: Any = None
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
@@ -523,6 +525,7 @@ class RadarPipeline:
                     exc,
                 )
                 continue
+            self.latest_points = result.points if result is not None else frame.points
             if events:
                 try:
                     self._on_events(self.radar_id, events)
