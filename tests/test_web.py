@@ -24,9 +24,6 @@ from runtime.fakes.uart_radar import FakeUartRadar
 from runtime.frames import POINT_DTYPE
 from runtime.tracking import from_floor
 
-pytest.importorskip("starlette", reason="the web view needs the optional extra mmfm[web]")
-pytest.importorskip("uvicorn", reason="the web view needs the optional extra mmfm[web]")
-
 CAPTURE = Path(__file__).resolve().parents[1] / "runtime" / "examples" / "two_people_iwr1843.bin"
 CHROMIUM = os.environ.get("MMFM_CHROMIUM", "/usr/bin/chromium")
 MOUNTING = Mounting(height_m=1.5, tilt_deg=0.0)
@@ -93,6 +90,8 @@ def fake_radar() -> Iterator[FakeUartRadar]:
 
 @pytest.fixture
 def running(fake_radar: FakeUartRadar, request: pytest.FixtureRequest) -> Iterator[App]:
+    for name in ("starlette", "uvicorn"):
+        pytest.importorskip(name, reason="the web view needs the optional extra mmfm[web]")
     web, env = getattr(request, "param", ("web: {port: 0, push_interval_s: 0.1}\n", {}))
     for k, v in env.items():
         os.environ[k] = v
@@ -174,6 +173,9 @@ def test_token_is_enforced(running: App) -> None:
 
 def test_state_json_without_browser(running: App) -> None:
     port = web_of(running).port
+    # no token on loopback: a foreign Host header (DNS rebinding) is refused
+    assert get(port, "/state.json", {"Host": f"evil.example:{port}"})[0] == 403
+    assert get(port, "/", {"Host": f"localhost:{port}"})[0] == 200
     deadline = time.monotonic() + 15
     while True:
         status, body = get(port, "/state.json")

@@ -12,7 +12,8 @@ message::
      "events": [{"seq", "type", "time", "value", "radar", ...}, ...]}      # newest last, <= max_events
 
 ``GET /state.json`` is one snapshot. Off loopback every request needs the token (``?token=`` or
-``Authorization: Bearer``): none -> 401, a wrong one -> 403.
+``Authorization: Bearer``): none -> 401, a wrong one -> 403. Without a token (loopback) a request
+whose ``Host`` header is not a loopback name gets 403 (DNS rebinding).
 
 The view is a :class:`~runtime.comms.base.Communicator`: the app hands it events and availability
 like any publisher; it reads tracks and zones from the app's state provider and point clouds from a
@@ -45,7 +46,7 @@ from runtime.comms.base import StateProvider
 from runtime.config import MmfmConfig, RadarSettings
 from runtime.events import Event
 from runtime.tracking import to_floor
-from runtime.web.settings import WebSettings
+from runtime.web.settings import WebSettings, is_loopback
 
 __all__ = ["PointsProvider", "WebView", "WebViewError", "radar_geometry"]
 
@@ -270,7 +271,18 @@ class WebView:
         with self._lock:
             self.counters["requests"] += 1
         if self._token is None:
-            return None
+            # loopback without a token: only loopback host names, so a web page that rebinds its
+            # DNS name to 127.0.0.1 cannot read the view from a browser on this machine
+            host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]")
+            if host in ("localhost", "") or is_loopback(host):
+                return None
+            with self._lock:
+                self.counters["refused"] += 1
+            return Response(
+                f"host {host!r} refused: open the view as http://127.0.0.1:{self.port}/\n",
+                status_code=403,
+                media_type="text/plain",
+            )
         given = request.query_params.get("token")
         auth = request.headers.get("authorization", "")
         if given is None and auth.lower().startswith("bearer "):
