@@ -201,11 +201,15 @@ class App:
             raise AppStartError(
                 f"web.token_env: environment variable {settings.token_env} is empty"
             )
-        return WebView(settings, self.config, token=token, points_provider=self.latest_points)
+        return WebView(settings, self.config, token=token, live_provider=self.live_frames)
 
-    def latest_points(self) -> dict[str, Any]:
-        """Radar id -> the latest frame's point cloud (radar frame), for the web view."""
-        return {rid: p.latest_points for rid, p in list(self.pipelines.items())}
+    def live_frames(self) -> dict[str, dict[str, Any]]:
+        """Radar id -> the latest frame's ``points`` (radar frame) and ``range_doppler_db`` (raw-ADC
+        sources, else None), for the web view."""
+        return {
+            rid: {"points": p.latest_points, "range_doppler_db": p.latest_range_doppler_db}
+            for rid, p in list(self.pipelines.items())
+        }
 
     @staticmethod
     def _describe(comm: Any) -> str:

@@ -237,3 +237,49 @@ def test_page_shows_the_people_where_they_stand(running: App, tmp_path: Path) ->
         finally:
             browser.close()
     assert seen_after < 15
+
+
+def test_range_doppler_map_of_a_raw_adc_replay(tmp_path: Path) -> None:
+    """The bundled raw-ADC capture (strongest target at 1.50 m, +0.60 m/s) replayed through the
+    daemon: the page's range-Doppler map peaks at that range and speed."""
+    for name in ("starlette", "uvicorn"):
+        pytest.importorskip(name, reason="the web view needs the optional extra mmfm[web]")
+    sync_api = _browser_or_skip()
+    truth = json.loads(CAPTURE.with_suffix(".truth.json").read_text())
+    strongest = max(truth["targets"], key=lambda t: t["amplitude"])
+    text = (
+        "event_log: {enabled: false, path: x.db}\n"
+        "web: {port: 0, push_interval_s: 0.1}\n"
+        f"radars:\n  den:\n    source: {{type: replay, path: {CAPTURE}, loop: true}}\n"
+    )
+    app = App(parse_config(text, source="test.yaml", env={}))
+    runner = threading.Thread(target=app.run, kwargs={"install_signal_handlers": False})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(c.name == "web" for c in app.communicators):
+            assert runner.is_alive() and time.monotonic() < deadline, "daemon did not start"
+            time.sleep(0.05)
+        chirp = app.config.radars["den"].radar_config.chirp
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1000, "height": 900})
+                page.goto(web_of(app).url)
+                rd = page.wait_for_selector(
+                    "#radar-den canvas.rd[data-peak-range-m]", timeout=15_000
+                )
+                assert rd.get_attribute("data-range-bins") == str(chirp.num_range_bins)
+                peak_r = float(rd.get_attribute("data-peak-range-m"))
+                peak_v = float(rd.get_attribute("data-peak-speed-mps"))
+                shots = SHOTS or tmp_path
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "web_view_range_doppler.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        app.request_stop()
+        runner.join(15)
+    assert not runner.is_alive()
+    assert abs(peak_r - strongest["range_m"]) <= 2 * chirp.range_bin_m, peak_r
+    assert abs(peak_v - strongest["velocity_mps"]) <= 2 * chirp.velocity_bin_mps, peak_v

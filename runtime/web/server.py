@@ -8,7 +8,10 @@ message::
                                   "tracks": [{"id", "x", "y", "z", "vx", "vy"}],   # floor frame [m]
                                   "points": [[x, y, z, v], ...],                   # floor frame [m, m/s]
                                   "zones": [{"name", "polygon": [[x, y], ...], "occupied", "count"}],
-                                  "fov": {"azimuth_deg": [lo, hi], "range_m": r, "height_m": h}}},
+                                  "fov": {"azimuth_deg": [lo, hi], "range_m": r, "height_m": h},
+                                  "range_doppler": None or {"doppler_bins", "range_bins",
+                                      "range_bin_m", "speed_first_mps", "speed_bin_mps",
+                                      "db_min", "db_max", "data": base64 uint8 [doppler, range]}}},
      "events": [{"seq", "type", "time", "value", "radar", ...}, ...]}      # newest last, <= max_events
 
 ``GET /state.json`` is one snapshot. Off loopback every request needs the token (``?token=`` or
@@ -16,13 +19,14 @@ message::
 whose ``Host`` header is not a loopback name gets 403 (DNS rebinding).
 
 The view is a :class:`~runtime.comms.base.Communicator`: the app hands it events and availability
-like any publisher; it reads tracks and zones from the app's state provider and point clouds from a
-``points_provider`` (radar id -> the latest frame's points, radar frame).
+like any publisher; it reads tracks and zones from the app's state provider and point clouds and
+range-Doppler maps (raw-ADC sources) from a ``live_provider``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import json
 import logging
@@ -44,16 +48,18 @@ from starlette.routing import Route
 
 from runtime.comms.base import StateProvider
 from runtime.config import MmfmConfig, RadarSettings
+from runtime.dsp.doppler import velocity_axis_mps
 from runtime.events import Event
 from runtime.tracking import to_floor
 from runtime.web.settings import WebSettings, is_loopback
 
-__all__ = ["PointsProvider", "WebView", "WebViewError", "radar_geometry"]
+__all__ = ["LiveProvider", "WebView", "WebViewError", "radar_geometry"]
 
 logger = logging.getLogger(__name__)
 
-#: radar id -> the latest frame's point cloud (POINT_DTYPE ``[n]``, radar frame) or None
-PointsProvider = Callable[[], dict[str, Any]]
+#: radar id -> {"points": POINT_DTYPE ``[n]`` (radar frame) or None,
+#: "range_doppler_db": float ``[doppler, range]`` [dB] (raw-ADC sources) or None}
+LiveProvider = Callable[[], dict[str, dict[str, Any]]]
 
 
 class WebViewError(RuntimeError):
@@ -97,7 +103,7 @@ class WebView:
         settings: host, port, push period, limits.
         config: the daemon config (radar names, mountings, zones, fields of view).
         token: the access token (None: no token asked; only allowed on loopback).
-        points_provider: radar id -> latest point cloud (radar frame); None: no points drawn.
+        live_provider: radar id -> latest point cloud and range-Doppler map; None: neither drawn.
     """
 
     name = "web"
@@ -108,7 +114,7 @@ class WebView:
         config: MmfmConfig,
         *,
         token: str | None = None,
-        points_provider: PointsProvider | None = None,
+        live_provider: LiveProvider | None = None,
     ) -> None:
         self.settings = settings
         self._token = token or None
@@ -116,7 +122,8 @@ class WebView:
             rid: (r.name or rid, r.mounting, radar_geometry(r))
             for rid, r in config.enabled_radars.items()
         }
-        self._points_provider = points_provider
+        self._chirps = {rid: r.radar_config.chirp for rid, r in config.enabled_radars.items()}
+        self._live_provider = live_provider
         self._state_provider: StateProvider | None = None
         self._events: deque[dict[str, Any]] = deque(maxlen=settings.max_events)
         self._seq = 0
@@ -223,7 +230,7 @@ class WebView:
     def snapshot(self) -> dict[str, Any]:
         """What the page draws now (see the module docstring)."""
         state = self._state_provider() if self._state_provider is not None else {"radars": {}}
-        points = self._points_provider() if self._points_provider is not None else {}
+        live = self._live_provider() if self._live_provider is not None else {}
         radars = {}
         for rid, (name, mounting, geometry) in self._radars.items():
             rs = state.get("radars", {}).get(rid, {})
@@ -244,7 +251,8 @@ class WebView:
                 for z in geometry["zones"]
             ]
             cloud: list[list[float]] = []
-            pts = points.get(rid)
+            frame = live.get(rid) or {}
+            pts = frame.get("points")
             if pts is not None and len(pts) and self.settings.max_points:
                 pts = pts[: self.settings.max_points]
                 xyz = to_floor(pts, mounting)
@@ -261,10 +269,32 @@ class WebView:
                 "points": cloud,
                 "zones": zones,
                 "fov": {k: geometry[k] for k in ("azimuth_deg", "range_m", "reach_m", "height_m")},
+                "range_doppler": self._range_doppler(rid, frame.get("range_doppler_db")),
             }
         with self._lock:
             events = list(self._events)
         return {"time": time.time(), "radars": radars, "events": events}
+
+    def _range_doppler(self, rid: str, rd: Any) -> dict[str, Any] | None:
+        """The detection map as 8-bit grey levels over its own dB span, base64 row-major
+        ``[doppler, range]`` (doppler fftshifted: row 0 is the most negative speed)."""
+        if rd is None:
+            return None
+        rd = np.asarray(rd, dtype=np.float32)  # [doppler, range] [dB]
+        lo, hi = float(np.min(rd)), float(np.max(rd))
+        grey = np.clip((rd - lo) * (255.0 / max(hi - lo, 1e-6)), 0, 255).astype(np.uint8)
+        chirp = self._chirps[rid]
+        speeds = velocity_axis_mps(chirp)
+        return {
+            "doppler_bins": int(rd.shape[0]),
+            "range_bins": int(rd.shape[1]),
+            "range_bin_m": float(chirp.range_bin_m),
+            "speed_first_mps": float(speeds[0]),
+            "speed_bin_mps": float(chirp.velocity_bin_mps),
+            "db_min": round(lo, 2),
+            "db_max": round(hi, 2),
+            "data": base64.b64encode(grey.tobytes()).decode("ascii"),
+        }
 
     # ------------------------------------------------------------------ HTTP
     def _refuse(self, request: Request) -> Response | None:
