@@ -62,6 +62,10 @@ logger = logging.getLogger(__name__)
 LiveProvider = Callable[[], dict[str, dict[str, Any]]]
 
 
+#: open connections (streams included) the server takes before answering 503
+MAX_CONNECTIONS = 32
+
+
 class WebViewError(RuntimeError):
     """The web view could not start (address taken, not resolvable)."""
 
@@ -130,6 +134,7 @@ class WebView:
         self._available: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._cached: tuple[float, str] = (0.0, "")  # (monotonic time, JSON) shared by the streams
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -171,6 +176,7 @@ class WebView:
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=1,
+            limit_concurrency=MAX_CONNECTIONS,
         )
         self._server = uvicorn.Server(config)
         self._closing.clear()
@@ -347,16 +353,26 @@ class WebView:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    def _snapshot_json(self) -> str | None:
+        """The snapshot as JSON, made at most once per half push period for all streams."""
+        now = time.monotonic()
+        made, text = self._cached
+        if text and now - made < 0.5 * self.settings.push_interval_s:
+            return text
+        try:
+            text = json.dumps(self.snapshot(), separators=(",", ":"))
+        except Exception:  # a snapshot bug must not end the daemon or the stream
+            with self._lock:
+                self.counters["errors"] += 1
+            logger.exception("web snapshot failed")
+            return None
+        self._cached = (now, text)
+        return text
+
     async def _messages(self) -> AsyncIterator[str]:
         period = self.settings.push_interval_s
         while not self._closing.is_set():
-            try:
-                doc = self.snapshot()
-            except Exception:  # a snapshot bug must not end the daemon or the stream
-                with self._lock:
-                    self.counters["errors"] += 1
-                logger.exception("web snapshot failed")
-                doc = None
-            if doc is not None:
-                yield "data: " + json.dumps(doc, separators=(",", ":")) + "\n\n"
+            text = self._snapshot_json()
+            if text is not None:
+                yield "data: " + text + "\n\n"
             await asyncio.sleep(period)
