@@ -77,6 +77,35 @@ ACTIVITY_PHRASES: dict[str, tuple[str, ...]] = {
     "push": ("making a push gesture", "pushing a hand forward"),
     "pull": ("making a pull gesture", "pulling a hand back"),
     "circle": ("drawing a circle in the air", "making a circle gesture"),
+    "swipe_up": ("swiping up", "making a swipe-up gesture"),
+    "swipe_down": ("swiping down", "making a swipe-down gesture"),
+    "circle_clockwise": ("drawing a clockwise circle in the air", "circling a hand clockwise"),
+    "circle_counterclockwise": (
+        "drawing a counter-clockwise circle in the air",
+        "circling a hand counter-clockwise",
+    ),
+    "both_arm_raise": ("raising both arms", "lifting both arms overhead"),
+    "left_arm_raise": ("raising the left arm", "lifting the left arm overhead"),
+    "right_arm_raise": ("raising the right arm", "lifting the right arm overhead"),
+    "both_arm_extension": ("extending both arms", "pushing both arms out to the sides"),
+    "left_arm_extension": ("extending the left arm", "pushing the left arm out to the side"),
+    "right_arm_extension": ("extending the right arm", "pushing the right arm out to the side"),
+    "left_leg_extension": ("extending the left leg", "lifting the left leg straight"),
+    "right_leg_extension": ("extending the right leg", "lifting the right leg straight"),
+    "front_lunge_left": ("lunging forward on the left leg", "doing front lunges with the left leg"),
+    "front_lunge_right": (
+        "lunging forward on the right leg",
+        "doing front lunges with the right leg",
+    ),
+    "side_lunge_left": ("lunging to the left side", "doing side lunges to the left"),
+    "side_lunge_right": ("lunging to the right side", "doing side lunges to the right"),
+    "sit_to_stand": ("doing sit-to-stands", "rising from the seat and sitting back down"),
+    "stretching": ("stretching", "doing a stretching routine"),
+    "cooking": ("cooking", "cooking at the counter", "stirring a pot"),
+    "vacuuming": ("vacuuming", "vacuuming the floor", "hoovering"),
+    "get_into_bed": ("getting into bed", "climbing into bed"),
+    "get_out_of_bed": ("getting out of bed", "climbing out of bed"),
+    "reading": ("reading", "reading a book"),
 }
 #: Posture word per activity, for context captions.
 POSTURE: dict[str, str] = {
@@ -91,7 +120,7 @@ POSTURE: dict[str, str] = {
     "fall": "falling",
     "get_up": "getting up",
 }
-_SITTING = {"sit", "sit_down", "typing"}
+_SITTING = {"sit", "sit_down", "typing", "reading", "sit_to_stand"}
 _LYING = {"sleep", "lie_down"}
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 

@@ -22,7 +22,7 @@ from runtime.dsp.micro_doppler import micro_doppler
 from runtime.dsp.vitals import chest_signal, vital_rates
 from sim.radar.point_targets import PointTarget, synthesize_frame, synthesize_frames
 
-BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk")
+BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk", "iwr6843aop")
 NOISE_STD = 5.0  # ADC counts, against targets of 200 counts: ~70 dB SNR after integration
 
 
@@ -53,12 +53,15 @@ def strongest(frame: np.ndarray, cfg: ChirpConfig, demo: DemoConfig) -> np.void:
 CASES = [  # range m, velocity m/s, azimuth deg, elevation deg
     (2.00, +1.0, +15.0, 0.0),
     (3.10, -1.5, -30.0, 0.0),
-    (2.50, +0.5, +10.0, +15.0),  # elevation: every bundled board has the raised TX1
+    (2.50, +0.5, +10.0, +15.0),  # elevation: every board of BOARDS has an elevated TX
 ]
 
 
-@pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize(("r", "v", "az", "el"), CASES)
+@pytest.mark.parametrize(
+    ("board", "r", "v", "az", "el"),
+    [(b, *case) for b in BOARDS for case in CASES]
+    + [("iwr1642boost", *case) for case in CASES if case[3] == 0.0],  # no elevation TX
+)
 def test_point_target_comes_back(board: str, r: float, v: float, az: float, el: float) -> None:
     rc = profile(board)
     cfg = rc.chirp
