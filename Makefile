@@ -12,7 +12,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 help:
 	@echo "make demo       set up .venv/ and run the main job (mmfm demo) on embedded defaults"
-	@echo "make test       set up .venv/ (mmfm[sim,test,llm]) and run ruff + the default (fast) test tier"
+	@echo "make test       set up .venv/ (mmfm[sim,train,export,test,llm]) and run ruff + the default (fast) test tier"
 	@echo "make test-slow  the slow tier (-m slow)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -23,11 +23,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The dev/test environment carries the simulator and the mm-LLM runtime too (torch first: see TORCH
-# above; the first llama-cpp-python build takes 5-20 minutes, later venvs reuse pip's cached wheel).
+# The dev/test environment carries the simulator, training, exporters and the mm-LLM runtime too (torch
+# first: see TORCH; the first llama-cpp-python build takes 5-20 minutes, later venvs reuse pip's
+# cached wheel).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q '$(TORCH)'
-	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(BIN)/pip install -q -e '.[sim,test,llm]'
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(BIN)/pip install -q -e '.[sim,train,export,test,llm]'
 	@touch $@
 
 venv: $(VENV)/.installed-test

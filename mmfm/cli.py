@@ -22,6 +22,10 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.sim",
     "mmfm.commands.run",
     "mmfm.commands.demo",
+    "mmfm.commands.train",
+    "mmfm.commands.eval",
+    "mmfm.commands.export",
+    "mmfm.commands.models",
 )
 
 

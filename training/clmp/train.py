@@ -1,0 +1,353 @@
+"""Train CLMP on simulated datasets (``mmfm train clmp``).
+
+How to run (CPU)::
+
+    mmfm sim generate --out /data/sim --num 2000 --radar iwr1443boost_radhar --outputs points
+    mmfm train clmp --data /data/sim --out /data/ckpt/clmp        # default model clmp_points_s
+    # tiny smoke run (a minute):
+    mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/clmp-smoke
+
+What it does: every dataset is cut into windows (``training.clmp.data``), about one sample in
+``holdout_every`` is held out (``training.clmp.data.holdout_mask``) (their rooms and subjects are not in training), the frozen
+MiniLM embeds every caption and class prompt once (``OUT/text_cache.pt``), then AdamW with a cosine
+schedule trains the point encoder, the text projection and the temperature on augmented windows
+(``training.clmp.augment``) with the symmetric InfoNCE (or SigLIP) loss. After each epoch: held-out
+loss, zero-shot accuracy over the activities present and R@1 radar->text, a checkpoint in ``OUT/``
+(``model.pt`` + ``card.json``), the resumable state ``OUT/state.pt`` and ``OUT/curves.png``. Rerunning
+the same command resumes after the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.clmp.augment import AugmentConfig, augment
+from training.clmp.data import (
+    CaptionSampler,
+    TextCache,
+    WindowSet,
+    dataset_card_sha256,
+    dataset_version,
+    holdout_mask,
+    load_saved_windows,
+    load_windows,
+)
+from training.clmp.factory import DEFAULT_MODEL, build_model, save_checkpoint
+from training.clmp.labels import label_prompts
+from training.clmp.loss import make_loss
+from training.clmp.model import CLMP
+
+
+@dataclass
+class TrainSettings:
+    """Everything a run depends on (stored in ``state.pt`` and the card)."""
+
+    data: list[str]
+    out: str
+    windows: list[str] = field(default_factory=list)  # prepared windows (.npz, e.g. kinematic)
+    model: str = DEFAULT_MODEL
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 50
+    loss: str | None = None  # None: the config's
+    stride_s: float = 1.0
+    holdout_every: int = 10
+    prompt_prob: float = 0.5
+    augment: bool = True
+    seed: int = 0
+    threads: int = 1
+    command: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    train: WindowSet
+    val: WindowSet | None
+
+
+def prepare(settings: TrainSettings, contract: dict[str, Any]) -> Split:
+    """Load every dataset and split off the held-out samples."""
+    sets = [load_windows(d, contract, stride_s=settings.stride_s) for d in settings.data]
+    sets += [load_saved_windows(w, contract) for w in settings.windows]
+    allw = WindowSet.concat(sets)
+    # sample indices repeat across datasets: hold out by (dataset, sample)
+    held = np.zeros(len(allw), dtype=bool)
+    for d in sorted(set(allw.source)):
+        sel = np.array([s == d for s in allw.source])
+        held[sel] = holdout_mask(allw.sample[sel], settings.holdout_every)
+    val = allw.subset(np.flatnonzero(held)) if held.any() else None
+    return Split(train=allw.subset(np.flatnonzero(~held)), val=val)
+
+
+def single_activities(windows: WindowSet) -> list[str]:
+    """Sorted single-person activities present (zero-shot classes of the held-out check)."""
+    return sorted({a for a in windows.activity if "+" not in a and a != "empty"})
+
+
+@torch.no_grad()
+def prototypes_from_cache(model: CLMP, cache: TextCache, labels: Sequence[str]) -> torch.Tensor:
+    """Prompt-ensemble prototypes ``[L, D]`` from cached frozen embeddings."""
+    out = []
+    for lab in labels:
+        emb = model.encode_sentence_embeddings(cache.get(label_prompts(lab)))
+        out.append(torch.nn.functional.normalize(emb.mean(0), dim=0))
+    return torch.stack(out)
+
+
+@torch.no_grad()
+def embed_windows(model: CLMP, windows: WindowSet, batch: int = 256) -> torch.Tensor:
+    """``[N, D]`` radar embeddings of prepared windows (eval mode)."""
+    model.eval()
+    out = []
+    for i in range(0, len(windows), batch):
+        p = torch.from_numpy(windows.points[i : i + batch])
+        m = torch.from_numpy(windows.mask[i : i + batch])
+        out.append(model.encode_points(p, m))
+    return torch.cat(out) if out else torch.zeros(0, model.embedding_dim)
+
+
+@torch.no_grad()
+def evaluate_windows(
+    model: CLMP, windows: WindowSet, cache: TextCache, labels: Sequence[str]
+) -> dict[str, float]:
+    """Held-out figures: zero-shot accuracy over ``labels`` and R@1/R@5 radar->caption."""
+    emb = embed_windows(model, windows)
+    res: dict[str, float] = {}
+    keep = [i for i, a in enumerate(windows.activity) if a in labels]
+    if keep and labels:
+        protos = prototypes_from_cache(model, cache, labels)
+        pred = (emb[keep] @ protos.t()).argmax(1).numpy()
+        truth = np.array([list(labels).index(windows.activity[i]) for i in keep])
+        res["zeroshot_acc"] = float((pred == truth).mean())
+    # retrieval: one caption per window (the first), pool = the windows
+    texts = [c[0] for c in windows.captions]
+    temb = model.encode_sentence_embeddings(cache.get(texts))
+    sims = emb @ temb.t()
+    ranks = (sims > sims.diag().unsqueeze(1)).sum(1)
+    res["r2t_r1"] = float((ranks < 1).float().mean())
+    res["r2t_r5"] = float((ranks < 5).float().mean())
+    return res
+
+
+def _lr(step: int, total: int, base: float, warmup: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    frac = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, frac)))
+
+
+def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
+    """Loss and accuracy per epoch as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.plot(ep, [h["train_loss"] for h in history], label="train")
+    if any("val_loss" in h for h in history):
+        a.plot(ep, [h.get("val_loss", np.nan) for h in history], label="held-out")
+    a.set_xlabel("epoch")
+    a.set_ylabel("contrastive loss")
+    a.legend()
+    for key, name in (("zeroshot_acc", "zero-shot acc"), ("r2t_r1", "R@1 radar->text")):
+        if any(key in h for h in history):
+            b.plot(ep, [h.get(key, np.nan) for h in history], label=name)
+    b.set_xlabel("epoch")
+    b.set_ylim(0, 1)
+    if b.get_lines():
+        b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def train_clmp(
+    settings: TrainSettings,
+    progress: Callable[..., Any] | None = None,
+    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+) -> dict[str, Any]:
+    """Train (or resume) a CLMP model; returns the final card (module docstring)."""
+    contract = build_model(settings.model).input_contract
+    return train_on(prepare(settings, contract), settings, progress=progress, log=log)
+
+
+def train_on(
+    split: Split,
+    settings: TrainSettings,
+    progress: Callable[..., Any] | None = None,
+    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+) -> dict[str, Any]:
+    """The training loop on prepared windows (``train_clmp`` without the loading)."""
+    torch.set_num_threads(max(1, settings.threads))
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(settings.seed)
+    model = build_model(settings.model)
+    log(
+        f"windows: {len(split.train)} train, {len(split.val) if split.val else 0} held-out; "
+        f"activities: {', '.join(sorted(set(split.train.activity)))}"
+    )
+    if len(split.train) < 2:
+        raise ValueError("fewer than 2 training windows")
+    sampler = CaptionSampler(split.train, prompt_prob=settings.prompt_prob)
+    labels = single_activities(split.val) if split.val is not None else []
+    cache = TextCache(out / "text_cache.pt")
+    texts = sampler.all_texts()
+    if split.val is not None:
+        texts += [t for caps in split.val.captions for t in caps]
+        texts += [p for lab in labels for p in label_prompts(lab)]
+    cache.ensure(texts)
+
+    loss_name = settings.loss or str(model.config.get("loss", "clip"))
+    loss_fn = make_loss(loss_name)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": settings.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=settings.lr,
+    )
+    n = len(split.train)
+    bs = min(settings.batch_size, n)
+    steps_per_epoch = max(1, n // bs)
+    total = steps_per_epoch * settings.epochs
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    state_path = out / "state.pt"
+    if state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        same = state.get("data") == settings.data and state.get("windows", []) == settings.windows
+        if state.get("model") == settings.model and same:
+            model.load_state_dict(state["model_state"])
+            opt.load_state_dict(state["opt_state"])
+            history = state["history"]
+            start_epoch = int(state["epoch"])
+            log(f"resuming after epoch {start_epoch} from {state_path}")
+        else:
+            log(f"{state_path} belongs to another run (model/data differ): starting afresh")
+    gen = torch.Generator().manual_seed(settings.seed + 1000 * start_epoch)
+    rng = np.random.default_rng([settings.seed, start_epoch])
+    card: dict[str, Any] = {}
+    for epoch in range(start_epoch, settings.epochs):
+        model.train()
+        order = rng.permutation(n)
+        losses = []
+        batches = range(steps_per_epoch)
+        it = (
+            progress(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}")
+            if progress
+            else batches
+        )
+        t0 = time.time()
+        for b in it:
+            step = epoch * steps_per_epoch + b
+            for g in opt.param_groups:
+                g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
+            idx = order[b * bs : (b + 1) * bs]
+            pts = torch.from_numpy(split.train.points[idx])
+            msk = torch.from_numpy(split.train.mask[idx])
+            if settings.augment:
+                pts, msk = augment(pts, msk, gen, AugmentConfig())
+            caps, pos = sampler.draw(idx, rng)
+            outp = model(pts, msk, cache.get(caps))
+            loss = loss_fn(
+                outp["radar"], outp["text"], outp["logit_scale"], outp["logit_bias"], pos
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            losses.append(loss.item())
+            if progress and hasattr(it, "set_postfix"):
+                it.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        rec: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "seconds": round(time.time() - t0, 1),
+            "logit_scale": model.logit_scale.exp().item(),
+        }
+        if split.val is not None and len(split.val) > 1:
+            rec.update(evaluate_windows(model, split.val, cache, labels))
+            rec["val_loss"] = _val_loss(model, split.val, cache, loss_fn, settings.seed)
+        history.append(rec)
+        log(json.dumps(rec))
+        card = {
+            "dataset": {
+                "path": ",".join(
+                    [str(Path(d).resolve()) for d in settings.data]
+                    + [str(Path(w).resolve()) for w in settings.windows]
+                ),
+                "card_sha256": ",".join(str(dataset_card_sha256(d)) for d in settings.data),
+                "version": ",".join(str(dataset_version(d)) for d in settings.data),
+            },
+            "command": settings.command,
+            "training": {**asdict(settings), "epochs_done": epoch + 1, "loss": loss_name},
+            "metrics": {
+                "held_out": {k: v for k, v in rec.items() if k not in ("epoch", "seconds")},
+                "held_out_labels": labels,
+                "windows": {"train": n, "held_out": len(split.val) if split.val else 0},
+            },
+        }
+        save_checkpoint(model, card, out)
+        torch.save(
+            {
+                "model": settings.model,
+                "data": settings.data,
+                "windows": settings.windows,
+                "model_state": model.state_dict(),
+                "opt_state": opt.state_dict(),
+                "history": history,
+                "epoch": epoch + 1,
+            },
+            out / "state.pt.tmp",
+        )
+        (out / "state.pt.tmp").replace(state_path)
+        plot_curves(history, out / "curves.png")
+    if not card:  # resumed a finished run
+        from training.clmp.factory import read_card
+
+        card = read_card(out)
+    return card
+
+
+@torch.no_grad()
+def _val_loss(
+    model: CLMP, val: WindowSet, cache: TextCache, loss_fn: torch.nn.Module, seed: int
+) -> float:
+    model.eval()
+    sampler = CaptionSampler(val, prompt_prob=0.5)
+    rng = np.random.default_rng([seed, 77])
+    losses = []
+    for i in range(0, len(val), 128):
+        idx = np.arange(i, min(len(val), i + 128))
+        if len(idx) < 2:
+            continue
+        caps, pos = sampler.draw(idx, rng)
+        cache.ensure(caps)
+        outp = model(
+            torch.from_numpy(val.points[idx]), torch.from_numpy(val.mask[idx]), cache.get(caps)
+        )
+        losses.append(
+            float(
+                loss_fn(outp["radar"], outp["text"], outp["logit_scale"], outp["logit_bias"], pos)
+            )
+        )
+    return float(np.mean(losses)) if losses else float("nan")
