@@ -42,7 +42,8 @@ def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def engine(gguf: Path) -> LlamaEngine:
-    with LlamaEngine(gguf, n_threads=2, n_ctx=512) as eng:
+    # one thread: on a loaded machine, llama.cpp's spinning worker threads only slow things down
+    with LlamaEngine(gguf, n_threads=1, n_ctx=512) as eng:
         yield eng
 
 
@@ -65,14 +66,17 @@ def test_model_facts(engine: LlamaEngine) -> None:
 
 
 def test_bare_model_answers_and_streams(engine: LlamaEngine) -> None:
-    prompt = chat_segments("What is the capital of France? Answer with one word.")
-    pieces = list(engine.generate(prompt, SamplingSettings(max_tokens=8)))
+    # The package holds google/gemma-3-270m, the *pretrained* model (not -it): it completes text and
+    # follows a few-shot pattern, but not yet Gemma's chat turns (the mm-LLM's SFT teaches those).
+    prompt = ["Q: What is the capital of Italy?\nA: Rome\nQ: What is the capital of France?\nA:"]
+    pieces = list(engine.generate(prompt, SamplingSettings(max_tokens=6)))
     answer = "".join(pieces)
-    assert "paris" in answer.lower(), answer
-    assert len(pieces) >= 1 and engine.answer(prompt, SamplingSettings(max_tokens=8)) == answer
-    # sampling with a seed is reproducible
+    assert answer.lstrip().startswith("Paris"), answer
+    assert len(pieces) >= 2 and engine.answer(prompt, SamplingSettings(max_tokens=6)) == answer
+    # sampling with a seed is reproducible; the chat layout runs end to end
     hot = SamplingSettings(temperature=0.8, max_tokens=12, seed=3)
-    assert engine.answer(prompt, hot) == engine.answer(prompt, hot)
+    chat = chat_segments("Is anyone in the kitchen?")
+    assert engine.answer(chat, hot) == engine.answer(chat, hot)
 
 
 def test_soft_tokens_equal_token_embeddings(engine: LlamaEngine, gguf: Path) -> None:

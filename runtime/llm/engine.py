@@ -68,9 +68,14 @@ def import_llama_cpp() -> ModuleType:
 
 
 # llama.cpp logs through one process-wide callback; route it into Python logging (quiet by default).
-_LOG_LEVELS = {0: logging.CRITICAL, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+# ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 = continues the previous message.
+# llama.cpp warns at every Gemma load (a "</s>" vocabulary note, the SWA cache size): routine, so its
+# warnings are logged at INFO; its errors stay errors.
+_LOG_LEVELS = {1: logging.DEBUG, 2: logging.INFO, 3: logging.INFO, 4: logging.ERROR}
+_CONT = 5
 _llama_log = logging.getLogger("runtime.llm.llama_cpp")
 _log_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+_last_level = [logging.DEBUG]
 
 
 def _install_log_callback(llama_cpp: ModuleType) -> None:
@@ -80,7 +85,8 @@ def _install_log_callback(llama_cpp: ModuleType) -> None:
 
     @llama_cpp.llama_log_callback
     def _forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        lvl = _LOG_LEVELS.get(int(level), logging.DEBUG)
+        lvl = _last_level[0] if level == _CONT else _LOG_LEVELS.get(int(level), logging.DEBUG)
+        _last_level[0] = lvl
         if _llama_log.isEnabledFor(lvl):
             _llama_log.log(lvl, "%s", text.decode("utf-8", "replace").rstrip())
 
