@@ -121,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             if res.returncode != 0:
                 print(res.stderr[-2000:], file=sys.stderr)
                 return 1
-            results[threads].append(json.loads(res.stdout.strip().splitlines()[-1]))
-            print(f"round {r + 1}/{args.rounds}, {threads} thread(s) done", file=sys.stderr)
+            line = res.stdout.strip().splitlines()[-1]
+            results[threads].append(json.loads(line))
+            # each child's figures as they come (kept even if a later round is cut short)
+            print(f"round {r + 1}/{args.rounds}, {threads} thread(s): {line}", file=sys.stderr)
     print(
         f"Gemma 3 270M Q4_K_M, llama.cpp; medians over {args.rounds} rounds x {args.repeats} "
         f"repeats; {args.tokens} tokens per tokens/s figure; machine: {os.cpu_count()} cores "
