@@ -48,6 +48,7 @@ for _var in (
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import hashlib  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
@@ -65,7 +66,7 @@ sys.path.insert(0, str(REPO))
 
 from firmware_cfg import load_cfg  # noqa: E402
 from firmware_cfg.chirp import ChirpConfig  # noqa: E402
-from firmware_cfg.demo import DemoConfig  # noqa: E402
+from firmware_cfg.radar_config import RadarConfig  # noqa: E402
 from runtime.dsp.chain import DspPlan, make_plan, process_frame  # noqa: E402
 
 TARGET_RATIO = 10.0
@@ -77,11 +78,11 @@ OPENRADAR_FRAME_SHA = "f781d19fe38f134b"
 _OPENRADAR_LINE = re.compile(r"OpenRadar chain: (\d+) detections, median ([\d.]+) ms/frame")
 
 
-def bench_settings() -> tuple[ChirpConfig, DemoConfig]:
-    """The bundled ``iwr1843boost_raw_activity`` profile (3 TX TDM x 4 RX, 128 loops x 256 samples):
-    its chirp and its demo settings with clutter removal on, as in OpenRadar's chain."""
+def bench_settings() -> RadarConfig:
+    """The bundled ``iwr1843boost_raw_activity`` profile (3 TX TDM x 4 RX, 128 loops x 256 samples)
+    with clutter removal on, as in OpenRadar's chain."""
     rc = load_cfg("iwr1843boost_raw_activity")
-    return rc.chirp, rc.demo.model_copy(update={"clutter_removal": True})
+    return dataclasses.replace(rc, demo=rc.demo.model_copy(update={"clutter_removal": True}))
 
 
 def openradar_frame(cfg: ChirpConfig) -> np.ndarray:
@@ -205,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    cfg, demo = bench_settings()
-    plan: DspPlan = make_plan(cfg, demo)
+    rc = bench_settings()
+    cfg = rc.chirp
+    plan: DspPlan = make_plan(rc)
     or_frame = [openradar_frame(cfg)]
     scene = scene_frames(cfg, 20)
     buf = np.empty(cfg.frame_shape, dtype=np.complex64)

@@ -88,12 +88,12 @@ def run_case(case: tuple, duration_s: float) -> dict[str, Any]:
     src = VirtualRadar(rc, lambda t: ([person.mesh_at(t)], radar), seed=0, trace_kwargs=trace)
     indices = range(round(duration_s / cfg.frame_period_s))
     t0 = time.perf_counter()
-    z = np.concatenate([slow_time(src.frame(i).data[None], cfg) for i in indices])
+    z = np.concatenate([slow_time(src.frame(i).data[None], rc) for i in indices])
     render_s = time.perf_counter() - t0
     truth = person.ground_truth_series(
         [frame_mid_time(cfg, i * cfg.frame_period_s) for i in indices]
     )
-    axis, fs = range_axis_m(cfg), 1.0 / cfg.frame_period_s
+    axis, fs = range_axis_m(rc), 1.0 / cfg.frame_period_s
 
     def estimate(lo: int, hi: int, plain: bool) -> tuple[float, float, float, float]:
         disp, _ = chest_from_slow_time(

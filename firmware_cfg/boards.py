@@ -33,7 +33,7 @@ class Board:
     rx_phase_sign: tuple[int, ...]  # +1/-1 per RX: feed polarity (AOP boards flip some)
     lvds_lanes: int
     lvds_lane_rate_bps: float
-    sdk_dialect: str  # "3.x" (subframe index present) or "1.x" (xWR14xx SDK 1.x)
+    sdk_dialect: str  # "3.x", "2.x" (xWR16xx SDK 2.x) or "1.x" (xWR14xx SDK 1.x): see the parser
     platform_id: int  # value of the UART header's platform field
     notes: str = ""
     max_sample_rate_real_hz: float = 0.0  # real / complex 2x DFE output rate limit; 0 = 2 x complex
@@ -69,6 +69,27 @@ class Board:
 # TX0 and TX2 two wavelengths apart in azimuth, TX1 between them raised by lambda/2 (the elevation TX).
 _RX_LINE = ((0.0, 0.0), (1.0, 0.0), (2.0, 0.0), (3.0, 0.0))
 _TX_BOOST = ((0.0, 0.0), (2.0, 1.0), (4.0, 0.0))
+
+# xWR1642BOOST: 2 TX x 4 RX on one azimuth line. TI's antenna_geometry.c (below) defines the xWR16xx
+# ``gAntDef_default`` as TX {0,0} {4,0}, RX {0,0} {1,0} {2,0} {3,0}: an 8-element lambda/2 virtual
+# array, no elevation. Chip limits (IWR1642 data sheet SWRS212, "Receive Subsystem"): 76-81 GHz,
+# IF bandwidth 5 MHz, complex 1x ADC 6.25 Msps / real 12.5 Msps; slope 100 MHz/us as the other 77 GHz
+# chips (SWRA553A). The rates were not re-read from the data sheet within this change.
+_TX_1642 = ((0.0, 0.0), (4.0, 0.0))
+
+# IWR6843AOPEVM (antenna on package): a 2D array. TI's mmWave SDK 3.x ``packages/ti/board/
+# antenna_geometry.c`` (the file TI's app note SWRA656C, "MMWAVE-SDK 3.2.0.6 vs MMWAVE-SDK 3.4", lists)
+# defines ``gAntDef_IWR6843AOP`` as {azimuthOffset, elevationOffset} in lambda/2 (``antenna_geometry.h``):
+# TX {0,0} {2,2} {0,2}, RX {1,1} {1,0} {0,1} {0,0}, with ``gAntennaSpacing = 2.5e-3`` m for AOP (lambda/2 at
+# 60 GHz). The same file gives the standard EVMs (xWR1843/xWR6843 ISK) TX {0,1} {2,0} {4,1}: TX1, the
+# raised one, has the smaller elevation offset, so TI's elevation offset grows downward and z = -offset
+# here. The AOP's virtual array is then a 4 x 4 grid missing one 2 x 2 corner (x 0..3, z 0..-3).
+# RX feed polarity: TI's AOP out-of-box profiles compensate RX1 and RX3 with -1
+# (``compRangeBiasAndRxChanPhase 0.0 1 0 -1 0 1 0 -1 0 ...``); here it is the board's ``rx_phase_sign``
+# (the DSP applies it, so mmfm's AOP profiles keep +1 coefficients). Read from public copies of TI's
+# file and profiles (TI copyright headers); the AOP EVM user guide itself was not available here.
+_TX_AOP = ((0.0, 0.0), (2.0, -2.0), (0.0, -2.0))
+_RX_AOP = ((1.0, -1.0), (1.0, 0.0), (0.0, -1.0), (0.0, 0.0))
 
 # Chip limits, with their sources:
 # * RF band 76-81 GHz (xWR14xx/18xx), 60-64 GHz (xWR68xx): TI data sheets SWRS211 (IWR1443),
@@ -124,6 +145,25 @@ BOARDS: dict[str, Board] = {
             platform_id=0xA1843,
         ),
         Board(
+            name="IWR1642BOOST",
+            chip="xWR16xx",
+            aliases=("AWR1642BOOST", "IWR1642", "AWR1642", "xWR16xx"),
+            freq_min_hz=76e9,
+            freq_max_hz=81e9,
+            max_slope_hz_per_s=100e12,
+            max_sample_rate_hz=6.25e6,
+            max_sample_rate_real_hz=12.5e6,
+            max_if_bandwidth_hz=5e6,
+            tx_positions=_TX_1642,
+            rx_positions=_RX_LINE,
+            rx_phase_sign=(1, 1, 1, 1),
+            lvds_lanes=2,
+            lvds_lane_rate_bps=600e6,
+            sdk_dialect="2.x",
+            platform_id=0xA1642,
+            notes="SDK 2.x out-of-box demo; its UART point format (Q-format TLV 1) is not emitted here",
+        ),
+        Board(
             name="IWR6843ISK",
             chip="xWR68xx",
             aliases=("IWR6843ISK-ODS", "IWR6843", "AWR6843ISK", "xWR68xx"),
@@ -139,6 +179,24 @@ BOARDS: dict[str, Board] = {
             lvds_lane_rate_bps=600e6,
             sdk_dialect="3.x",
             platform_id=0xA6843,
+        ),
+        Board(
+            name="IWR6843AOPEVM",
+            chip="xWR68xx",
+            aliases=("IWR6843AOP", "AWR6843AOPEVM", "AWR6843AOP"),
+            freq_min_hz=60e9,
+            freq_max_hz=64e9,
+            max_slope_hz_per_s=250e12,  # unverified, see the note above BOARDS
+            max_sample_rate_hz=12.5e6,
+            max_if_bandwidth_hz=10e6,
+            tx_positions=_TX_AOP,
+            rx_positions=_RX_AOP,
+            rx_phase_sign=(1, -1, 1, -1),
+            lvds_lanes=2,
+            lvds_lane_rate_bps=600e6,
+            sdk_dialect="3.x",
+            platform_id=0xA6843,
+            notes="antenna on package; raw ADC needs the MMWAVEICBOOST carrier + DCA1000",
         ),
     )
 }

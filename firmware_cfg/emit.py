@@ -20,6 +20,7 @@ _HPF2 = {350e3: 0, 700e3: 1, 1.4e6: 2, 2.8e6: 3}
 _BITS = {12: 0, 14: 1, 16: 2}
 _FMT = {AdcFormat.REAL: 0, AdcFormat.COMPLEX_1X: 1, AdcFormat.COMPLEX_2X: 2}
 SDK1_CFAR_SCALE = 512.0 / 6.0
+SDK2_CFAR_SCALE_PER_VIRTUAL = 256.0 / 6.0  # firmware_cfg.parser.SDK2_CFAR_SCALE_PER_VIRTUAL
 
 
 def fmt(x: float | int | bool) -> str:
@@ -37,7 +38,7 @@ def fmt(x: float | int | bool) -> str:
 def _regen(rc: RadarConfig, cmd: CfgCommand) -> tuple[str, ...]:
     """Arguments of ``cmd`` rebuilt from the typed configuration (original ones where not typed)."""
     c, d, a = rc.chirp, rc.demo, list(cmd.args)
-    sf = rc.dialect == "3.x"
+    sf = rc.dialect in ("3.x", "2.x")  # subframe index first
     off = 1 if sf else 0
     name = cmd.name
     if name == "channelCfg":
@@ -64,7 +65,7 @@ def _regen(rc: RadarConfig, cmd: CfgCommand) -> tuple[str, ...]:
         a[11], a[12] = fmt(_HPF1[c.hpf1_corner_hz]), fmt(_HPF2[c.hpf2_corner_hz])
         a[13] = fmt(int(c.rx_gain_db) | rx_gain_high)
     elif name == "guiMonitor":
-        pts = (1 if d.send_side_info or not sf else 2) if d.send_points else 0
+        pts = (1 if d.send_side_info or rc.dialect != "3.x" else 2) if d.send_points else 0
         flags = (
             pts,
             d.send_range_profile,
@@ -75,7 +76,11 @@ def _regen(rc: RadarConfig, cmd: CfgCommand) -> tuple[str, ...]:
         )
         a[off:] = [fmt(int(v)) for v in flags]
     elif name == "cfarCfg":
-        if sf:
+        if rc.dialect == "2.x":
+            cf = d.cfar_range if int(float(a[1])) == 0 else d.cfar_doppler
+            scale = SDK2_CFAR_SCALE_PER_VIRTUAL * c.num_virtual
+            a[2:] = [*_cfar_fields(cf), fmt(round(cf.threshold_db * scale))]
+        elif sf:
             cf = d.cfar_range if int(float(a[1])) == 0 else d.cfar_doppler
             a[2:] = [*_cfar_fields(cf), fmt(cf.threshold_db), fmt(cf.peak_grouping)]
         else:

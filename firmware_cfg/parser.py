@@ -5,11 +5,15 @@ Format"; the SDK 2.1 table is mirrored field by field in Chen-HR/Ti_MmWave_Demo_
 ``Configuration.py``) and TI's example profiles (e.g. ``68xx_mmwave_sdk_hcc/hc_config_profile_2d.h``
 in the mmWave industrial toolbox). Units on the command line: GHz, us, MHz/us, ksps, ms, dB.
 
-Two dialects:
+Three dialects:
 
 * ``"3.x"`` (SDK 2.x/3.x demos, xWR16xx/18xx/68xx and the SDK 3.x xWR14xx demo): per-subframe
   commands take the subframe index first (``-1`` = all), ``guiMonitor`` has 6 flags, ``cfarCfg`` has
   the threshold in dB and a peak-grouping flag.
+* ``"2.x"`` (xWR16xx SDK 2.x demo, e.g. xWR1642BOOST): the subframe index as in 3.x, but ``cfarCfg``
+  has no peak-grouping flag and takes a ``thresholdScale`` (:data:`SDK2_CFAR_SCALE_PER_VIRTUAL`),
+  peak grouping is the ``peakGrouping`` command, ``nearFieldCfg`` exists and ``aoaFovCfg`` /
+  ``cfarFovCfg`` do not.
 * ``"1.x"`` (xWR14xx SDK 1.x demo): no subframe index, ``cfarCfg <mode> <noiseWin> <guardLen>
   <divShift> <cyclic> <thresholdScale>`` (range direction only) where the threshold is on the HWA's
   log2-magnitude scale in Q9: ``thresholdScale = round(T_dB * 512 / 6)``, so 1280 = 15 dB (TI's mmWave
@@ -49,7 +53,7 @@ _ARITY: dict[str, dict[str, set[int] | None]] = {
     "adcCfg": {"both": {2}},  # numADCBits (0:12,1:14,2:16) adcOutputFmt (0 real,1 cplx1x,2 cplx2x)
     # [subFrameIdx] adcOutputFmt (0 complex, 1 real) SampleSwap (1: Q in LSB) ChanInterleave
     # (0 interleaved, 1 non-interleaved) ChirpThreshold
-    "adcbufCfg": {"3.x": {5}, "1.x": {4}},
+    "adcbufCfg": {"3.x": {5}, "2.x": {5}, "1.x": {4}},
     # profileId startFreq[GHz] idleTime[us] adcStartTime[us] rampEndTime[us] txOutPower
     # txPhaseShifter freqSlopeConst[MHz/us] txStartTime[us] numAdcSamples digOutSampleRate[ksps]
     # hpfCornerFreq1 (0:175k 1:235k 2:350k 3:700k) hpfCornerFreq2 (0:350k 1:700k 2:1.4M 3:2.8M)
@@ -66,22 +70,32 @@ _ARITY: dict[str, dict[str, set[int] | None]] = {
     "lowPower": {"both": {2}},
     # [subFrameIdx] detectedObjects logMagRange noiseProfile rangeAzimuthHeatMap
     # rangeDopplerHeatMap statsInfo
-    "guiMonitor": {"3.x": {7}, "1.x": {6}},
+    "guiMonitor": {"3.x": {7}, "2.x": {7}, "1.x": {6}},
     # 3.x: subFrameIdx procDirection averageMode winLen guardLen noiseDiv cyclicMode threshold[dB]
-    #      peakGroupingEn; 1.x: averageMode winLen guardLen noiseDiv cyclicMode thresholdScale(Q9)
-    "cfarCfg": {"3.x": {9}, "1.x": {6}},
+    #      peakGroupingEn; 2.x: the same without peakGroupingEn and with thresholdScale (see
+    #      SDK2_CFAR_SCALE_PER_VIRTUAL); 1.x: averageMode winLen guardLen noiseDiv cyclicMode
+    #      thresholdScale(Q9)
+    "cfarCfg": {"3.x": {9}, "2.x": {8}, "1.x": {6}},
     # [subFrameIdx] scheme rangeDirEn dopplerDirEn startRangeIdx endRangeIdx
-    "peakGrouping": {"3.x": {6}, "1.x": {5}},
-    "multiObjBeamForming": {"3.x": {3}, "1.x": {2}},  # [sf] enabled threshold
-    "clutterRemoval": {"3.x": {2}, "1.x": {1}},  # [sf] enabled
-    "calibDcRangeSig": {"3.x": {5}, "1.x": {4}},  # [sf] enabled negBinIdx posBinIdx numAvg
-    "extendedMaxVelocity": {"3.x": {2}},  # sf enabled
+    "peakGrouping": {"3.x": {6}, "2.x": {6}, "1.x": {5}},
+    "multiObjBeamForming": {"3.x": {3}, "2.x": {3}, "1.x": {2}},  # [sf] enabled threshold
+    "clutterRemoval": {"3.x": {2}, "2.x": {2}, "1.x": {1}},  # [sf] enabled
+    "calibDcRangeSig": {
+        "3.x": {5},
+        "2.x": {5},
+        "1.x": {4},
+    },  # [sf] enabled negBinIdx posBinIdx numAvg
+    "extendedMaxVelocity": {"3.x": {2}, "2.x": {2}},  # sf enabled
     "aoaFovCfg": {"3.x": {5}},  # sf minAz maxAz minEl maxEl [deg]
     "cfarFovCfg": {"3.x": {4}},  # sf procDirection min max [m or m/s]
     "compRangeBiasAndRxChanPhase": {"both": _ANY},  # rangeBias[m] then (re im) per virtual antenna
     "measureRangeBiasAndRxChanPhase": {"both": {3}},  # enabled targetDistance[m] searchWin[m]
-    "lvdsStreamCfg": {"3.x": {4}},  # sf enableHeader dataFmt (0 off,1 ADC,4 CP_ADC_CQ) enableSW
-    "bpmCfg": {"3.x": {4}},  # sf enabled chirp0Idx chirp1Idx
+    "lvdsStreamCfg": {
+        "3.x": {4},
+        "2.x": {4},
+    },  # sf enableHeader dataFmt (0 off,1 ADC,4 CP_ADC_CQ) enableSW
+    "bpmCfg": {"3.x": {4}, "2.x": {4}},  # sf enabled chirp0Idx chirp1Idx
+    "nearFieldCfg": {"2.x": {4}},  # sf enabled startRangeIdx endRangeIdx (SDK 2.x xWR16xx)
     "CQRxSatMonitor": {"both": {5}},  # profile satMonSel priSliceDuration numSlices rxChanMask
     "CQSigImgMonitor": {"both": {3}},  # profile numSlices numSamplePerSlice
     "analogMonitor": {"both": {2}},  # rxSaturation sigImgBand
@@ -98,6 +112,11 @@ _MAX_FRAMES = 65535
 USABLE_IF_FRACTION = 0.8  # TI's SDK profile headers: "Max beat freq (80% of ADC sampling rate)"
 _BOARD_COMMENT = re.compile(r"mmfm-board\s*:\s*(\S+)", re.IGNORECASE)
 SDK1_CFAR_SCALE = 512.0 / 6.0  # 1.x thresholdScale per dB (Q9 log2 magnitude, 6 dB per log2 unit)
+# 2.x (xWR16xx) thresholdScale per dB and per virtual antenna: the detection matrix sums log2
+# magnitudes (Q8) over the virtual antennas, so thresholdScale = round(T_dB * 256 * numVirtual / 6).
+# Inferred from TI mmWave Demo Visualizer-generated xWR1642 profiles (2 TX x 4 RX: "Range Detection
+# Threshold (dB):9" with cfarCfg ... 3072, 15 dB with 5120); not read from the SDK 2.x source.
+SDK2_CFAR_SCALE_PER_VIRTUAL = 256.0 / 6.0
 
 
 class _Ctx:
@@ -137,27 +156,38 @@ def _split_lines(text: str, ctx: _Ctx) -> tuple[list[CfgCommand], list[tuple[int
     return commands, comments
 
 
-def _detect_dialect(commands: list[CfgCommand], ctx: _Ctx) -> str | None:
-    votes: list[tuple[int, str, str]] = []
+_DIALECTS = ("3.x", "2.x", "1.x")
+
+
+def _detect_dialect(commands: list[CfgCommand], ctx: _Ctx) -> set[str] | None:
+    """The dialects every dialect-specific command's arity allows (None: no such command); a command
+    that fits none of the earlier ones' dialects is a "dialect mix" error."""
+    candidates = set(_DIALECTS)
+    first: tuple[int, set[str], str] | None = None
+
+    def shown(fits: set[str]) -> str:
+        return "3.x" if "3.x" in fits else max(fits)
+
     for cmd in commands:
         spec = _ARITY.get(cmd.name)
         if spec is None or "both" in spec:
             continue
         n = len(cmd.args)
-        fits = [d for d in ("3.x", "1.x") if (a := spec.get(d)) is not None and n in a]
-        if len(fits) == 1:
-            votes.append((cmd.line, fits[0], cmd.name))
-    if not votes:
-        return None
-    first_line, first, first_name = votes[0]
-    for line, dialect, name in votes[1:]:
-        if dialect != first:
+        fits = {d for d in _DIALECTS if (a := spec.get(d)) is not None and n in a}
+        if not fits or fits == set(_DIALECTS):
+            continue
+        if first is None:
+            first = (cmd.line, fits, cmd.name)
+        if candidates & fits:
+            candidates &= fits
+        else:
             ctx.error(
-                line,
-                f"dialect mix: {name} here has SDK {dialect} arity but {first_name} on line "
-                f"{first_line} is SDK {first} (xWR14xx SDK 1.x has no subframe index)",
+                cmd.line,
+                f"dialect mix: {cmd.name} here has SDK {shown(fits)} arity but {first[2]} on line "
+                f"{first[0]} is SDK {shown(first[1])} (xWR14xx SDK 1.x has no subframe index; "
+                "SDK 2.x cfarCfg has no peak-grouping flag)",
             )
-    return first
+    return None if first is None else candidates
 
 
 def _check_arity_and_numbers(commands: list[CfgCommand], dialect: str, ctx: _Ctx) -> set[int]:
@@ -235,7 +265,8 @@ def _resolve_board(
     if 57e9 <= start_freq_hz < 65e9:
         return get_board("IWR6843ISK"), True
     if 76e9 <= start_freq_hz <= 81e9:
-        return get_board("IWR1443BOOST" if dialect == "1.x" else "IWR1843BOOST"), True
+        guess = {"1.x": "IWR1443BOOST", "2.x": "IWR1642BOOST"}.get(dialect, "IWR1843BOOST")
+        return get_board(guess), True
     return None, True
 
 
@@ -298,7 +329,7 @@ def _build_chirp(
     # adcbufCfg
     iq_swap, rx_interleaved = True, False
     if adcbuf is not None:
-        off = 1 if dialect == "3.x" else 0
+        off = 0 if dialect == "1.x" else 1
         buf_real = _int(adcbuf, off, ctx) == 1
         if buf_real != (adc_format is AdcFormat.REAL):
             ctx.error(
@@ -466,9 +497,11 @@ def _build_chirp(
         return None
 
 
-def _build_demo(commands: list[CfgCommand], bad: set[int], dialect: str, ctx: _Ctx) -> DemoConfig:
+def _build_demo(
+    commands: list[CfgCommand], bad: set[int], dialect: str, ctx: _Ctx, num_virtual: int = 8
+) -> DemoConfig:
     fields: dict[str, object] = {}
-    off = 1 if dialect == "3.x" else 0
+    off = 0 if dialect == "1.x" else 1
     defaults = DemoConfig()
     cfar = {0: defaults.cfar_range, 1: defaults.cfar_doppler}
 
@@ -486,12 +519,16 @@ def _build_demo(commands: list[CfgCommand], bad: set[int], dialect: str, ctx: _C
         if cmd.name == "cfarCfg":
 
             def do_cfar(cmd: CfgCommand = cmd, a: tuple[str, ...] = a) -> None:
-                if dialect == "3.x":
+                if dialect in ("3.x", "2.x"):
                     direction = _int(cmd, 1, ctx)
                     if direction not in (0, 1):
                         raise ValueError(f"procDirection must be 0 or 1, got {direction}")
                     mode, win, guard, div, cyc = (_int(cmd, i, ctx) for i in (2, 3, 4, 5, 6))
-                    thr, grp = float(a[7]), _int(cmd, 8, ctx) == 1
+                    if dialect == "3.x":
+                        thr, grp = float(a[7]), _int(cmd, 8, ctx) == 1
+                    else:
+                        thr = float(a[7]) / (SDK2_CFAR_SCALE_PER_VIRTUAL * num_virtual)
+                        grp = cfar[direction].peak_grouping
                 else:
                     direction = 0
                     mode, win, guard, div, cyc = (_int(cmd, i, ctx) for i in (0, 1, 2, 3, 4))
@@ -605,12 +642,19 @@ def parse_cfg_text(text: str, source: str = "<string>", board: str | None = None
     commands, comments = _split_lines(text, ctx)
     detected = _detect_dialect(commands, ctx)
     board_hint: Board | None = None
-    if board is not None:
+    named = board or next(
+        (m.group(1) for _, text in comments if (m := _BOARD_COMMENT.search(text))), None
+    )
+    if named is not None:
         try:
-            board_hint = get_board(board)
+            board_hint = get_board(named)
         except KeyError:
             board_hint = None
-    dialect = detected or (board_hint.sdk_dialect if board_hint else "3.x")
+    hinted = board_hint.sdk_dialect if board_hint else "3.x"
+    if detected is None or hinted in detected:
+        dialect = hinted
+    else:
+        dialect = "3.x" if "3.x" in detected else max(detected)
     bad = _check_arity_and_numbers(commands, dialect, ctx)
     names = {c.name for c in commands}
     for name in REQUIRED:
@@ -630,7 +674,7 @@ def parse_cfg_text(text: str, source: str = "<string>", board: str | None = None
     chirp = None
     if board_spec is not None:
         chirp = _build_chirp(commands, bad, dialect, board_spec, ctx)
-    demo = _build_demo(commands, bad, dialect, ctx)
+    demo = _build_demo(commands, bad, dialect, ctx, chirp.num_virtual if chirp is not None else 8)
     if ctx.errors or chirp is None or board_spec is None:
         if not ctx.errors:
             ctx.error(0, "incomplete configuration")

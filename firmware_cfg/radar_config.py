@@ -104,7 +104,7 @@ class RadarConfig:
     chirp: ChirpConfig
     demo: DemoConfig
     commands: tuple[CfgCommand, ...]
-    dialect: str  # "3.x" (subframe index present) or "1.x" (xWR14xx SDK 1.x)
+    dialect: str  # "3.x", "2.x" (xWR16xx SDK 2.x) or "1.x" (xWR14xx SDK 1.x)
     board: str
     board_inferred: bool = False
     source: str = field(default="<string>", compare=False)
@@ -140,8 +140,8 @@ class RadarConfig:
         """
         d, c = self.demo, self.chirp
         n_range = c.num_range_bins
-        sdk1 = self.dialect == "1.x"
-        total = 36 if sdk1 else 40
+        sdk1 = self.dialect in ("1.x", "2.x")  # Q-format points (12 B each + a 4 B descriptor)
+        total = 36 if self.dialect == "1.x" else 40
         tlv = 8
         if d.send_points:
             total += tlv + (4 + 12 * max_points if sdk1 else 16 * max_points)

@@ -1,16 +1,17 @@
 """The daemon: starts its parts in a fixed, visible order, watches them, and stops them in reverse.
 
-Start order (each step logged as ``start i/5``)::
+Start order (each step logged as ``start i/6``)::
 
     1 config       the validated MmfmConfig (radars, sources, chirp profiles)
     2 event log    SQLite (runtime.eventlog.EventLog)
-    3 publishers   MQTT (+ Home Assistant discovery), ZeroMQ; the state provider is set here
-    4 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
-    5 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
+    3 activities   the CLMP encoder stage and the embedding log (opt-in: ``activities.enabled``)
+    4 publishers   MQTT (+ Home Assistant discovery), ZeroMQ; the state provider is set here
+    5 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
+    6 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
                    worker thread; ends the daemon when every source has ended
 
 Stop (SIGTERM/SIGINT set an event; :meth:`App.run` returns after :meth:`App.stop`): watchdog,
-pipelines (each radar goes offline), publishers (MQTT publishes offline and disconnects), event log.
+pipelines (each radar goes offline), encoder stage, publishers (MQTT publishes offline and disconnects), event log.
 
 The daemon never runs on silently with a part missing. Every check the watchdog makes:
 
@@ -19,7 +20,8 @@ The daemon never runs on silently with a part missing. Every check the watchdog 
   ZeroMQ's request thread); one it cannot restart, a dead pipeline thread, or a dead watchdog stops
   the daemon with a CRITICAL log line and :meth:`App.run` returns 1 (systemd restarts it);
 - once every radar's source has ended (replays without ``loop``, every frame processed) the daemon
-  stops and :meth:`App.run` returns 0, unless ``keep_running`` is set.
+  stops (after the encoder stage has embedded every queued window) and :meth:`App.run` returns
+  0, unless ``keep_running`` is set.
 
 Events from every pipeline go to the event log (except ``event_log.exclude_types``) and to every
 publisher; a failing sink is counted and logged, never fatal. The ZeroMQ state request answers
@@ -34,19 +36,27 @@ reconnecting in the background. Refused credentials stop the start (a configurat
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.comms.base import Communicator
+from runtime.comms.mqtt import MqttAuthError, MqttCommunicator
+from runtime.comms.zeromq import ZeroMqCommunicator
 from runtime.config import MmfmConfig
+from runtime.embeddinglog import EmbeddingLog
+from runtime.eventlog import EventLog, EventLogError
 from runtime.events import Event
 from runtime.pipeline import RadarPipeline
 from runtime.process_stats import ProcessStats
 from runtime.sources.base import Source, SourceFactory
+
+if TYPE_CHECKING:
+    from runtime.inference.stage import EncoderStage
 
 __all__ = ["App", "AppStartError"]
 
@@ -94,7 +104,9 @@ class App:
         if unknown:
             raise ValueError(f"sources for radars not in the config: {sorted(unknown)}")
         self.communicators: list[Communicator] = []
-        self.event_log: Any = None
+        self.event_log: EventLog | None = None
+        self.encoder_stage: EncoderStage | None = None
+        self.embedding_log: EmbeddingLog | None = None
         self.pipelines: dict[str, RadarPipeline] = {}
         self._stop_event = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -117,6 +129,7 @@ class App:
         steps: list[tuple[str, Callable[[], str]]] = [
             ("config", self._start_config),
             ("event log", self._start_event_log),
+            ("activities", self._start_activities),
             ("publishers", self._start_publishers),
             ("pipelines", self._start_pipelines),
             ("watchdog", self._start_watchdog),
@@ -148,8 +161,6 @@ class App:
         settings = self.config.event_log
         if not settings.enabled:
             return "off"
-        from runtime.eventlog import EventLog, EventLogError
-
         try:
             self.event_log = EventLog(
                 settings.path, retention_days=settings.retention_days, max_rows=settings.max_rows
@@ -157,6 +168,52 @@ class App:
         except EventLogError as exc:
             raise AppStartError(str(exc)) from exc
         return f"{settings.path} ({settings.retention_days:g} days, {len(self.event_log)} events)"
+
+    def _start_activities(self) -> str:
+        settings = self.config.activities
+        if not settings.enabled:
+            return "off"
+        # onnxruntime is loaded only when activities are on (delayed heavy imports)
+        from runtime.inference.encoder import PointEncoder
+        from runtime.inference.stage import EncoderStage, resolve_labels
+        from runtime.models import ModelError, load_model
+
+        try:
+            model = load_model(settings.model)
+            labels, prototypes = resolve_labels(model, settings.labels)
+            encoder = PointEncoder(model, precision=settings.precision, threads=settings.threads)
+        except (ModelError, FileNotFoundError) as exc:
+            raise AppStartError(str(exc)) from exc
+        if settings.log_embeddings and self.event_log is not None:
+            try:
+                self.embedding_log = EmbeddingLog(
+                    self.config.event_log.path,
+                    retention_days=settings.embedding_retention_days,
+                    max_rows=settings.embedding_max_rows,
+                )
+            except EventLogError as exc:
+                raise AppStartError(str(exc)) from exc
+        self.encoder_stage = EncoderStage(
+            encoder,
+            labels,
+            prototypes,
+            self._on_events,
+            embedding_log=self.embedding_log,
+            stride_s=settings.stride_s,
+            queue_size=settings.queue,
+            min_points=settings.min_points,
+            tracker={
+                "min_confidence": settings.min_confidence,
+                "margin": settings.margin,
+                "min_duration_s": settings.min_duration_s,
+            },
+        )
+        self.encoder_stage.start()
+        logged = f", embeddings -> {self.embedding_log.path}" if self.embedding_log else ""
+        return (
+            f"{model.name} {encoder.precision}, {len(labels)} labels, "
+            f"window {self.encoder_stage.window_s:g} s every {settings.stride_s:g} s{logged}"
+        )
 
     def _start_publishers(self) -> str:
         if self._given_communicators is not None:
@@ -174,14 +231,13 @@ class App:
 
     def _build_communicators(self) -> list[Communicator]:
         radars = self.config.radar_infos()
+        if self.encoder_stage is not None:
+            options = tuple(self.encoder_stage.labels)
+            radars = [dataclasses.replace(r, activity_labels=options) for r in radars]
         comms: list[Communicator] = []
         if self.config.mqtt is not None:
-            from runtime.comms.mqtt import MqttCommunicator
-
             comms.append(MqttCommunicator(self.config.mqtt, radars))
         if self.config.zeromq is not None:
-            from runtime.comms.zeromq import ZeroMqCommunicator
-
             comms.append(ZeroMqCommunicator(self.config.zeromq, radars))
         return comms
 
@@ -204,8 +260,6 @@ class App:
         while time.monotonic() < deadline:
             stats = [c.stats() for c in mqtts]
             if any(s.get("auth_failures") for s in stats):
-                from runtime.comms.mqtt import MqttAuthError
-
                 msg = "MQTT broker refused the credentials"
                 comm = mqtts[0]
                 auth_message = getattr(comm, "_auth_message", None)
@@ -241,6 +295,7 @@ class App:
                 on_available=self._on_available,
                 source_factory=factory,
                 latency_window=self.config.stats.latency_window,
+                on_frame=self.encoder_stage.submit if self.encoder_stage is not None else None,
             )
         for pipeline in self.pipelines.values():
             self._on_available(pipeline.radar_id, False)
@@ -312,6 +367,10 @@ class App:
             for pipeline in self.pipelines.values():
                 pipeline.stop(timeout)
             logger.info("stop: pipelines (%s)", ", ".join(self.pipelines))
+        if self.encoder_stage is not None:
+            self.encoder_stage.stop(timeout)
+            self.encoder_stage = None
+            logger.info("stop: encoder stage")
         if self.communicators:
             for comm in reversed(self.communicators):
                 try:
@@ -320,6 +379,9 @@ class App:
                     logger.exception("stopping %s failed", comm.name)
             logger.info("stop: publishers (%s)", ", ".join(c.name for c in self.communicators))
             self.communicators = []
+        if self.embedding_log is not None:
+            self.embedding_log.close()
+            self.embedding_log = None
         if self.event_log is not None:
             self.event_log.close()
             self.event_log = None
@@ -392,7 +454,11 @@ class App:
             dead = check() if check is not None else []
             if dead:
                 self.fail(f"{comm.name}: thread(s) {', '.join(dead)} died and cannot restart")
-        if pipelines and all(p.ended for p in pipelines) and not self.stopping:
+        stage = self.encoder_stage
+        if stage is not None and not stage.alive and not self.stopping:
+            self.fail("the encoder stage's thread died")
+        drained = stage is None or stage.idle()
+        if pipelines and all(p.ended for p in pipelines) and drained and not self.stopping:
             if self.config.keep_running:
                 if not self._said_ended:
                     self._said_ended = True
@@ -432,4 +498,5 @@ class App:
             "radars": {rid: p.stats() for rid, p in self.pipelines.items()},
             "publishers": {c.name: c.stats() for c in self.communicators},
             "sink_errors": dict(self.sink_errors),
+            "encoder": self.encoder_stage.stats() if self.encoder_stage is not None else None,
         }

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from runtime.config import RadarSettings, WatchdogSettings
+from runtime.dsp.chain import DspPlan, make_plan, process_frame
 from runtime.events import Event
 from runtime.events.engine import EventEngine
 from runtime.frames import PointCloudFrame, RawFrame
@@ -125,6 +126,10 @@ class RadarPipeline:
         source_factory: overrides the source built from ``settings.source`` (the demo plugs a
             virtual radar in here).
         latency_window: latency percentiles cover this many latest frames.
+        on_frame: called from the engine thread with ``(radar_id, frame)`` for every point-cloud
+            frame (raw ADC: the DSP chain's points) after its events went out (the encoder stage's non-blocking
+            :meth:`~runtime.inference.stage.EncoderStage.submit`); an exception is counted
+            (``frame_hook_errors``).
     """
 
     def __init__(
@@ -137,6 +142,7 @@ class RadarPipeline:
         on_available: Callable[[str, bool], None],
         source_factory: SourceFactory | None = None,
         latency_window: int = 1000,
+        on_frame: Callable[[str, PointCloudFrame], None] | None = None,
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
@@ -144,6 +150,7 @@ class RadarPipeline:
         self.watchdog = watchdog
         self._on_events = on_events
         self._on_available = on_available
+        self._on_frame = on_frame
         self._factory = source_factory or make_source(radar_id, settings)
         src = settings.source
         self.source_type = src.type if source_factory is None else "custom"
@@ -165,7 +172,7 @@ class RadarPipeline:
         self._detect_q: queue.Queue[tuple[Any, Any, float]] = queue.Queue(
             settings.queues.detections
         )
-        self._plan: Any = None
+        self._plan: DspPlan | None = None
         self._stop = threading.Event()
         self._restart = threading.Event()
         self._restart_reason = ""
@@ -197,6 +204,7 @@ class RadarPipeline:
                     "dsp_errors",
                     "engine_errors",
                     "publish_errors",
+                    "frame_hook_errors",
                     "source_starts",
                     "source_errors",
                     "source_restarts",
@@ -214,9 +222,7 @@ class RadarPipeline:
         if self._threads:
             raise RuntimeError(f"pipeline {self.radar_id} started twice")
         if self.settings.source.raw_adc:
-            from runtime.dsp.chain import make_plan
-
-            self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
+            self._plan = make_plan(self.radar_config)
         self._started_at = time.monotonic()
         self._stop.clear()
         for name, target in (
@@ -460,8 +466,6 @@ class RadarPipeline:
 
     # ------------------------------------------------------------------ DSP
     def _dsp_loop(self) -> None:
-        from runtime.dsp.chain import process_frame
-
         try:
             while True:
                 try:
@@ -473,9 +477,7 @@ class RadarPipeline:
                 t_start = time.time()
                 if isinstance(frame, RawFrame):
                     if self._plan is None:
-                        from runtime.dsp.chain import make_plan
-
-                        self._plan = make_plan(self.radar_config.chirp, self.radar_config.demo)
+                        self._plan = make_plan(self.radar_config)
                     try:
                         result = process_frame(frame.data, self._plan)
                     except Exception as exc:
@@ -534,6 +536,16 @@ class RadarPipeline:
                 except Exception:
                     self._count("publish_errors")
                     self.log.exception("publishing %d events failed", len(events))
+            if self._on_frame is not None:
+                try:
+                    if isinstance(frame, PointCloudFrame):
+                        self._on_frame(self.radar_id, frame)
+                    elif result is not None:  # raw ADC: the DSP chain's points
+                        cloud = PointCloudFrame(result.points, frame.frame_number, frame.timestamp)
+                        self._on_frame(self.radar_id, cloud)
+                except Exception:
+                    self._count("frame_hook_errors")
+                    self.log.exception("the frame hook failed")
             done = time.time()
             latency = done - arrival
             with self._lock:
@@ -581,6 +593,7 @@ class RadarPipeline:
                 "dsp": c["dsp_errors"],
                 "engine": c["engine_errors"],
                 "publish": c["publish_errors"],
+                "frame_hook": c["frame_hook_errors"],
                 "source": c["source_errors"],
             },
             "source_starts": c["source_starts"],

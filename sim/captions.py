@@ -35,6 +35,7 @@ Truth schema (only what captions read; extra keys are ignored)::
                  "speed_mps": 1.2,                      # horizontal pelvis speed [m/s]
                  "lateral_velocity_mps": 0.1,           # radar-frame x velocity [m/s]
                  "support": "sofa",                     # object sat/lain on, or None
+                 "place": {"relation": "near", "object": "window"},  # asked place (optional)
                  "room_type": "living_room",            # room the person is in (else the scene's)
                  "micro_doppler": {"limb_speed_mps": 1.3, "dominant_hz": 2.1},
                  "breathing_per_min": 14.2, "heart_per_min": 68.0,
@@ -76,6 +77,35 @@ ACTIVITY_PHRASES: dict[str, tuple[str, ...]] = {
     "push": ("making a push gesture", "pushing a hand forward"),
     "pull": ("making a pull gesture", "pulling a hand back"),
     "circle": ("drawing a circle in the air", "making a circle gesture"),
+    "swipe_up": ("swiping up", "making a swipe-up gesture"),
+    "swipe_down": ("swiping down", "making a swipe-down gesture"),
+    "circle_clockwise": ("drawing a clockwise circle in the air", "circling a hand clockwise"),
+    "circle_counterclockwise": (
+        "drawing a counter-clockwise circle in the air",
+        "circling a hand counter-clockwise",
+    ),
+    "both_arm_raise": ("raising both arms", "lifting both arms overhead"),
+    "left_arm_raise": ("raising the left arm", "lifting the left arm overhead"),
+    "right_arm_raise": ("raising the right arm", "lifting the right arm overhead"),
+    "both_arm_extension": ("extending both arms", "pushing both arms out to the sides"),
+    "left_arm_extension": ("extending the left arm", "pushing the left arm out to the side"),
+    "right_arm_extension": ("extending the right arm", "pushing the right arm out to the side"),
+    "left_leg_extension": ("extending the left leg", "lifting the left leg straight"),
+    "right_leg_extension": ("extending the right leg", "lifting the right leg straight"),
+    "front_lunge_left": ("lunging forward on the left leg", "doing front lunges with the left leg"),
+    "front_lunge_right": (
+        "lunging forward on the right leg",
+        "doing front lunges with the right leg",
+    ),
+    "side_lunge_left": ("lunging to the left side", "doing side lunges to the left"),
+    "side_lunge_right": ("lunging to the right side", "doing side lunges to the right"),
+    "sit_to_stand": ("doing sit-to-stands", "rising from the seat and sitting back down"),
+    "stretching": ("stretching", "doing a stretching routine"),
+    "cooking": ("cooking", "cooking at the counter", "stirring a pot"),
+    "vacuuming": ("vacuuming", "vacuuming the floor", "hoovering"),
+    "get_into_bed": ("getting into bed", "climbing into bed"),
+    "get_out_of_bed": ("getting out of bed", "climbing out of bed"),
+    "reading": ("reading", "reading a book"),
 }
 #: Posture word per activity, for context captions.
 POSTURE: dict[str, str] = {
@@ -90,7 +120,7 @@ POSTURE: dict[str, str] = {
     "fall": "falling",
     "get_up": "getting up",
 }
-_SITTING = {"sit", "sit_down", "typing"}
+_SITTING = {"sit", "sit_down", "typing", "reading", "sit_to_stand"}
 _LYING = {"sleep", "lie_down"}
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 
@@ -263,6 +293,9 @@ def _caption_context(
     if support and (activity in _SITTING or activity in _LYING):
         where.append(f"on the {_label_words(support)}")
     near = nearest_object(room, person["position_world"], exclude={support} if support else set())
+    place = person.get("place")  # asked by the scene program: said rather than the nearest object
+    if place:
+        near = None if (support == place["object"] and where) else place["object"]
     if near:
         where.append(
             _pick(

@@ -5,7 +5,8 @@ alike, through the daemon's real pipeline.
 The capture is what a radar that needs that calibration would deliver: a breathing chest truly at
 1.20 m and +15 deg, seen 0.08 m too far (the range bias) and with a phase error on each RX channel.
 Replayed with the calibrated ``.cfg``, the chain's point, the vitals' chest range and the presence
-beam's bearing all land on the truth and agree with each other; replayed with the uncalibrated
+beam's bearing all land on the truth and agree with each other (and with the offline
+:func:`runtime.dsp.vitals.chest_signal` on the same frames); replayed with the uncalibrated
 ``.cfg`` (the same profile without the calibration), they all agree with each other at the
 miscalibrated place, which differs.
 """
@@ -23,6 +24,7 @@ from firmware_cfg import RadarConfig, load_cfg, parse_cfg_text
 from firmware_cfg.profiles import profile_path
 from runtime.config import WatchdogSettings, parse_config
 from runtime.dsp.chain import make_plan, process_frame
+from runtime.dsp.vitals import chest_signal
 from runtime.pipeline import RadarPipeline
 from runtime.sources.dca1000_layout import encode_frames, read_bin
 from sim.radar.point_targets import PointTarget, synthesize_frame
@@ -104,8 +106,10 @@ def replay(tmp_path: Path, name: str, cfg_text: str, capture_path: Path) -> dict
         "detections_queue": 0,
     }
     # the DSP chain on the same frames, as the pipeline's plan
-    plan = make_plan(rc.chirp, rc.demo)
+    plan = make_plan(rc)
     last = process_frame(read_bin(capture_path, rc.chirp, start=n - 1, count=1)[0], plan)
+    # the offline vital-sign function on the whole capture, with the same RadarConfig
+    offline = chest_signal(read_bin(capture_path, rc.chirp), rc, range_gate_m=(0.5, 2.5))
     p = last.points[0]  # strongest
     engine = pipe.engine
     readings = list(engine.vitals.readings.values())
@@ -119,6 +123,7 @@ def replay(tmp_path: Path, name: str, cfg_text: str, capture_path: Path) -> dict
         "point_range_m": float(np.sqrt(p["x"] ** 2 + p["y"] ** 2 + p["z"] ** 2)),
         "point_az_deg": float(np.rad2deg(np.arctan2(p["x"], p["y"]))),
         "vitals_range_m": float(readings[0].range_m),
+        "chest_signal_range_m": offline.range_m,
         "breathing_per_min": readings[0].breathing_per_min,
         "presence_range_m": float(presence.buffer.range_axis_m[b]),
         "presence_az_deg": float(np.rad2deg(np.arcsin(presence.geometry.grid_u[g]))),
@@ -152,6 +157,9 @@ def test_events_layer_sees_the_frames_as_the_dsp_chain(runs: dict, which: str) -
     # vitals and presence ranges lie on the chain's range axis (range bias included) ...
     assert np.isclose(axis, r["vitals_range_m"], atol=1e-9).any()
     assert np.isclose(axis, r["presence_range_m"], atol=1e-9).any()
+    assert np.isclose(axis, r["chest_signal_range_m"], atol=1e-9).any()
+    # the offline chest signal finds the chest where the daemon's vitals do
+    assert abs(r["chest_signal_range_m"] - r["vitals_range_m"]) <= bin_m + 1e-9
     # ... at the chain's point: the chest's leading edge is at most 2 bins in front of its peak
     assert -2 * bin_m - 1e-9 <= r["vitals_range_m"] - r["point_range_m"] <= 0.5 * bin_m
     assert abs(r["presence_range_m"] - r["point_range_m"]) <= 2 * bin_m + 1e-9
@@ -167,8 +175,11 @@ def test_calibration_puts_everything_on_the_truth_and_changes_the_result(runs: d
     assert abs(cal["point_az_deg"] - TRUE_AZ_DEG) <= 2.0
     assert abs(cal["presence_az_deg"] - TRUE_AZ_DEG) <= cal["presence_grid_deg"]
     assert -2 * bin_m <= cal["vitals_range_m"] - TRUE_RANGE_M <= 0.5 * bin_m
+    assert -2 * bin_m <= cal["chest_signal_range_m"] - TRUE_RANGE_M <= 0.5 * bin_m
     # without the calibration every layer is off by the bias and the phase skew, consistently
     assert abs(uncal["point_range_m"] - cal["point_range_m"] - RANGE_BIAS_M) <= 0.5 * bin_m
     assert abs(uncal["vitals_range_m"] - cal["vitals_range_m"] - RANGE_BIAS_M) <= bin_m
+    shift = uncal["chest_signal_range_m"] - cal["chest_signal_range_m"]
+    assert abs(shift - RANGE_BIAS_M) <= bin_m
     assert abs(uncal["point_az_deg"] - cal["point_az_deg"]) > 10.0
     assert abs(uncal["presence_az_deg"] - cal["presence_az_deg"]) > 10.0

@@ -6,11 +6,12 @@ a breathing chest gives its breathing and heart rates.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
 import pytest
-from conftest import require_shared, vector_cfg
+from conftest import radar_config_of, require_shared, vector_cfg
 
 from firmware_cfg import ChirpConfig, load_cfg
 from firmware_cfg.demo import DemoConfig
@@ -21,7 +22,7 @@ from runtime.dsp.micro_doppler import micro_doppler
 from runtime.dsp.vitals import chest_signal, vital_rates
 from sim.radar.point_targets import PointTarget, synthesize_frame, synthesize_frames
 
-BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk")
+BOARDS = ("iwr1443boost", "iwr1843boost", "iwr6843isk", "iwr6843aop")
 NOISE_STD = 5.0  # ADC counts, against targets of 200 counts: ~70 dB SNR after integration
 
 
@@ -44,7 +45,7 @@ def azimuth_tolerance_deg(cfg: ChirpConfig, azimuth_deg: float) -> float:
 
 
 def strongest(frame: np.ndarray, cfg: ChirpConfig, demo: DemoConfig) -> np.void:
-    det = process_frame(frame, make_plan(cfg, demo)).detections
+    det = process_frame(frame, make_plan(radar_config_of(cfg, demo))).detections
     assert det.size, "no detection"
     return det[0]
 
@@ -52,12 +53,15 @@ def strongest(frame: np.ndarray, cfg: ChirpConfig, demo: DemoConfig) -> np.void:
 CASES = [  # range m, velocity m/s, azimuth deg, elevation deg
     (2.00, +1.0, +15.0, 0.0),
     (3.10, -1.5, -30.0, 0.0),
-    (2.50, +0.5, +10.0, +15.0),  # elevation: every bundled board has the raised TX1
+    (2.50, +0.5, +10.0, +15.0),  # elevation: every board of BOARDS has an elevated TX
 ]
 
 
-@pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize(("r", "v", "az", "el"), CASES)
+@pytest.mark.parametrize(
+    ("board", "r", "v", "az", "el"),
+    [(b, *case) for b in BOARDS for case in CASES]
+    + [("iwr1642boost", *case) for case in CASES if case[3] == 0.0],  # no elevation TX
+)
 def test_point_target_comes_back(board: str, r: float, v: float, az: float, el: float) -> None:
     rc = profile(board)
     cfg = rc.chirp
@@ -73,7 +77,7 @@ def test_point_target_comes_back(board: str, r: float, v: float, az: float, el: 
     assert abs(d["velocity_mps"] - v) <= cfg.velocity_bin_mps
     assert abs(d["azimuth_deg"] - az) <= azimuth_tolerance_deg(cfg, az)
     assert abs(d["elevation_deg"] - el) <= 2.0
-    pts = process_frame(frame, make_plan(cfg, rc.demo)).points
+    pts = process_frame(frame, make_plan(rc)).points
     x_true = r_mid * np.cos(np.deg2rad(el)) * np.sin(np.deg2rad(az))
     z_true = r_mid * np.sin(np.deg2rad(el))
     assert abs(pts[0]["x"] - x_true) < 0.1 and abs(pts[0]["z"] - z_true) < 0.1
@@ -115,7 +119,7 @@ def test_reference_vector_needs_tdm_compensation() -> None:
     cfg = rc.chirp
     frames = read_bin(bin_path, cfg)
     assert frames.shape[0] == truth["frames"]
-    plan = make_plan(cfg, rc.demo)
+    plan = make_plan(rc)
     for f, frame in enumerate(frames):
         det = process_frame(frame, plan).detections
         assert det.size >= len(truth["targets"])
@@ -130,10 +134,10 @@ def test_reference_vector_needs_tdm_compensation() -> None:
             cube = range_doppler_cube(frame, plan)
             d_bin, r_bin = int(match["doppler_bin"]), int(match["range_bin"])
             virtual = cube[:, :, d_bin, r_bin][None]  # [1, tx, rx]
-            demo1 = rc.demo.model_copy(update={"multi_obj_beamforming": False})
-            _, az_raw, _, _ = estimate_angles(virtual, plan.geometry, demo1)
+            rc1 = replace(rc, demo=rc.demo.model_copy(update={"multi_obj_beamforming": False}))
+            _, az_raw, _, _ = estimate_angles(virtual, plan.geometry, rc1)
             comp = tdm_compensation(virtual, np.array([d_bin]), cfg, plan.tdm_table)
-            _, az_comp, _, _ = estimate_angles(comp, plan.geometry, demo1)
+            _, az_comp, _, _ = estimate_angles(comp, plan.geometry, rc1)
             assert abs(az_comp[0] - t["azimuth_deg"]) <= 0.5
             bias = expected_tdm_bias_deg(cfg, t["velocity_mps"], t["azimuth_deg"])
             assert abs(bias) > 0.5  # 1.6 deg at -0.9 m/s, 0.66 deg at +0.4 m/s
@@ -188,7 +192,7 @@ def test_breathing_and_heart_rates() -> None:
         noise_std=1.0,
         rng=np.random.default_rng(2),
     )
-    sig = chest_signal(frames, cfg, range_gate_m=(0.5, 2.5))
+    sig = chest_signal(frames, radar_config_of(cfg), range_gate_m=(0.5, 2.5))
     # the chest bin is the echo's leading edge: inside the Hann main lobe (+-2 bins), in front
     assert -2 * cfg.range_bin_m <= sig.range_m - 1.2 <= 0.5 * cfg.range_bin_m
     # peak-to-peak chest excursion ~ 8.6 mm
@@ -219,14 +223,14 @@ def test_chest_bin_is_the_echo_leading_edge() -> None:
     frames = synthesize_frames(
         cfg, targets, int(40.0 / cfg.frame_period_s), noise_std=1.0, rng=np.random.default_rng(3)
     )
-    sig = chest_signal(frames, cfg, range_gate_m=(0.8, 2.0))
+    sig = chest_signal(frames, radar_config_of(cfg), range_gate_m=(0.8, 2.0))
     assert -2 * bin_m <= sig.range_m - (1.0 + 4 * bin_m) <= 0.5 * bin_m  # the chest's main lobe
     rates = vital_rates(sig.displacement_m, sig.sample_rate_hz)
     assert abs(rates.breathing.per_min - breathing) <= 1.0
     assert abs(rates.heart.per_min - heart) <= 3.0
 
     strongest = chest_signal(
-        frames, cfg, range_gate_m=(0.8, 2.0), edge_db=None, remove_static=False
+        frames, radar_config_of(cfg), range_gate_m=(0.8, 2.0), edge_db=None, remove_static=False
     )
     assert abs(strongest.range_m - (1.0 + 7 * bin_m)) <= 0.5 * bin_m
     wrong = vital_rates(strongest.displacement_m, strongest.sample_rate_hz)
@@ -238,7 +242,7 @@ def test_displacement_sign_is_away_positive() -> None:
     frames = synthesize_frames(
         cfg, [PointTarget(1.0, amplitude=100.0, displacement=lambda t: 0.5e-3 * t)], 20
     )
-    sig = chest_signal(frames, cfg, range_gate_m=(0.5, 1.5))
+    sig = chest_signal(frames, radar_config_of(cfg), range_gate_m=(0.5, 1.5))
     expected = 0.5e-3 * sig.time_s
     assert np.allclose(sig.displacement_m, expected, atol=1e-4)
 
@@ -246,7 +250,7 @@ def test_displacement_sign_is_away_positive() -> None:
 def test_micro_doppler_tracks_velocity() -> None:
     cfg = small_config(num_loops=32, chirp_tx_masks=(1,), frame_period_s=0.02)
     frames = synthesize_frames(cfg, [PointTarget(1.5, -0.8, amplitude=50.0)], 6)
-    spec = micro_doppler(frames, cfg, DemoConfig(), range_gate_m=(1.0, 2.0))
+    spec = micro_doppler(frames, radar_config_of(cfg), range_gate_m=(1.0, 2.0))
     assert spec.power_db.shape == (6, cfg.doppler_fft_size)
     assert np.allclose(np.diff(spec.time_s), cfg.frame_period_s)
     peak_v = spec.velocity_mps[np.argmax(spec.power_db, axis=1)]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_shared
+from conftest import radar_config_of, require_shared
 
 from firmware_cfg import ChirpConfig
-from firmware_cfg.demo import DemoConfig
 from runtime.dsp import detections
 
 pytestmark = pytest.mark.realdata
@@ -51,7 +50,7 @@ def test_walking_person_range_and_velocity_sign() -> None:
     frequency). Its frame also holds approaching limbs (-0.5 to -0.8 m/s) a little weaker.
     """
     cfg = openradar_config()
-    det = detections(load_frame(), cfg, DemoConfig())
+    det = detections(load_frame(), radar_config_of(cfg))
     moving = det[np.abs(det["velocity_mps"]) > 2 * cfg.velocity_bin_mps]
     assert moving.size
     top = moving[0]

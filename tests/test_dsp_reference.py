@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import vector_cfg
+from conftest import radar_config_of, vector_cfg
 
 from firmware_cfg import AdcFormat, ChirpConfig
 from firmware_cfg.demo import CfarAveraging, CfarConfig, DemoConfig
@@ -206,7 +206,7 @@ def test_chain_matches_reference(adc: AdcFormat, demo_name: str) -> None:
     demo = DEMOS[demo_name]
     frame = synthesize_frame(cfg, TARGETS, noise_std=2.0, rng=np.random.default_rng(11))
     ref = reference_points(frame, cfg, demo)
-    res = process_frame(frame, make_plan(cfg, demo))
+    res = process_frame(frame, make_plan(radar_config_of(cfg, demo)))
 
     np.testing.assert_allclose(res.detection_db, ref["det_db"], atol=2e-3)
     np.testing.assert_allclose(res.noise_db, ref["noise_db"], atol=2e-3)
@@ -230,7 +230,7 @@ def test_chain_matches_reference(adc: AdcFormat, demo_name: str) -> None:
 
 def test_reused_buffer_gives_the_same_result() -> None:
     cfg = small_cfg()
-    plan = make_plan(cfg, DemoConfig(clutter_removal=True))
+    plan = make_plan(radar_config_of(cfg, DemoConfig(clutter_removal=True)))
     buf = np.empty(cfg.frame_shape, dtype=np.complex64)
     frames = [
         synthesize_frame(cfg, TARGETS[i:], noise_std=2.0, rng=np.random.default_rng(i))

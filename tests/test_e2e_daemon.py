@@ -1,9 +1,11 @@
 """The daemon end to end through the fake radars, on simulated people (issue 5's acceptance).
 
 Scenes are scripted with :mod:`sim.demo` (a generated living room, the ``iwr1843boost_demo`` profile:
-3 TX x 4 RX x 64 loops x 128 samples raw ADC at 10 frames/s), rendered once and cached in pytest's
-cache folder (``.pytest_cache/d/mmfm-e2e``; the first run renders for about half a minute on two
-cores, later runs start at once). The real daemon (``runtime.app.App``) then runs on them:
+3 TX x 4 RX x 64 loops x 128 samples raw ADC at 10 frames/s), rendered once and cached in the
+repository's ignored ``out/test-cache/e2e`` (``$MMFM_TEST_CACHE/e2e`` when set), one file per scene
+named by its content key, so a changed scene renders again; the first run renders for about half a
+minute on two cores, later runs start at once. It does not depend on pytest's cache plugin (the suite
+also runs with ``-p no:cacheprovider``). The real daemon (``runtime.app.App``) then runs on them:
 
 - raw ADC through the fake DCA1000 (``runtime.fakes.dca1000``, loopback UDP, the real control
   protocol: connect, FPGA config, RECORD_START);
@@ -22,6 +24,7 @@ their window and the fall its lying-still confirmation.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +59,14 @@ HOLD_S = 3.0  # occupancy hold time configured for the tests [s]
 # the exit at 4.6 m; with clutter removal off, the leaf's static points kept the walker's track alive
 # after they left until the tracker learned a static clutter map (runtime.tracking, step 8).
 SCENE_SEED = 1001
+#: Rendered scenes kept between runs (see the module docstring).
+RENDER_CACHE = (
+    Path(
+        os.environ.get("MMFM_TEST_CACHE")
+        or Path(__file__).resolve().parents[1] / "out" / "test-cache"
+    )
+    / "e2e"
+)
 
 
 # ---------------------------------------------------------------------------- scenes
@@ -118,8 +129,9 @@ def two_people() -> ScriptedScene:
 
 
 @pytest.fixture(scope="session")
-def render_dir(request: pytest.FixtureRequest) -> Path:
-    return Path(request.config.cache.mkdir("mmfm-e2e"))
+def render_dir() -> Path:
+    RENDER_CACHE.mkdir(parents=True, exist_ok=True)
+    return RENDER_CACHE
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from test_dsp_physics import BREATHING_PER_MIN, HEART_PER_MIN, chest
 from test_events_synthetic import FPS, MOUNTING, T0, Person, scene_frames
 
 from firmware_cfg import ChirpConfig
-from firmware_cfg.demo import DemoConfig
 from runtime.dsp.chain import make_plan, process_frame
 from runtime.events import Event
 from runtime.events.engine import EventEngine
@@ -195,7 +194,7 @@ def test_still_person_breathing_rate_from_raw_adc() -> None:
     )
     engine = EventEngine("bedroom", s, radar_config_of(cfg))
     assert engine.state()["vitals"]["quality"] == "unavailable"
-    plan = make_plan(cfg, DemoConfig())
+    plan = make_plan(radar_config_of(cfg))
     rng = np.random.default_rng(8)
     target = PointTarget(1.2, azimuth_deg=10.0, amplitude=100.0, displacement=chest)
     events: list[Event] = []
@@ -277,7 +276,7 @@ def test_micro_motion_finds_a_breathing_chest_beside_a_stronger_static_reflector
     from runtime.events.vitals import ChestBuffer
 
     cfg = vitals_chirp()
-    geom = array_geometry(cfg, DemoConfig(), 64)
+    geom = array_geometry(radar_config_of(cfg), 64)
     chest = PointTarget(
         2.0,
         azimuth_deg=15.0,

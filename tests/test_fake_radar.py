@@ -153,9 +153,13 @@ def test_fault_injection_counters_are_exact() -> None:
     assert parser.stats.bytes_skipped > 0  # the injected garbage
 
 
-@pytest.mark.parametrize("board", ["IWR1443BOOST", "IWR6843ISK"])
+@pytest.mark.parametrize("board", ["IWR1443BOOST", "IWR6843ISK", "IWR6843AOPEVM"])
 def test_other_boards_and_dialects(board: str) -> None:
-    profile = {"IWR1443BOOST": "iwr1443boost_presence", "IWR6843ISK": "iwr6843isk_presence"}[board]
+    profile = {
+        "IWR1443BOOST": "iwr1443boost_presence",
+        "IWR6843ISK": "iwr6843isk_presence",
+        "IWR6843AOPEVM": "iwr6843aop_presence",
+    }[board]
     with FakeUartRadar(_points, board=board, frame_period_s=0.01, pace=False) as fake:
         fd = _open_raw(fake.data_path)
         try:

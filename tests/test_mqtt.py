@@ -385,15 +385,19 @@ def test_last_will_marks_offline_when_the_daemon_is_killed(broker: MosquittoBrok
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
             sub.wait_payload("mmfm/living/available", "online")
             sub.wait_payload("mmfm/available", "online")
+            # (the radar's availability has its own connection: wait for the discovery too)
+            sub.wait_for(lambda ms: any("/living_" in m.topic for m in ms))
             proc.send_signal(signal.SIGKILL)
             proc.wait(5)
             will = sub.wait_payload("mmfm/available", "offline", timeout=5)
+            radar_will = sub.wait_payload("mmfm/living/available", "offline", timeout=5)
         finally:
             if proc.poll() is None:
                 proc.kill()
             if proc.stdout:
                 proc.stdout.close()
     assert will.text == "offline" and will.retain is False  # live delivery of the will
+    assert radar_will.retain is False  # the radar connection's own will
     # Home Assistant's view: every radar entity needs mmfm/available online (availability_mode all)
     configs = {t: c for t, c in _configs(sub).items() if "/living_" in t}
     assert configs and all(
@@ -499,10 +503,8 @@ def test_after_sigkill_no_client_reads_a_radar_as_online(broker: MosquittoBroker
                 assert _retained(broker.port, topics, both_online) == both_online
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(5)
-                # One connection has one last will: the radar's retained 'online' is left as it
-                # was, and the contract (module docstring of runtime.comms.mqtt, Home Assistant's
-                # availability_mode: all) is that it counts only while mmfm/available is online.
-                killed = {"mmfm/available": "offline", "mmfm/living/available": "online"}
+                # every connection's last will: the daemon's and the radar's own
+                killed = {"mmfm/available": "offline", "mmfm/living/available": "offline"}
                 assert _retained(broker.port, topics, killed) == killed
             else:
                 # a new daemon says at once that the radar is offline until its frames flow

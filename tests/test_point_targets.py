@@ -128,6 +128,36 @@ def test_elevation_uses_the_raised_tx() -> None:
     assert abs(step) < 2e-3
 
 
+def test_xwr1642_is_an_eight_element_line() -> None:
+    """xWR1642BOOST: TX1 four half-wavelengths from TX0, so TX0 and TX1 continue one 8-element line."""
+    cfg = vector_cfg(board="IWR1642BOOST", tx_mask=0b11, chirp_tx_masks=(1, 2), num_loops=2)
+    azimuth = 22.0
+    phase = _phase_at_peak(synthesize_frame(cfg, [PointTarget(range_m=2.0, azimuth_deg=azimuth)]))
+    line = phase[..., 0].reshape(-1)  # tx-major: virtual x = 0..7
+    step = np.angle(np.exp(1j * np.diff(line)))
+    np.testing.assert_allclose(step, np.pi * np.sin(np.deg2rad(azimuth)), atol=2e-3)
+
+
+@pytest.mark.parametrize(("azimuth", "elevation"), [(20.0, -15.0), (-35.0, 10.0)])
+def test_aop_board_is_a_2d_plane_wave_with_inverted_feeds(azimuth: float, elevation: float) -> None:
+    """IWR6843AOPEVM: every virtual antenna (x, z) of its 2D grid sees
+    pi * (x sin(az) cos(el) + z sin(el)), plus pi on the inverted RX1 and RX3 feeds."""
+    cfg = vector_cfg(board="IWR6843AOPEVM", start_freq_hz=60e9, num_loops=2)
+    frame = synthesize_frame(
+        cfg, [PointTarget(range_m=2.5, azimuth_deg=azimuth, elevation_deg=elevation)]
+    )
+    phase = _phase_at_peak(frame)[..., 0]  # [tx, rx], a static target
+    va = cfg.virtual_array()  # [tx, rx, (x, z)]
+    assert sorted({(x, z) for x, z in va.reshape(-1, 2)}) == sorted(
+        {(x, z) for x in range(4) for z in range(-3, 1)} - {(2, 0), (3, 0), (2, -1), (3, -1)}
+    )
+    az, el = np.deg2rad(azimuth), np.deg2rad(elevation)
+    flip = np.pi * (np.asarray(cfg.board_spec.rx_phase_sign)[None, :] < 0)
+    expected = np.pi * (va[..., 0] * np.sin(az) * np.cos(el) + va[..., 1] * np.sin(el)) + flip
+    err = np.angle(np.exp(1j * (phase - phase[0, 3] - (expected - expected[0, 3]))))
+    assert np.abs(err).max() < 5e-3
+
+
 def test_breathing_displacement_moves_the_phase() -> None:
     cfg = vector_cfg(num_loops=2, frame_period_s=0.05)
     rate_hz, amp_m = 0.25, 0.004  # 15 breaths/min, 4 mm chest excursion

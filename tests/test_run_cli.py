@@ -1,5 +1,6 @@
 """`mmfm run` as a real process: it starts, publishes, and on SIGTERM stops cleanly with every radar
-offline on MQTT; JSON logs carry radar ids; it never imports sim, training or torch."""
+offline on MQTT; after SIGKILL the broker's last wills leave every radar offline too; JSON logs carry
+radar ids; it never imports sim, training or torch."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import zmq
@@ -72,16 +74,69 @@ def test_run_sigterm_leaves_every_radar_offline(
     # the start order is fixed and visible; the stop is the reverse
     starts = [m.split(":")[0] for m in messages if m.startswith("start ")]
     assert starts == [
-        "start 1/5 config",
-        "start 2/5 event log",
-        "start 3/5 publishers",
-        "start 4/5 pipelines",
-        "start 5/5 watchdog",
+        "start 1/6 config",
+        "start 2/6 event log",
+        "start 3/6 activities",
+        "start 4/6 publishers",
+        "start 5/6 pipelines",
+        "start 6/6 watchdog",
     ]
     stops = [m for m in messages if m.startswith("stop: ")]
     assert [s.split(" ")[1] for s in stops] == ["watchdog", "pipelines", "publishers", "event"]
     assert any(r.get("radar") == "den" and r["message"] == "radar online" for r in records)
     assert any("received SIGTERM" in m for m in messages)
+
+
+def _retained(port: int, topics: tuple[str, ...], expected: dict[str, str]) -> dict[str, str]:
+    """The retained values a client that connects now reads, asking again for up to 10 s until it
+    reads ``expected``."""
+    deadline = time.monotonic() + 10
+    while True:
+        sub = Subscriber(port, topics=topics).start()
+        time.sleep(0.3)
+        sub.stop()
+        seen = {m.topic: m.text for m in sub.messages if m.retain}
+        if seen == expected or time.monotonic() > deadline:
+            return seen
+
+
+def test_run_sigkill_leaves_every_radar_offline_for_a_fresh_client(
+    mosquitto_broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """SIGKILL gives the daemon no chance to say anything: every radar's availability is the last
+    will of a connection of its own, so a client that connects afterwards reads 'offline' on the
+    daemon topic and on every radar topic (not a stale retained 'online')."""
+    capture = EXAMPLES / "two_people_iwr1843.bin"
+    config = tmp_path / "mmfm.yaml"
+    config.write_text(
+        f"mqtt: {{port: {mosquitto_broker.port}, client_id: mmfm-kill, keepalive: 5}}\n"
+        "event_log: {enabled: false}\n"
+        "radars:\n"
+        + "".join(
+            f"  {radar}:\n    source: {{type: replay, path: {capture}, loop: true}}\n"
+            for radar in ("den", "hall")
+        ),
+        encoding="utf-8",
+    )
+    topics = ("mmfm/available", "mmfm/den/available", "mmfm/hall/available")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        online = dict.fromkeys(topics, "online")
+        assert _retained(mosquitto_broker.port, topics, online) == online
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        offline = dict.fromkeys(topics, "offline")
+        assert _retained(mosquitto_broker.port, topics, offline) == offline
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
 
 
 def test_run_with_a_bad_config_exits_1(tmp_path: Path) -> None:

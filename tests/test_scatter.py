@@ -5,6 +5,7 @@ The mesh helpers here (plates, a box room, an icosphere) are also used by ``test
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -189,7 +190,7 @@ def test_clutter_removal_keeps_the_mover_only() -> None:
     ps = trace_scatter([*room, mover], RADAR, cfg, 0.0, max_bounces=1, density_per_m2=DENSITY)
     frame = synthesize_adc(cfg, ps, rng=np.random.default_rng(0))
     demo_on = rc.demo.model_copy(update={"clutter_removal": True})
-    det_on = process_frame(frame, make_plan(cfg, demo_on)).detections
+    det_on = process_frame(frame, make_plan(replace(rc, demo=demo_on))).detections
     assert det_on.size
     d = det_on[0]
     assert abs(d["velocity_mps"] - (-1.2)) <= cfg.velocity_bin_mps
@@ -198,7 +199,7 @@ def test_clutter_removal_keeps_the_mover_only() -> None:
     static_on = det_on[np.abs(det_on["velocity_mps"]) < 0.5 * cfg.velocity_bin_mps]
     assert np.all(np.abs(static_on["range_m"] - 2.5) < 0.3), "a static wall survived"
     # without clutter removal the back wall (5 m) is there, at zero Doppler
-    det_off = process_frame(frame, make_plan(cfg, rc.demo)).detections
+    det_off = process_frame(frame, make_plan(rc)).detections
     static = det_off[np.abs(det_off["velocity_mps"]) < 0.5 * cfg.velocity_bin_mps]
     assert np.any(np.abs(static["range_m"] - 5.0) < 0.3)
 
@@ -221,7 +222,7 @@ def test_pulsating_sphere_rate_through_vitals() -> None:
         t0 = i * cfg.frame_period_s
         ps = trace_scatter([sphere(t0)], RADAR, cfg, t0, max_bounces=1)
         frames[i] = synthesize_adc(cfg, ps, frame_start_s=t0, rng=np.random.default_rng(i))
-    chest = chest_signal(frames, cfg, range_gate_m=(0.8, 1.6))
+    chest = chest_signal(frames, rc, range_gate_m=(0.8, 1.6))
     rates = vital_rates(chest.displacement_m, chest.sample_rate_hz)
     assert abs(rates.breathing.per_min - 60 * f_hz) < 1.0
     # the front of the sphere moves +-5 mm (the cap's average a little less)

@@ -111,7 +111,7 @@ def test_moving_plate_through_dsp(profile: str, r: float, v: float, az: float) -
     target = plate_toward_radar("plate", r, az, 0.12, velocity_mps=v)
     ps = trace_scatter([target], RADAR, cfg, 0.0, max_bounces=1, density_per_m2=DENSITY)
     frame = synthesize_adc(cfg, ps, rng=np.random.default_rng(0))
-    det = process_frame(frame, make_plan(cfg, rc.demo)).detections
+    det = process_frame(frame, make_plan(rc)).detections
     assert det.size
     d = det[0]
     r_mid = r + v * cfg.frame_active_time_s / 2

@@ -14,6 +14,7 @@ moderate scatterer density and small frames (fewer loops and samples than the bu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from typing import NamedTuple
 
@@ -110,12 +111,12 @@ def test_walking_torso_doppler_matches_speed(direction: int) -> None:
     # (the pelvis is ~0.6 m below the radar at 1.5-4 m: the radial speed is a few % below 1.2 m/s)
     assert direction * v_true == pytest.approx(WALK_SPEED_MPS, abs=0.1)
 
-    demo = rc.demo.model_copy(update={"clutter_removal": True})
-    spec = micro_doppler(frames, cfg, demo, range_gate_m=(0.5, 6.0))
+    rc_on = replace(rc, demo=rc.demo.model_copy(update={"clutter_removal": True}))
+    spec = micro_doppler(frames, rc_on, range_gate_m=(0.5, 6.0))
     torso_line = spec.velocity_mps[np.argmax(spec.power_db, axis=1)]  # [frames]
     v_md = float(np.median(torso_line))
 
-    plan = make_plan(cfg, demo)
+    plan = make_plan(rc_on)
     strongest = []
     for frame in frames:
         det = process_frame(frame, plan).detections  # strongest first
@@ -182,7 +183,7 @@ def vitals_capture(
 
 def chest(capture: Capture) -> ChestSignal:
     """The runtime's chest signal: the chest bin in a 1-2 m gate and its phase as displacement."""
-    return chest_signal(capture.frames, vitals_rc().chirp, range_gate_m=(1.0, 2.0))
+    return chest_signal(capture.frames, vitals_rc(), range_gate_m=(1.0, 2.0))
 
 
 def measured_rates(capture: Capture) -> VitalRates:

@@ -341,7 +341,7 @@ def _run_checked(args: argparse.Namespace) -> int:
 
     from runtime.dsp.chain import make_plan, process_frame
 
-    plan = make_plan(rc.chirp, rc.demo)
+    plan = make_plan(rc)
     results = []
     last = None
     for i in indices:

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--holdout-every",
         type=int,
         default=0,
-        help="mmfm format: only samples with index %% N == 0 (a training set's held-out split)",
+        help="mmfm format: only the held-out split of a training set trained with --holdout-every N",
     )
     z.add_argument("--json", action="store_true", help="print one JSON object")
     z.add_argument("--png", help="write the confusion matrix as a PNG")
@@ -58,7 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--data", required=True, help="mmfm dataset (held-out rooms and subjects)")
     r.add_argument("--model", help=DEFAULT_MODEL_HINT)
     r.add_argument("--pool", type=int, default=1000, help="windows in the pool (default 1000)")
-    r.add_argument("--holdout-every", type=int, default=0, help="only samples with index %% N == 0")
+    r.add_argument(
+        "--holdout-every", type=int, default=0, help="only the held-out split of --holdout-every N"
+    )
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=_retrieval)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])

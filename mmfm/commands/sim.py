@@ -60,8 +60,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="points,spectrogram",
         help="comma list of adc, points, spectrogram (default points,spectrogram; adc is big)",
     )
+    scene = g.add_mutually_exclusive_group()
+    scene.add_argument(
+        "--prompt",
+        help="fix the room and the people, each with their own activities, place and timing, e.g. "
+        "'an elderly man falls in the kitchen while a woman sits on a chair'",
+    )
+    scene.add_argument(
+        "--scene",
+        metavar="FILE.json",
+        help="a scene program (room + people; schema in sim/dataset/SCENES.md) instead of --prompt",
+    )
     g.add_argument(
-        "--prompt", help="fix the room and activity, e.g. 'two people walking in a bedroom'"
+        "--setup",
+        choices=("home", "radhar"),
+        default="home",
+        help="home (default): the scene's wall mount, people anywhere in view; radhar: RadHAR's "
+        "recording (IWR1443BOOST profile unless --radar names one, radar on a tripod 1 m up, one "
+        "person 1.3-2.1 m straight ahead facing it)",
+    )
+    g.add_argument(
+        "--mount-height", type=float, metavar="M", help="radar height above the floor [m] (0.2-3)"
+    )
+    g.add_argument(
+        "--tilt",
+        type=float,
+        metavar="DEG",
+        help="downward tilt of the radar [deg] (0 = level, 0-60)",
+    )
+    g.add_argument(
+        "--person-range",
+        metavar="MIN,MAX",
+        help="horizontal distance of each person from the radar [m], e.g. 1.3,2.1",
+    )
+    g.add_argument(
+        "--person-azimuth",
+        metavar="MIN,MAX",
+        help="azimuth of each person from boresight [deg], + = right, within -60..60; "
+        "write negative values as --person-azimuth=-10,10",
     )
     g.add_argument("--workers", type=int, default=1, help="processes per shard (default 1)")
     g.add_argument(
@@ -147,6 +183,31 @@ def _trace_options(args: argparse.Namespace) -> Any:
     return TraceOptions(density_per_m2=density, max_bounces=args.max_bounces, samples_per_src=rays)
 
 
+def _pair(text: str | None, option: str) -> tuple[float, float] | None:
+    """``"MIN,MAX"`` -> (min, max); an InputError naming ``option`` otherwise."""
+    if text is None:
+        return None
+    try:
+        a, b = (float(x) for x in text.split(","))
+    except ValueError:
+        raise _InputError(f"{option} must be MIN,MAX (two numbers), got {text!r}") from None
+    if a > b:
+        raise _InputError(f"{option} must have MIN <= MAX, got {text!r}")
+    return a, b
+
+
+def _scene_program(path: str | None) -> dict[str, Any] | None:
+    """The ``--scene`` file's program as a dict (validated; errors name the file and key)."""
+    if path is None:
+        return None
+    from sim.dataset.program import ProgramError, load_scene_program
+
+    try:
+        return load_scene_program(path).model_dump(mode="json")
+    except ProgramError as exc:
+        raise _InputError(str(exc)) from None
+
+
 def _run_generate(args: argparse.Namespace) -> int:
     from sim.dataset.scenario import ScenarioError
     from sim.dataset.writer import GenerateSpec, generate, parse_shard
@@ -166,9 +227,35 @@ def _run_generate(args: argparse.Namespace) -> int:
             outputs=outputs,
             prompt=args.prompt,
             trace=_trace_options(args),
+            scene=args.scene,
+            program=_scene_program(args.scene),
+            setup=None if args.setup == "home" else args.setup,
+            mount_height_m=args.mount_height,
+            tilt_deg=args.tilt,
+            person_range_m=_pair(args.person_range, "--person-range"),
+            person_azimuth_deg=_pair(args.person_azimuth, "--person-azimuth"),
         )
+        if spec.person_range_m is not None and spec.person_range_m[0] <= 0:
+            raise _InputError(f"--person-range must be positive [m], got {args.person_range!r}")
+        if spec.person_azimuth_deg is not None and not (
+            -60 <= spec.person_azimuth_deg[0] and spec.person_azimuth_deg[1] <= 60
+        ):
+            raise _InputError(
+                f"--person-azimuth must lie within -60..60 deg (the radar's view), "
+                f"got {args.person_azimuth!r}"
+            )
         _check_radar(args.radar)
         _check_backend(args.backend)
+        try:
+            unused = spec.unused_words()
+        except ValueError:  # reported by generate() as the error it is
+            unused = []
+        if unused:
+            print(
+                f"mmfm sim generate: note: words not used in --prompt: {', '.join(unused)} "
+                "(stored in each sample's truth as prompt_unused_words)",
+                file=sys.stderr,
+            )
         if args.shard:
             i, n = parse_shard(args.shard)
             shards: list[int] | None = [i]

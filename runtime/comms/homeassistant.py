@@ -23,9 +23,10 @@ activity               sensor           <prefix>/<radar>/activity              (
 Units: Home Assistant has no device class for heart or breathing rate, so any unit string works;
 ``bpm`` and ``br/min`` are what Home Assistant's own Withings integration uses, so long-term statistics
 of mmfm line up with those of a wearable. Entities are available only while both the daemon
-(``<prefix>/available``, the MQTT last will) and the radar's pipeline (``<prefix>/<radar>/available``)
-say ``online`` (``availability_mode: all``): one MQTT connection has only one last will, so a killed
-daemon marks every radar unavailable through the daemon topic.
+(``<prefix>/available``, the main connection's last will) and the radar's pipeline
+(``<prefix>/<radar>/available``, the last will of the radar's own availability connection) say
+``online`` (``availability_mode: all``). A killed daemon turns both offline through the broker's
+wills, so other MQTT clients that read only the radar topic see the same.
 """
 
 from __future__ import annotations
@@ -161,7 +162,15 @@ class Discovery:
                 "Activity",
                 t.state(rid, "activity"),
                 "{{ value_json.value }}",
-                {"icon": "mdi:human"},
+                (
+                    {
+                        "icon": "mdi:human",
+                        "device_class": "enum",
+                        "options": list(radar.activity_labels),
+                    }
+                    if radar.activity_labels
+                    else {"icon": "mdi:human"}
+                ),
             ),
         ]
         return entities

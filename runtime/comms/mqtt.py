@@ -4,7 +4,8 @@ Topic layout (``<prefix>`` = ``MqttSettings.topic_prefix``, ``<radar>`` and ``<z
 with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.comms.topics.MqttTopics`)::
 
     <prefix>/available                     online/offline, retained; the MQTT last will (daemon alive)
-    <prefix>/<radar>/available             online/offline, retained (the radar's pipeline is up)
+    <prefix>/<radar>/available             online/offline, retained (the radar's pipeline is up);
+                                           the last will of the radar's own connection
     <prefix>/<radar>/<type>                Event.to_json(); QoS event_qos; retained for state types
     <prefix>/<radar>/<type>/<zone>         events with attributes["zone"] (zone occupancy)
     <prefix>/<radar>/tracks                tracks, QoS 0, never retained
@@ -13,13 +14,16 @@ with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.c
     <prefix>/<radar>/answer                answers (an ``answer`` event; the MQTT 3.1.1 reply topic)
     homeassistant/...                      discovery, see :mod:`runtime.comms.homeassistant`
 
-Reading availability (clients other than Home Assistant): ``<prefix>/<radar>/available`` is valid
-only while ``<prefix>/available`` is ``online``. One MQTT connection has one last will, so when the
-daemon is killed (SIGKILL, power loss) the broker turns ``<prefix>/available`` to ``offline`` and
-leaves each radar's retained value as it was; a radar is up when BOTH topics say ``online``. Home
-Assistant's discovery says exactly this (an availability list of both topics, ``availability_mode:
-all``), and a restarted daemon republishes every radar as ``offline`` as soon as it connects, before
-its frames flow. Retained event states (occupancy, count, ...) follow the same rule.
+Availability survives a killed daemon. One MQTT connection has one last will, so each radar's
+``<prefix>/<radar>/available`` is published by a small connection of its own
+(:class:`~runtime.comms.availability.RadarAvailability`: same broker, credentials, TLS and
+protocol; client id ``<client_id>-radar-<radar>``) whose last will sets it ``offline`` (retained),
+while the main connection's will covers ``<prefix>/available``. When the daemon is killed (SIGKILL,
+power loss) the broker sends every will: a client that connects afterwards reads ``offline`` on the
+daemon topic and on every radar topic. Home Assistant's discovery lists both topics
+(``availability_mode: all``: the radar entities need the daemon and the radar up), and a restarted
+daemon publishes every radar as ``offline`` as soon as it connects, before its frames flow. Retained
+event states (occupancy, count, ...) are valid while their radar's topic says ``online``.
 
 TLS: the broker's certificate is checked against ``tls_ca_certs`` (or the system CAs) and the host
 name; a failed check is logged as such ("the TLS certificate of HOST:PORT failed verification
@@ -58,6 +62,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from runtime.comms.availability import RadarAvailability
 from runtime.comms.base import StateProvider
 from runtime.comms.homeassistant import Discovery
 from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos, topic_slug
@@ -129,6 +134,7 @@ class MqttCommunicator:
         # reconnect never overtakes a newer value published from another thread.
         self._order = threading.RLock()
         self._available: dict[str, bool] = dict.fromkeys(self.radars, False)
+        self._links: dict[str, RadarAvailability] = {}  # radar id -> its availability connection
         self._removed: set[str] = set()
         self._retained: dict[str, str] = {}  # latest retained state payload per topic
         self._app_stats: dict[str, dict[str, Any]] = {}
@@ -175,19 +181,7 @@ class MqttCommunicator:
         if self._client is not None:
             raise MqttError("MqttCommunicator.start() called twice")
         s = self.settings
-        password = None
-        if s.password_env:
-            password = os.environ.get(s.password_env)
-            if password is None:
-                raise MqttConnectError(
-                    f"mqtt.password_env names ${s.password_env}, which is not set in the environment"
-                )
-        protocol = MQTTProtocolVersion.MQTTv5 if s.protocol == "5" else MQTTProtocolVersion.MQTTv311
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            protocol=protocol,
-        )
+        client = self.new_client(s.client_id)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -196,15 +190,8 @@ class MqttCommunicator:
         for topic, handler in self._routes():
             client.message_callback_add(topic, handler)
         client.max_queued_messages_set(s.max_queued_messages)
-        client.reconnect_delay_set(s.reconnect_min_delay_s, s.reconnect_max_delay_s)  # type: ignore[arg-type]
         # The last will is registered with the CONNECT packet, so before connecting.
         client.will_set(self.topics.available(), OFFLINE, qos=1, retain=True)
-        if s.username:
-            client.username_pw_set(s.username, password)
-        if s.use_tls:
-            client.tls_set_context(self._tls_context())
-            client.tls_insecure_set(s.tls_insecure)
-        client.suppress_exceptions = True  # a failing callback is logged, never ends paho's thread
         self._client = client
         self._stopping = False
         self._stats_stop.clear()
@@ -220,6 +207,19 @@ class MqttCommunicator:
         )
         client.connect_async(s.host, s.port, keepalive=s.keepalive)
         client.loop_start()
+        with self._lock:
+            available = dict(self._available)
+        for radar in self.radars:
+            link = RadarAvailability(
+                self.new_client(f"{s.client_id}-radar-{topic_slug(radar)}"),
+                self.topics.available(radar),
+                s.host,
+                s.port,
+                s.keepalive,
+            )
+            link.set(available[radar])
+            self._links[radar] = link
+            link.start()
         if s.stats_interval_s > 0:
             self._stats_thread = threading.Thread(
                 target=self._stats_loop, name="mqtt-stats", daemon=True
@@ -240,6 +240,40 @@ class MqttCommunicator:
             if reason is not None and reason.value in AUTH_REASON_CODES:
                 self.stop()
                 raise MqttAuthError(self._auth_message(reason))
+        # Each radar's will is registered once its connection is up: wait for them a little.
+        for radar, link in self._links.items():
+            if not link.wait_connected(max(0.0, deadline - time.monotonic())):
+                logger.warning("MQTT: availability connection of radar %r not up yet", radar)
+
+    def new_client(self, client_id: str) -> mqtt.Client:
+        """An unconnected paho client with this daemon's broker settings: protocol, credentials,
+        TLS and reconnect backoff (the main connection and every radar's availability connection).
+
+        Raises:
+            MqttConnectError: the password's environment variable is missing.
+        """
+        s = self.settings
+        password = None
+        if s.password_env:
+            password = os.environ.get(s.password_env)
+            if password is None:
+                raise MqttConnectError(
+                    f"mqtt.password_env names ${s.password_env}, which is not set in the environment"
+                )
+        protocol = MQTTProtocolVersion.MQTTv5 if s.protocol == "5" else MQTTProtocolVersion.MQTTv311
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=protocol,
+        )
+        client.reconnect_delay_set(s.reconnect_min_delay_s, s.reconnect_max_delay_s)  # type: ignore[arg-type]
+        if s.username:
+            client.username_pw_set(s.username, password)
+        if s.use_tls:
+            client.tls_set_context(self._tls_context())
+            client.tls_insecure_set(s.tls_insecure)
+        client.suppress_exceptions = True  # a failing callback is logged, never ends paho's thread
+        return client
 
     def _tls_context(self) -> ssl.SSLContext:
         """The TLS context paho connects with; its sockets remember why a handshake failed, so a
@@ -289,23 +323,31 @@ class MqttCommunicator:
             self._stats_thread = None
         if client is None:
             return
-        daemon_offline_sent = False
-        if self._connected.is_set():
-            with self._order:
-                infos = [
-                    client.publish(self.topics.available(r), OFFLINE, qos=1, retain=True)
-                    for r in self.radars
-                ]
-                infos.append(client.publish(self.topics.available(), OFFLINE, qos=1, retain=True))
-            deadline = time.monotonic() + timeout
-            for info in infos:
-                if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    self._count("dropped_queue_full")  # the queue is full of older messages
-                    continue
-                self._count("published")
-                while not info.is_published() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-            daemon_offline_sent = infos[-1].is_published() if infos[-1].rc == 0 else False
+        with self._lock:
+            links, self._links = self._links, {}
+        if not self._connected.is_set():
+            # nothing to say: close the main connection first, so that it stops retrying now
+            self._close(client, daemon_offline_sent=False)
+        for radar, link in links.items():  # radars first, then the daemon
+            was_online = link.online
+            if not link.stop(timeout, self.settings.protocol == "5") and was_online:
+                logger.warning("MQTT: could not say that radar %r is offline", radar)
+        if self._client is None:
+            return  # closed above
+        with self._order:
+            info = client.publish(self.topics.available(), OFFLINE, qos=1, retain=True)
+        deadline = time.monotonic() + timeout
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._count("dropped_queue_full")  # the queue is full of older messages
+        else:
+            self._count("published")
+            while not info.is_published() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        self._close(client, daemon_offline_sent=info.rc == 0 and info.is_published())
+
+    def _close(self, client: mqtt.Client, daemon_offline_sent: bool) -> None:
+        """Disconnect the main connection (asking for the will when MQTT 5 and 'offline' was not
+        delivered) and stop its network thread."""
         unsent = self.stats()["queued"]
         if unsent:
             logger.warning("MQTT: stopping with %d queued messages unsent", unsent)
@@ -322,10 +364,13 @@ class MqttCommunicator:
         logger.info("MQTT: stopped")
 
     def set_available(self, radar: str, online: bool) -> None:
+        """Publish ``radar``'s availability on its own connection (whose last will is ``offline``)."""
         with self._order:
             with self._lock:
                 self._available[radar] = online
-            self._publish(self.topics.available(radar), ONLINE if online else OFFLINE, 1, True)
+                link = self._links.get(radar)
+            if link is not None:
+                link.set(online)
 
     def publish_event(self, event: Event) -> None:
         topic = self.topics.event(event)
@@ -481,11 +526,11 @@ class MqttCommunicator:
         after these, in order, so a queued newer value still wins."""
         with self._order:
             with self._lock:
-                available = dict(self._available)
+                links = list(self._links.values())
                 retained = dict(self._retained) if states else {}
             self._publish(self.topics.available(), ONLINE, 1, True)
-            for radar, online in available.items():
-                self._publish(self.topics.available(radar), ONLINE if online else OFFLINE, 1, True)
+            for link in links:  # each radar's own connection (it also republishes on connect)
+                link.republish()
             for topic, payload in retained.items():
                 self._publish(topic, payload, self.settings.event_qos, True)
 

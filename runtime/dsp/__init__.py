@@ -1,8 +1,11 @@
 """Radar signal processing: raw ADC frames -> range-Doppler maps -> detections -> point clouds.
 
-One module per stage, pure numpy/scipy functions. Every function takes its radar parameters from a
-:class:`~firmware_cfg.chirp.ChirpConfig` and its processing settings from a
-:class:`~firmware_cfg.demo.DemoConfig`; nothing keeps TI constants of its own.
+One module per stage, pure numpy/scipy functions; nothing keeps TI constants of its own. Every
+stage that reads the demo (processing) settings -- the plan, range axis, angles, point clouds,
+micro-Doppler, vitals -- takes the whole :class:`~firmware_cfg.radar_config.RadarConfig` under the
+name ``radar_config``, with no default: the ``.cfg``'s range bias and RX phase calibration cannot be
+left out by accident. Only array primitives that read nothing but the chirp (``range_fft``, the
+Doppler axis and TDM tables, ``check_frame``) take a :class:`~firmware_cfg.chirp.ChirpConfig`.
 
 Stages (in chain order):
 

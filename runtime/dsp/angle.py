@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
-from firmware_cfg.demo import DemoConfig
+from firmware_cfg.radar_config import RadarConfig
 
 _TINY = np.finfo(np.float32).tiny
 _NEIGHBOURS = np.array([-1, 0, 1])
@@ -62,12 +61,13 @@ class ArrayGeometry:
         return self.el_index.size > 0
 
 
-def calibration_vector(cfg: ChirpConfig, demo: DemoConfig) -> np.ndarray:
+def calibration_vector(radar_config: RadarConfig) -> np.ndarray:
     """Per-virtual-antenna correction, complex64 ``[tx, rx]``.
 
     Board RX feed polarity (``board_spec.rx_phase_sign``) times the demo's
     ``compRangeBiasAndRxChanPhase`` coefficients (tx-major), identity when absent.
     """
+    cfg, demo = radar_config.chirp, radar_config.demo
     sign = np.array([cfg.board_spec.rx_phase_sign[r] for r in cfg.rx_indices], dtype=np.complex64)
     cal = np.broadcast_to(sign, (cfg.num_tx, cfg.num_rx)).copy()
     if demo.rx_channel_phase is not None:
@@ -81,14 +81,14 @@ def calibration_vector(cfg: ChirpConfig, demo: DemoConfig) -> np.ndarray:
     return cal
 
 
-def array_geometry(cfg: ChirpConfig, demo: DemoConfig, grid_size: int) -> ArrayGeometry:
+def array_geometry(radar_config: RadarConfig, grid_size: int) -> ArrayGeometry:
     """Split the virtual array into azimuth and elevated rows and precompute the steering grid.
 
     Args:
-        cfg: chirp configuration (TX order, RX mask, board).
-        demo: processing settings (channel calibration).
+        radar_config: chirp (TX order, RX mask, board) and demo settings (channel calibration).
         grid_size: number of ``u`` grid points over ``[-1, 1)``.
     """
+    cfg = radar_config.chirp
     va = cfg.virtual_array().reshape(-1, 2)  # [virtual, (x, z)]
     heights, counts = np.unique(va[:, 1], return_counts=True)
     z_az = heights[np.argmax(counts)]  # most populated height (ties: the lowest)
@@ -104,7 +104,7 @@ def array_geometry(cfg: ChirpConfig, demo: DemoConfig, grid_size: int) -> ArrayG
     az_x = va[az_index, 0]
     steering = np.exp(-1j * np.pi * np.outer(az_x, grid_u)).astype(np.complex64)
     return ArrayGeometry(
-        calibration=calibration_vector(cfg, demo),
+        calibration=calibration_vector(radar_config),
         az_index=az_index,
         az_x=az_x,
         el_index=el_index,
@@ -150,7 +150,7 @@ def _beam_at(values: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def estimate_angles(
-    virtual: np.ndarray, geom: ArrayGeometry, demo: DemoConfig
+    virtual: np.ndarray, geom: ArrayGeometry, radar_config: RadarConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Azimuth/elevation of detected cells, with multi-object second peaks.
 
@@ -158,7 +158,7 @@ def estimate_angles(
         virtual: complex ``[n, tx, rx]`` TDM-compensated antenna values of ``n`` detected cells
             (calibration is applied here).
         geom: :func:`array_geometry` output.
-        demo: multi-object beamforming settings.
+        radar_config: the radar's configuration (its demo's multi-object beamforming settings).
 
     Returns:
         ``(cell, azimuth_deg, elevation_deg, power)``, each ``[m]`` with ``m >= n``: ``cell`` is the
@@ -175,6 +175,7 @@ def estimate_angles(
     du = 2.0 / g
     peak = np.argmax(spec, axis=1)  # [n]
     cell = np.arange(n)
+    demo = radar_config.demo
     if demo.multi_obj_beamforming:
         ring = np.concatenate([spec[:, -1:], spec, spec[:, :1]], axis=1)  # cyclic neighbours
         is_max = (spec > ring[:, :-2]) & (spec >= ring[:, 2:])

@@ -1,7 +1,7 @@
 """The whole chain for one frame, with a precomputed plan per configuration.
 
-:func:`make_plan` builds (and caches per ``(ChirpConfig, DemoConfig, options)``) everything that does not
-depend on the data: the fused 2-D window, axes, the TDM phase table, the angle steering grid and the
+:func:`make_plan` builds, from the whole :class:`~firmware_cfg.radar_config.RadarConfig` (and caches per
+chirp, demo settings and options), everything that does not depend on the data: the fused 2-D window, axes, the TDM phase table, the angle steering grid and the
 field-of-view mask. :func:`process_frame` then runs
 
 1. static clutter removal on the ADC samples when ``demo.clutter_removal`` (linear in slow time, so
@@ -20,7 +20,7 @@ Output cube layout: ``[tx, rx, doppler, range]``.
 
 from __future__ import annotations
 
-import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,7 @@ import scipy.fft
 
 from firmware_cfg.chirp import ChirpConfig
 from firmware_cfg.demo import DemoConfig
+from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.angle import ArrayGeometry, array_geometry, estimate_angles
 from runtime.dsp.cfar import cfar, cfar_at
 from runtime.dsp.detection import DETECTION_DTYPE, detections_to_points
@@ -45,6 +46,10 @@ _TINY = np.float32(1e-30)
 #: complex64). Smaller blocks stay in L2 but cost more calls; on the benchmark frame 0.25-4 MiB are
 #: within ~10 % of each other and 1 MiB or more is the faster end.
 _BLOCK_BYTES = 1 << 20
+#: Plans kept by :func:`make_plan` (oldest dropped first).
+_PLAN_CACHE_SIZE = 32
+_plans: dict[tuple, DspPlan] = {}
+_plans_lock = threading.Lock()
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +57,8 @@ class DspPlan:
     """Data-independent parts of the chain for one configuration (see :func:`make_plan`).
 
     Attributes:
-        cfg, demo: the configuration the plan was built for.
+        radar_config: the configuration the plan was built for (the first one with its chirp and
+            demo settings; ``cfg`` and ``demo`` are its parts).
         window_2d: float32 ``[loop, sample]`` fused range x Doppler window with the fftshift sign.
         window_iq: float32 ``[loop, 2 sample]``, ``window_2d`` repeated for the interleaved real and
             imaginary parts of complex64 samples.
@@ -64,8 +70,7 @@ class DspPlan:
         remove_dc: subtract each chirp's mean before the FFT.
     """
 
-    cfg: ChirpConfig
-    demo: DemoConfig
+    radar_config: RadarConfig
     window_2d: np.ndarray
     window_iq: np.ndarray
     range_axis_m: np.ndarray
@@ -74,6 +79,16 @@ class DspPlan:
     geometry: ArrayGeometry
     fov: np.ndarray
     remove_dc: bool
+
+    @property
+    def cfg(self) -> ChirpConfig:
+        """The chirp configuration (``radar_config.chirp``)."""
+        return self.radar_config.chirp
+
+    @property
+    def demo(self) -> DemoConfig:
+        """The processing settings (``radar_config.demo``)."""
+        return self.radar_config.demo
 
 
 @dataclass(slots=True)
@@ -103,37 +118,52 @@ class FrameResult:
 
 
 def make_plan(
-    cfg: ChirpConfig,
-    demo: DemoConfig | None = None,
+    radar_config: RadarConfig,
     *,
     range_window: str = RANGE_WINDOW,
     doppler_window: str = DOPPLER_WINDOW,
     angle_grid_size: int = ANGLE_GRID_SIZE,
     remove_dc: bool = False,
 ) -> DspPlan:
-    """Precompute (and cache) the chain's data-independent parts for ``cfg`` and ``demo``.
+    """Precompute (and cache) the chain's data-independent parts for ``radar_config``.
+
+    Plans are cached per ``(chirp, demo settings, options)``: two configurations that differ only in
+    commands the chain does not read share one plan.
 
     Args:
-        cfg: chirp configuration.
-        demo: processing settings (default ``DemoConfig()``).
+        radar_config: the radar's chirp and demo settings (range bias, RX phase calibration, CFAR,
+            fields of view, clutter removal).
         range_window, doppler_window: window names (TI's demo: Blackman, Hann).
         angle_grid_size: azimuth grid points over ``u`` in ``[-1, 1)``.
         remove_dc: subtract each chirp's mean ADC value before the range FFT.
     """
-    return _make_plan(
-        cfg, demo or DemoConfig(), range_window, doppler_window, angle_grid_size, remove_dc
+    key = (
+        radar_config.chirp,
+        radar_config.demo,
+        range_window,
+        doppler_window,
+        angle_grid_size,
+        remove_dc,
     )
+    with _plans_lock:
+        plan = _plans.get(key)
+    if plan is None:
+        plan = _build_plan(radar_config, range_window, doppler_window, angle_grid_size, remove_dc)
+        with _plans_lock:
+            plan = _plans.setdefault(key, plan)
+            while len(_plans) > _PLAN_CACHE_SIZE:
+                del _plans[next(iter(_plans))]
+    return plan
 
 
-@functools.lru_cache(maxsize=32)
-def _make_plan(
-    cfg: ChirpConfig,
-    demo: DemoConfig,
+def _build_plan(
+    radar_config: RadarConfig,
     range_window: str,
     doppler_window: str,
     angle_grid_size: int,
     remove_dc: bool,
 ) -> DspPlan:
+    cfg, demo = radar_config.chirp, radar_config.demo
     w_r = make_window(range_window, cfg.num_samples)  # [sample]
     w_d = make_window(doppler_window, cfg.num_loops)  # [loop]
     shift = np.where(np.arange(cfg.num_loops) % 2 == 0, 1.0, -1.0).astype(np.float32)
@@ -141,7 +171,7 @@ def _make_plan(
         raise ValueError(f"Doppler FFT size {cfg.doppler_fft_size} must be even")
     window_2d = np.ascontiguousarray(np.outer(w_d * shift, w_r), dtype=np.float32)
     window_iq = np.repeat(window_2d, 2, axis=1)  # [loop, 2 sample]: one factor per re and im
-    rng_axis = range_axis_m(cfg, demo)
+    rng_axis = range_axis_m(radar_config)
     vel_axis = velocity_axis_mps(cfg)
     fov = (
         interval_mask(vel_axis, demo.doppler_fov_mps)[:, None]
@@ -150,14 +180,13 @@ def _make_plan(
     for arr in (window_2d, window_iq, rng_axis, vel_axis, fov):
         arr.setflags(write=False)
     return DspPlan(
-        cfg=cfg,
-        demo=demo,
+        radar_config=radar_config,
         window_2d=window_2d,
         window_iq=window_iq,
         range_axis_m=rng_axis,
         velocity_axis_mps=vel_axis,
         tdm_table=tdm_phase_table(cfg),
-        geometry=array_geometry(cfg, demo, angle_grid_size),
+        geometry=array_geometry(radar_config, angle_grid_size),
         fov=fov,
         remove_dc=remove_dc,
     )
@@ -304,7 +333,7 @@ def _detections(
     ntx, nrx = cube.shape[:2]
     virtual = cube.reshape(ntx * nrx, -1)[:, flat].T.reshape(-1, ntx, nrx)  # [n, tx, rx]
     virtual = tdm_compensation(virtual, d_idx, plan.cfg, plan.tdm_table)
-    cell, az, el, _ = estimate_angles(virtual, plan.geometry, plan.demo)
+    cell, az, el, _ = estimate_angles(virtual, plan.geometry, plan.radar_config)
     d_c, r_c = d_idx[cell], r_idx[cell]
     det = np.empty(cell.size, dtype=DETECTION_DTYPE)
     det["range_m"] = plan.range_axis_m[r_c]

@@ -11,8 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
-from firmware_cfg.demo import DemoConfig
+from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.chain import make_plan, range_doppler_cube
 from runtime.dsp.peaks import interval_mask
 
@@ -33,8 +32,7 @@ class Spectrogram(NamedTuple):
 
 def micro_doppler(
     frames: np.ndarray,
-    cfg: ChirpConfig,
-    demo: DemoConfig | None = None,
+    radar_config: RadarConfig,
     *,
     range_gate_m: tuple[float, float],
 ) -> Spectrogram:
@@ -42,8 +40,8 @@ def micro_doppler(
 
     Args:
         frames: complex ``[frames, tx, rx, loop, sample]`` raw ADC.
-        cfg: chirp configuration (frame period, axes).
-        demo: processing settings (clutter removal; default ``DemoConfig()``).
+        radar_config: the radar's chirp (frame period, axes) and demo settings (clutter removal,
+            range bias).
         range_gate_m: ``(near, far)`` [m], inclusive.
 
     Returns:
@@ -52,7 +50,8 @@ def micro_doppler(
     Raises:
         ValueError: when the gate holds no range bin.
     """
-    plan = make_plan(cfg, demo or DemoConfig())
+    plan = make_plan(radar_config)
+    cfg = radar_config.chirp
     gate = interval_mask(plan.range_axis_m, range_gate_m)
     if not gate.any():
         raise ValueError(f"range gate {range_gate_m} m holds no range bin")

@@ -16,29 +16,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
-from firmware_cfg.demo import DemoConfig
+from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.chain import make_plan, process_frame
 
 
-def point_cloud(frame: np.ndarray, cfg: ChirpConfig, demo: DemoConfig | None = None) -> np.ndarray:
+def point_cloud(frame: np.ndarray, radar_config: RadarConfig) -> np.ndarray:
     """One raw ADC frame -> TI-style point cloud.
 
     Args:
-        frame: complex ``[tx, rx, loop, sample]`` (``cfg.frame_shape``).
-        cfg: chirp configuration.
-        demo: processing settings (default ``DemoConfig()``).
+        frame: complex ``[tx, rx, loop, sample]`` (``radar_config.chirp.frame_shape``).
+        radar_config: the radar's chirp and demo (processing) settings.
 
     Returns:
         structured ``[n]`` of :data:`~runtime.frames.POINT_DTYPE`, strongest first.
     """
-    return process_frame(frame, make_plan(cfg, demo or DemoConfig())).points
+    return process_frame(frame, make_plan(radar_config)).points
 
 
 def detections(
     frame: np.ndarray,
-    cfg: ChirpConfig,
-    demo: DemoConfig | None = None,
+    radar_config: RadarConfig,
     *,
     top: int | None = None,
 ) -> np.ndarray:
@@ -46,12 +43,11 @@ def detections(
 
     Args:
         frame: complex ``[tx, rx, loop, sample]``.
-        cfg: chirp configuration.
-        demo: processing settings (default ``DemoConfig()``).
+        radar_config: the radar's chirp and demo (processing) settings.
         top: keep the ``top`` strongest (all when None).
 
     Returns:
         structured ``[n]`` of :data:`~runtime.dsp.detection.DETECTION_DTYPE`.
     """
-    det = process_frame(frame, make_plan(cfg, demo or DemoConfig())).detections
+    det = process_frame(frame, make_plan(radar_config)).detections
     return det if top is None else det[:top]

@@ -3,7 +3,8 @@
 The beat frequency of a reflector at range ``R`` is ``f_b = 2 R S / c`` (``S`` the chirp slope), so range
 bin ``k`` of an ``N``-point FFT sits at ``k * ChirpConfig.range_bin_m``. Complex ADC keeps all ``N``
 bins (positive beat frequencies only; the negative half holds images and leakage); real ADC keeps the
-positive half ``N/2``. The demo's range bias (``DemoConfig.range_bias_m``) is subtracted on the axis.
+positive half ``N/2``. The demo's range bias (``DemoConfig.range_bias_m``) is subtracted on the axis,
+which is why :func:`range_axis_m` takes the whole :class:`~firmware_cfg.radar_config.RadarConfig`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import scipy.fft
 
 from firmware_cfg.chirp import ChirpConfig
-from firmware_cfg.demo import DemoConfig
+from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.windows import make_window
 
 #: Range window of TI's out-of-box demo (xWR18xx SDK 3.x uses a Blackman window for the 1-D FFT).
@@ -69,7 +70,8 @@ def range_fft(
     return out.astype(np.complex64, copy=False)
 
 
-def range_axis_m(cfg: ChirpConfig, demo: DemoConfig | None = None) -> np.ndarray:
-    """Range of each range bin [m], ``[num_range_bins]`` float64, range bias subtracted."""
-    bias = (demo or DemoConfig()).range_bias_m
-    return np.arange(cfg.num_range_bins) * cfg.range_bin_m - bias
+def range_axis_m(radar_config: RadarConfig) -> np.ndarray:
+    """Range of each range bin [m], ``[num_range_bins]`` float64, the ``.cfg``'s range bias
+    (``compRangeBiasAndRxChanPhase``) subtracted."""
+    cfg = radar_config.chirp
+    return np.arange(cfg.num_range_bins) * cfg.range_bin_m - radar_config.demo.range_bias_m

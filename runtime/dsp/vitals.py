@@ -62,7 +62,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from firmware_cfg.chirp import ChirpConfig
+from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.peaks import interval_mask
 from runtime.dsp.range import RANGE_WINDOW, range_axis_m, range_fft
 
@@ -114,7 +114,7 @@ class VitalRates(NamedTuple):
     heart: Rate
 
 
-def slow_time_sample(frames: np.ndarray, cfg: ChirpConfig) -> np.ndarray:
+def slow_time_sample(frames: np.ndarray, radar_config: RadarConfig) -> np.ndarray:
     """One slow-time sample per frame: each virtual antenna's loop-averaged range profile.
 
     The loops are averaged before the range FFT: the same as averaging the range profiles after it
@@ -123,21 +123,24 @@ def slow_time_sample(frames: np.ndarray, cfg: ChirpConfig) -> np.ndarray:
 
     Args:
         frames: complex ``[..., tx, rx, loop, sample]`` raw ADC (one frame or a stack).
-        cfg: chirp configuration.
+        radar_config: the radar's configuration (its chirp: FFT size, ADC format).
 
     Returns:
         complex64 ``[..., tx * rx, num_range_bins]``.
     """
+    cfg = radar_config.chirp
     prof = range_fft(frames.mean(axis=-2), cfg, window=RANGE_WINDOW)  # [..., tx, rx, range]
     return prof.reshape(*prof.shape[:-3], cfg.num_virtual, prof.shape[-1])
 
 
-def slow_time(frames: np.ndarray, cfg: ChirpConfig, *, per_chirp: bool = False) -> np.ndarray:
+def slow_time(
+    frames: np.ndarray, radar_config: RadarConfig, *, per_chirp: bool = False
+) -> np.ndarray:
     """Range profiles over slow time.
 
     Args:
         frames: complex ``[frames, tx, rx, loop, sample]``.
-        cfg: chirp configuration.
+        radar_config: the radar's configuration (its chirp: FFT size, frame timing).
         per_chirp: one sample per loop (needs a continuous capture: one frame, or frames whose
             period equals their active time) instead of one per frame.
 
@@ -145,7 +148,8 @@ def slow_time(frames: np.ndarray, cfg: ChirpConfig, *, per_chirp: bool = False) 
         complex64 ``[t, tx * rx, num_range_bins]``.
     """
     if not per_chirp:
-        return slow_time_sample(frames, cfg)
+        return slow_time_sample(frames, radar_config)
+    cfg = radar_config.chirp
     rp = range_fft(frames, cfg, window=RANGE_WINDOW)  # [f, tx, rx, loop, range]
     f, ntx, nrx, nl, nr = rp.shape
     if f > 1 and not np.isclose(cfg.frame_period_s, cfg.frame_active_time_s):
@@ -158,7 +162,7 @@ def slow_time(frames: np.ndarray, cfg: ChirpConfig, *, per_chirp: bool = False) 
 
 def chest_signal(
     frames: np.ndarray,
-    cfg: ChirpConfig,
+    radar_config: RadarConfig,
     *,
     range_gate_m: tuple[float, float],
     per_chirp: bool = False,
@@ -169,16 +173,18 @@ def chest_signal(
 
     Args:
         frames: complex ``[frames, tx, rx, loop, sample]`` raw ADC.
-        cfg: chirp configuration (wavelength, frame period).
-        range_gate_m: ``(near, far)`` [m] where the chest is expected.
+        radar_config: the radar's chirp (wavelength, frame period) and demo settings (the range
+            bias: ``range_m`` is on the same axis as the DSP chain's detections).
+        range_gate_m: ``(near, far)`` [m] where the chest is expected (bias-corrected ranges).
         per_chirp: see :func:`slow_time`.
         edge_db, remove_static: see :func:`chest_from_slow_time`.
 
     Returns:
         :class:`ChestSignal`.
     """
-    z = slow_time(frames, cfg, per_chirp=per_chirp)  # [t, virtual, range]
-    axis = range_axis_m(cfg)
+    cfg = radar_config.chirp
+    z = slow_time(frames, radar_config, per_chirp=per_chirp)  # [t, virtual, range]
+    axis = range_axis_m(radar_config)
     disp, rbin = chest_from_slow_time(
         z, axis, range_gate_m, cfg.wavelength_m, edge_db=edge_db, remove_static=remove_static
     )

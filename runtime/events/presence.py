@@ -69,7 +69,7 @@ class MicroMotionPresence:
         self.radar_config = radar_config
         self.buffer = buffer
         self.mounting = mounting
-        self.geometry = array_geometry(radar_config.chirp, radar_config.demo, GRID_SIZE)
+        self.geometry = array_geometry(radar_config, GRID_SIZE)
         self._snr_db: np.ndarray | None = None  # [bins, grid] of the frame at _map_time
         self._samples: np.ndarray | None = None  # [t, virtual, bins] the map was made from
         self._map_time: float | None = None

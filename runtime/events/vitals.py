@@ -51,7 +51,7 @@ class ChestBuffer:
         self.radar_config = radar_config
         cfg = radar_config.chirp
         self.chirp = cfg
-        axis = range_axis_m(cfg, radar_config.demo)
+        axis = range_axis_m(radar_config)
         self.num_bins = max(1, int(np.count_nonzero(axis <= max_range_m)))
         self.range_axis_m = axis[: self.num_bins]
         self.sample_rate_hz = 1.0 / cfg.frame_period_s
@@ -88,7 +88,9 @@ class ChestBuffer:
                 f"raw frame shape {tuple(frame.data.shape)} does not match the chirp config's "
                 f"{cfg.frame_shape}"
             )
-        sample = slow_time_sample(frame.data, cfg)[:, : self.num_bins]  # [virtual, bins]
+        sample = slow_time_sample(frame.data, self.radar_config)[
+            :, : self.num_bins
+        ]  # [virtual, bins]
         if self._last_frame is not None:
             gap = frame.frame_number - self._last_frame - 1
             if gap < 0 or gap > MAX_GAP_FRAMES:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_cfg import CfgError, RadarConfig, get_board, parse_cfg_text
+from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg, parse_cfg_text
 from runtime.frames import POINT_DTYPE
 from runtime.sources.uart_encoder import encode_packet
 from runtime.sources.uart_tlv import MAGIC, VERSION_SDK1, VERSION_SDK3
@@ -442,9 +442,9 @@ class FakeUartRadar:
             log.exception("points_for_frame(%d) failed; sending an empty frame", frame)
             return np.zeros(0, dtype=POINT_DTYPE)
 
-    def build_packet(self, rc: RadarConfig, frame: int) -> bytes:
-        """The packet the demo would send for ``frame`` under ``rc`` (no faults)."""
-        d, c = rc.demo, rc.chirp
+    def build_packet(self, radar_config: RadarConfig, frame: int) -> bytes:
+        """The packet the demo would send for ``frame`` under ``radar_config`` (no faults)."""
+        d, c = radar_config.demo, radar_config.chirp
         pts = self._points(frame) if d.send_points else np.zeros(0, dtype=POINT_DTYPE)
         nrb = c.num_range_bins
         bins = np.arange(nrb)
@@ -460,7 +460,7 @@ class FakeUartRadar:
             side_info=d.send_side_info,
             range_profile=profile if d.send_range_profile else None,
             noise_profile=(profile - 500).astype(np.uint16) if d.send_noise_profile else None,
-            azimuth_heatmap=np.zeros((nrb, rc.num_azimuth_virtual), np.complex64)
+            azimuth_heatmap=np.zeros((nrb, radar_config.num_azimuth_virtual), np.complex64)
             if d.send_azimuth_heatmap
             else None,
             range_doppler_heatmap=np.zeros((nrb, c.doppler_fft_size), np.uint16)
@@ -473,8 +473,8 @@ class FakeUartRadar:
             range_bin_m=c.range_bin_m if sdk1 else None,
         )
 
-    def _send_frame(self, rc: RadarConfig, frame: int, prev: bytes) -> bytes:
-        packet = self.build_packet(rc, frame)
+    def _send_frame(self, radar_config: RadarConfig, frame: int, prev: bytes) -> bytes:
+        packet = self.build_packet(radar_config, frame)
         f, rng = self.faults, self._rng
         if f.drop_packet and rng.random() < f.drop_packet:
             self.frames_dropped += 1
@@ -533,8 +533,6 @@ class FakeUartRadar:
 
 
 def _load(cfg: str) -> RadarConfig:
-    from firmware_cfg import load_cfg
-
     return load_cfg(cfg)
 
 

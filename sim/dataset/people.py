@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.dataset.program import Place
 from sim.geometry import motion_heading_rad
 from sim.humans import Human, Segment, Subject, Timeline, sample_vitals
+from sim.humans.motion.vocabulary import ENDS_IN, REQUIRES, VOCABULARY
 from sim.scene import Placement, PlacementError, Scene, judge_placement, place_activity
-from sim.scene.judge import reason_key
+from sim.scene.judge import ACTIVITY_POSTURE, posture_of, reason_key
 
 #: Activities done in place, standing.
 IN_PLACE = (
@@ -39,8 +41,14 @@ EXERCISE = ("walk", "boxing", "jumping_jacks", "jump", "squats")
 MIN_SEPARATION_M = 0.8
 #: Activities that can be placed in a distance/azimuth region (done standing, no furniture needed).
 REGION_ACTIVITIES = (*IN_PLACE, "walk", "fall")
-#: A walk inside a region goes at least this far [m].
+#: A walk inside a region goes at least this far [m] (or 0.8 of the region's depth, if less).
 REGION_MIN_WALK_M = 1.0
+#: "near the window": the person stands (or sits) within this of the object's footprint edge [m].
+NEAR_M = 1.2
+#: Activities whose segment needs a place of its own (a path, a seat, a bed): only first in a sequence.
+NEEDS_PLACE = ("walk", "sit_down", "lie_down")
+#: What a person holds after a sequence, by posture.
+_HOLD = {"standing": "stand", "sitting": "sit", "lying": "sleep"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class PersonPlan:
         support: label of the object sat or lain on (None: floor).
         vitals: ``breathing_per_min``, ``heart_per_min``, amplitudes [m].
         seed: the person's motion/vitals seed.
+        place: ``{"relation", "object"}`` the scene program asked for (None: none asked).
     """
 
     name: str
@@ -90,6 +99,7 @@ class PersonPlan:
     support: str | None
     vitals: dict[str, float]
     seed: int
+    place: dict[str, str] | None = None
 
     @classmethod
     def planned(
@@ -102,6 +112,7 @@ class PersonPlan:
         vitals: dict[str, float],
         seed: int,
         window: tuple[float, float] | None = None,
+        place: dict[str, str] | None = None,
     ) -> PersonPlan:
         """The person doing ``motion``.
 
@@ -128,6 +139,7 @@ class PersonPlan:
             support=motion.support,
             vitals=vitals,
             seed=seed,
+            place=place,
         )
 
     def build(self) -> Human:
@@ -216,6 +228,143 @@ def _place_in_region(
     )
 
 
+def _place_at(
+    scene: Scene,
+    activity: str,
+    rng: np.random.Generator,
+    asked: Place,
+    max_range_m: float,
+    tries: int = 60,
+    stats: collections.Counter | None = None,
+) -> Placement:
+    """A judge-accepted :class:`sim.scene.Placement` for ``activity`` (the judge's name for it) at
+    the asked place: on the object (its seat or lying area) or near it (within :data:`NEAR_M` of its
+    footprint, on free floor or on a seat/bed there).
+
+    Raises:
+        sim.scene.PlacementError: the room has no such object, it offers nothing for the activity, or
+            ``tries`` candidates were rejected (the first reason is given).
+    """
+    objects = [o for o in scene.objects if o.label == asked.object]
+    where = f"{asked.relation} the {asked.object.replace('_', ' ')}"
+    if not objects:
+        raise PlacementError(f"no {asked.object} in the {scene.room_type} for {activity!r} {where}")
+    need = {"sit": "sit", "sleep": "lie"}.get(posture_of(activity))
+
+    def near(x: float, y: float) -> bool:
+        return any(o.footprint.contains(x, y, margin=NEAR_M) for o in objects)
+
+    affs: list = []
+    if need is not None:
+        if asked.relation == "on":
+            affs = [a for o in objects for a in o.affordances if a.kind == need]
+        else:
+            affs = [a for a in scene.affordances(need) if near(a.position[0], a.position[1])]
+        if not affs:
+            raise PlacementError(f"nothing to {need} on {where} in the {scene.room_type}")
+    first = ""
+    for k in range(1, tries + 1):
+        if affs:
+            a = affs[int(rng.integers(len(affs)))]
+            cand = Placement(activity, a.position[:2], a.heading_deg, a, k)
+        else:
+            o = objects[int(rng.integers(len(objects)))]
+            radius = 0.5 * float(np.hypot(*o.footprint.size)) + float(rng.uniform(0.2, NEAR_M))
+            ang = float(rng.uniform(-math.pi, math.pi))
+            cx, cy = o.footprint.center
+            cand = Placement(
+                activity,
+                (cx + radius * math.cos(ang), cy + radius * math.sin(ang)),
+                float(rng.uniform(-180.0, 180.0)),
+                None,
+                k,
+            )
+            if not near(*cand.position):
+                continue
+        reasons = judge_placement(scene, cand, require_radar_fov=True, max_range_m=max_range_m)
+        if not reasons:
+            return cand
+        for r in reasons:
+            count_rejection(stats, r)
+        first = first or reasons[0]
+    raise PlacementError(f"no place for {activity!r} {where} after {tries} tries ({first})")
+
+
+def extend_sequence(motion: PlannedMotion, activity: str, follow_ups: list[str]) -> PlannedMotion:
+    """``motion`` (planned for ``activity``) followed by ``follow_ups`` (the person's later activities,
+    in order): an in-place main activity lasts the middle of its duration range first; each follow-up
+    lasts the
+    middle of its :attr:`~sim.humans.motion.activity.ActivitySpec.duration_s`, then holding the posture
+    they leave the person in.
+
+    Raises:
+        ValueError: a follow-up that needs a place of its own (:data:`NEEDS_PLACE`) or another posture
+            than the one the person is in.
+    """
+    if not follow_ups:
+        return motion
+    segs = [dict(s) for s in motion.segments]
+    last = segs[-1]
+    if last["activity"] == activity:
+        mid = sum(VOCABULARY[activity].duration_s) / 2
+        last["end_s"] = max(last["end_s"], last["start_s"] + mid)
+    posture = motion.posture
+    for s in segs:
+        posture = ENDS_IN.get(s["activity"], _posture_of_segment(s["activity"], posture))
+    t = last["end_s"]
+    prev = last["activity"]
+    for act in follow_ups:
+        need = REQUIRES[act]
+        if act in NEEDS_PLACE:
+            raise ValueError(
+                f"{act!r} cannot follow {prev!r}: it needs a place of its own (a path, a seat or a "
+                "bed); give it as the person's first activity"
+            )
+        if need != posture and not (need == "any" and posture in ("standing", "sitting")):
+            raise ValueError(
+                f"{act!r} cannot follow {prev!r}: it needs the person {need}, {prev!r} leaves them "
+                f"{posture}"
+            )
+        dur = sum(VOCABULARY[act].duration_s) / 2
+        segs.append(_seg(act, t, t + dur))
+        t += dur
+        posture = ENDS_IN.get(act, posture)
+        prev = act
+    segs.append(_seg(_HOLD[posture], t, t + 1.0))
+    return PlannedMotion(
+        segs, motion.lead_s, motion.position, motion.heading, motion.posture, motion.support
+    )
+
+
+def _posture_of_segment(activity: str, current: str) -> str:
+    need = REQUIRES.get(activity, "any")
+    return current if need == "any" else need
+
+
+def main_activity_end(motion: PlannedMotion, activity: str) -> float:
+    """How long after the end of the lead-in [s] the person's first ``activity`` segment ends (at
+    least the middle of its duration range)."""
+    for s in motion.segments:
+        if s["activity"] == activity and s["end_s"] > motion.lead_s - 1e-9:
+            end = max(s["end_s"], s["start_s"] + sum(VOCABULARY[activity].duration_s) / 2)
+            return max(0.0, end - motion.lead_s)
+    return 0.0
+
+
+def delay(motion: PlannedMotion, seconds: float) -> PlannedMotion:
+    """``motion`` started ``seconds`` later: the person holds their start posture (standing, or lying
+    for a start on the floor) until then; the lead-in end (the window start) does not move."""
+    if seconds <= 1e-9:
+        return motion
+    hold = "sleep" if motion.posture == "lying" else "stand"
+    segs = [_seg(hold, 0.0, seconds)] + [
+        dict(s, start_s=s["start_s"] + seconds, end_s=s["end_s"] + seconds) for s in motion.segments
+    ]
+    return PlannedMotion(
+        segs, motion.lead_s, motion.position, motion.heading, motion.posture, motion.support
+    )
+
+
 def plan_person(
     scene: Scene,
     activity: str,
@@ -226,6 +375,7 @@ def plan_person(
     region: tuple[tuple[float, float], tuple[float, float]] | None = None,
     face_radar_rad: float | None = None,
     stats: collections.Counter | None = None,
+    place: Place | None = None,
 ) -> PlannedMotion:
     """Where the person starts and what they do, in their own time (see :class:`PlannedMotion`).
 
@@ -235,6 +385,7 @@ def plan_person(
         face_radar_rad: an in-place activity faces the radar within +- this [rad] (None: the
             default, facing it with probability 0.7).
         stats: counts the judge's rejections (reason -> count).
+        place: the scene program's place ("on the sofa", "near the window"); None: anywhere.
 
     Raises:
         sim.scene.PlacementError / ValueError: no acceptable place.
@@ -246,8 +397,16 @@ def plan_person(
         "lie_down": "sleeping",
         "get_up": "lying",
     }.get(activity, activity)
+    if judge_activity not in ACTIVITY_POSTURE:
+        # a registered activity the judge has no word for (a new motion family): by its posture
+        judge_activity = {"sitting": "sit", "lying": "lying"}.get(
+            REQUIRES.get(activity, ""), "stand"
+        )
+    asked, place = place, None
     for _ in range(10):
-        if region is not None:
+        if asked is not None:
+            place = _place_at(scene, judge_activity, rng, asked, max_range_m, stats=stats)
+        elif region is not None:
             place = _place_in_region(scene, judge_activity, rng, region, max_range_m, stats=stats)
         else:
             place = place_activity(
@@ -269,6 +428,7 @@ def plan_person(
             f"no place for {activity!r} at least {MIN_SEPARATION_M} m from the others"
             + (" on free floor" if activity == "get_up" else "")
         )
+    assert place is not None
     pos = (float(place.position[0]), float(place.position[1]))
     radar_xy = (float(scene.radar.position[0]), float(scene.radar.position[1]))
     aff = place.affordance
@@ -281,7 +441,9 @@ def plan_person(
             if region is None:
                 goal, min_walk = grid.sample_free(rng), 2.0
             else:
-                goal, min_walk = _region_point(scene, region, rng), REGION_MIN_WALK_M
+                depth = region[0][1] - region[0][0]
+                goal = _region_point(scene, region, rng)
+                min_walk = min(REGION_MIN_WALK_M, 0.8 * depth)
             if (
                 math.dist(goal, pos) >= min_walk
                 and (region is None or grid.is_free(*goal))
@@ -306,7 +468,9 @@ def plan_person(
     elif activity == "fall":
         heading = float(rng.uniform(-math.pi, math.pi))
         segs, lead = [_seg("stand", 0.0, 1.0), _seg("fall", 1.0, 4.0), _seg("sleep", 4.0, 5.0)], 0.8
-    elif activity in ("sit", "typing", "sit_down", "stand_up"):
+    elif activity in ("sit", "typing", "sit_down", "stand_up") or (
+        REQUIRES.get(activity) == "sitting" and aff is not None and activity not in IN_PLACE
+    ):
         assert aff is not None
         seat = {
             "position": [float(aff.position[0]), float(aff.position[1])],
@@ -316,7 +480,7 @@ def plan_person(
         fwd = (math.cos(seat["heading"]), math.sin(seat["heading"]))
         pos = (pos[0] + 0.45 * fwd[0], pos[1] + 0.45 * fwd[1])
         heading = seat["heading"] + math.pi
-        if activity in ("sit", "typing"):
+        if activity not in ("sit_down", "stand_up"):  # sit, typing, other seated activities
             segs, lead = [_seg("sit_down", 0.0, 2.0, seat), _seg(activity, 2.0, 3.0)], 2.5
         elif activity == "sit_down":
             segs, lead = (
@@ -352,6 +516,13 @@ def plan_person(
             [_seg("sleep", 0.0, 1.0), _seg("get_up", 1.0, 5.0), _seg("stand", 5.0, 6.0)],
             0.8,
         )
+    elif REQUIRES.get(activity) in ("standing", "any") and activity not in NEEDS_PLACE:
+        # a registered activity done standing in place that has no plan of its own (new families)
+        if face_radar_rad is not None:
+            heading = _toward(pos, radar_xy) + float(rng.uniform(-face_radar_rad, face_radar_rad))
+        elif rng.random() < 0.7:
+            heading = _toward(pos, radar_xy) + float(rng.uniform(-0.5, 0.5))
+        segs, lead = [_seg(activity, 0.0, 1.0)], 0.5
     else:
         raise ValueError(f"activity {activity!r} has no scenario plan")
     return PlannedMotion(segs, lead, pos, heading, posture, support)

@@ -180,7 +180,7 @@ def render_preview(
 
     from runtime.dsp.chain import make_plan
 
-    plan = make_plan(cfg, scenario.radar_config().demo)
+    plan = make_plan(scenario.radar_config())
     ax = fig.add_subplot(grid[0, 1])
     rd = data.range_doppler_db  # [doppler, range]
     vmax = float(rd.max())

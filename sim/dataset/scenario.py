@@ -33,7 +33,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,12 +45,17 @@ from sim.dataset.people import (
     PersonPlan,
     PlannedMotion,
     count_rejection,
+    delay,
+    extend_sequence,
+    main_activity_end,
     plan_person,
     sample_person_vitals,
 )
+from sim.dataset.people_prompt import parse_scene_program
+from sim.dataset.program import PersonSpec, ProgramError, SceneProgram
 from sim.dataset.visibility import Visibility, line_of_sight
 from sim.geometry import RadarPose
-from sim.humans import Human, Subject, parse_activity, sample_subject
+from sim.humans import Human, Subject, sample_subject
 from sim.scene import PlacementError, Scene, generate_scene
 
 #: Weights of the main activity when a scenario is sampled without a prompt.
@@ -89,7 +93,6 @@ RANDOM_PROFILES = (
 )
 #: The dense truth (micro-Doppler frequency) spans at least this long [s].
 MIN_ANALYSIS_S = 4.0
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
 #: A placement is rejected when a person's line of sight (fraction of joints the radar sees directly,
 #: :func:`~sim.dataset.visibility.line_of_sight`) at the start of the window is below this: with three quarters of the body
 #: hidden the echo is too weak and partial for the captions to be about what the radar sees.
@@ -133,15 +136,16 @@ class Setup:
     activities: tuple[str, ...]
 
 
-#: Named setups. ``radhar``: one person 1-3 m in front of the radar within +-20 deg, facing it (RadHAR's
-#: point clouds put the body at a median range of 1.3-2.1 m, near boresight), radar on a tripod at 1 m.
+#: Named setups. ``radhar``: one person 1.3-2.1 m straight ahead of the radar (within +-10 deg),
+#: facing it (RadHAR's point clouds put the body at a median range of 1.3-2.1 m, near boresight),
+#: radar on a tripod at 1 m. (``home``, the CLI's default, is no setup: the scene's wall mount.)
 SETUPS: dict[str, Setup] = {
     "radhar": Setup(
         name="radhar_iwr1443boost",
         profile=RADHAR_PROFILE,
         board="IWR1443BOOST",
-        distance_m=(1.0, 3.0),
-        azimuth_deg=(-20.0, 20.0),
+        distance_m=(1.3, 2.1),
+        azimuth_deg=(-10.0, 10.0),
         radar_height_m=1.0,
         heading_jitter_rad=0.2,
         activities=("boxing", "jumping_jacks", "jump", "squats", "walk"),
@@ -174,6 +178,9 @@ class Scenario:
         setup: the :data:`SETUPS` key it imitates (None: plain sampling).
         radar_pose: ``{"position", "yaw_deg", "pitch_deg"}`` replacing the scene's radar mount
             (None: the scene's own). Both are written by ``to_dict`` only when set.
+        program: the scene program (:class:`sim.dataset.program.SceneProgram` as a dict) when it is
+            more than one kind of person doing one activity anywhere, or came from ``--scene``, or
+            the prompt had unused words; written by ``to_dict`` only when set.
     """
 
     seed: int
@@ -190,6 +197,7 @@ class Scenario:
     scatter_seed: int
     setup: str | None = None
     radar_pose: dict[str, Any] | None = None
+    program: dict[str, Any] | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,6 +206,8 @@ class Scenario:
             extra["setup"] = self.setup
         if self.radar_pose is not None:
             extra["radar_pose"] = self.radar_pose
+        if self.program is not None:
+            extra["program"] = self.program
         return {
             "seed": self.seed,
             "index": self.index,
@@ -222,6 +232,7 @@ class Scenario:
                     "support": p.support,
                     "vitals": p.vitals,
                     "seed": p.seed,
+                    **({"place": p.place} if p.place is not None else {}),
                 }
                 for p in self.people
             ],
@@ -242,6 +253,7 @@ class Scenario:
                 p["support"],
                 dict(p["vitals"]),
                 int(p["seed"]),
+                p.get("place"),
             )
             for p in d["people"]
         ]
@@ -255,6 +267,7 @@ class Scenario:
             scatter_seed=int(d["scatter_seed"]),
             setup=d.get("setup"),
             radar_pose=d.get("radar_pose"),
+            program=d.get("program"),
         )
 
     # ------------------------------------------------------------------ building
@@ -265,10 +278,20 @@ class Scenario:
             )
         return self._cache["rc"]
 
+    def room_prompt(self) -> str | None:
+        """What the room is generated from: the prompt, or a ``--scene`` program's room."""
+        if self.prompt is None and self.program is not None:
+            return SceneProgram.model_validate(self.program).room_prompt()
+        return self.prompt
+
+    def unused_words(self) -> list[str]:
+        """Words of the prompt the parser did not use."""
+        return list((self.program or {}).get("unused_words", []))
+
     def scene(self) -> Scene:
         """The :class:`sim.scene.Scene` (generated once, cached)."""
         if "scene" not in self._cache:
-            scene = generate_scene(self.prompt, seed=self.scene_seed)
+            scene = generate_scene(self.room_prompt(), seed=self.scene_seed)
             self._cache["scene"] = _with_radar_pose(scene, self.radar_pose)
         return self._cache["scene"]
 
@@ -343,33 +366,29 @@ def _pick_radar(radar: str, rng: np.random.Generator) -> tuple[str, RadarConfig]
 
 
 # ---------------------------------------------------------------------------------------- prompt
-def parse_people_prompt(prompt: str) -> tuple[str, int, dict[str, str]]:
-    """Activity, people count and subject hints from a prompt such as "two elderly people doing squats".
+def scene_program(prompt: str | None, program: SceneProgram | None = None) -> SceneProgram | None:
+    """The scene program of a prompt (:func:`sim.dataset.people_prompt.parse_scene_program`) or the
+    one given (``--scene``); None when neither is given. Unused words are logged (WARNING).
 
     Raises:
-        ScenarioError: no known activity in the prompt.
+        ScenarioError: both given, no known activity in the prompt, or an invalid program.
     """
-    low = prompt.lower()
+    if prompt and program is not None:
+        raise ScenarioError("give a prompt or a scene program, not both")
+    if program is not None:
+        return program
+    if not prompt:
+        return None
     try:
-        activity = parse_activity(low)
-    except ValueError as exc:
-        raise ScenarioError(str(exc)) from None
-    count = 1
-    m = re.search(
-        r"\b(one|two|three|1|2|3)\s+(?:\w+\s+)?(?:people|persons|men|women|children|kids)\b", low
-    )
-    if m:
-        count = _NUMBER_WORDS[m.group(1)]
-    hints: dict[str, str] = {}
-    if re.search(r"\b(elderly|old|older|senior|grandm\w*|grandp\w*)\b", low):
-        hints["age_group"] = "elderly"
-    elif re.search(r"\b(child|children|kid|kids|boy|girl)\b", low):
-        hints["age_group"] = "child"
-    if re.search(r"\b(woman|women|girl|lady|grandmother|grandma)\b", low):
-        hints["sex"] = "female"
-    elif re.search(r"\b(man|men|boy|gentleman|grandfather|grandpa)\b", low):
-        hints["sex"] = "male"
-    return activity, count, hints
+        parsed = parse_scene_program(prompt)
+    except (ValueError, ProgramError) as exc:
+        raise ScenarioError(str(exc).splitlines()[0]) from None
+    return parsed
+
+
+def _expand(program: SceneProgram) -> list[tuple[PersonSpec, int]]:
+    """One ``(spec, k)`` per person (``count`` copies of a spec; k = the spec's index)."""
+    return [(p, k) for k, p in enumerate(program.people) for _ in range(p.count)]
 
 
 # ---------------------------------------------------------------------------------------- people
@@ -410,6 +429,17 @@ def _visibility_reason(names: list[str], vis: list[Visibility]) -> str | None:
     return None
 
 
+def check_mount(
+    mount_height_m: float | None, tilt_deg: float | None
+) -> tuple[float | None, float | None]:
+    """Validate a radar height [m] (0.2-3) and downward tilt [deg] (0-60); ScenarioError if bad."""
+    if mount_height_m is not None and not 0.2 <= mount_height_m <= 3.0:
+        raise ScenarioError(f"mount height must be within 0.2-3.0 m, got {mount_height_m:g} m")
+    if tilt_deg is not None and not 0.0 <= tilt_deg <= 60.0:
+        raise ScenarioError(f"tilt must be within 0-60 deg (downwards), got {tilt_deg:g} deg")
+    return mount_height_m, tilt_deg
+
+
 def sample_scenario(
     seed: int,
     index: int,
@@ -423,17 +453,20 @@ def sample_scenario(
     distance_m: tuple[float, float] | None = None,
     azimuth_deg: tuple[float, float] | None = None,
     stats: collections.Counter | None = None,
+    program: SceneProgram | None = None,
+    mount_height_m: float | None = None,
+    tilt_deg: float | None = None,
 ) -> Scenario:
     """Sample scenario ``index`` of a dataset with ``seed`` (deterministic per ``(seed, index)``).
 
     Args:
         radar: ``"random"`` (a bundled profile per sample), a bundled profile name or a ``.cfg`` path.
-        prompt: fixes the room and the activity (e.g. "an elderly woman doing squats in the kitchen");
-            None samples both.
+        prompt: fixes the room and the people (e.g. "an elderly man falls in the kitchen while a
+            woman sits on a chair"; :mod:`sim.dataset.people_prompt`); None samples both.
         window_s: window length [s] (rounded to whole frames, at least one).
         activities: main-activity weights (default :data:`ACTIVITY_WEIGHTS`).
-        max_attempts: scenes/activities re-drawn when no acceptable placement exists (random mode,
-            and with a placement region).
+        max_attempts: scenes re-drawn when no acceptable placement exists (each counted in
+            ``stats`` and logged); a prompt or program whose placement fails every attempt raises.
         setup: imitate a real recording (:data:`SETUPS`, e.g. ``"radhar"``): its radar
             configuration (unless ``radar`` names one), its radar mounting, one person in its
             distance/azimuth ranges facing the radar, its activities when no prompt is given.
@@ -442,7 +475,11 @@ def sample_scenario(
         azimuth_deg: (min, max) azimuth [deg] from boresight, positive to the radar's right.
         stats: when given, counts every rejected placement by reason (numbers blanked, like
             :func:`sim.scene.place_activity`): the judge's and the line-of-sight check's (module
-            docstring). Each is also logged (INFO).
+            docstring), and every scene re-drawn for a prompt. Each is also logged (INFO).
+        program: the scene program (``--scene``), instead of a prompt.
+        mount_height_m: radar height above the floor [m] (default: the setup's or the scene's).
+        tilt_deg: downward tilt of the boresight [deg] (0: level; default: the setup's or the
+            scene's).
 
     Raises:
         ScenarioError: unknown activity in the prompt, an impossible placement, an invalid config,
@@ -451,10 +488,12 @@ def sample_scenario(
     if window_s <= 0:
         raise ScenarioError(f"window length must be positive, got {window_s} s")
     spec = _check_setup(setup)
+    mount_height_m, tilt_deg = check_mount(mount_height_m, tilt_deg)
     region = _check_region(
         distance_m if distance_m is not None else (spec.distance_m if spec else None),
         azimuth_deg if azimuth_deg is not None else (spec.azimuth_deg if spec else None),
     )
+    prog = scene_program(prompt, program)
     rng = np.random.default_rng([seed, index])
     if spec is not None and radar == "random":
         profile, rc = spec.name, load_cfg(spec.profile, board=spec.board)
@@ -462,18 +501,25 @@ def sample_scenario(
         profile, rc = _pick_radar(radar, rng)
     cfg = rc.chirp
     num_frames = max(1, round(window_s / cfg.frame_period_s))
-    hints: dict[str, str] = {}
-    fixed: tuple[str, int] | None = None
-    if prompt:
-        act, count, hints = parse_people_prompt(prompt)
-        fixed = (act, count)
-        if spec is not None and count != 1:
-            raise ScenarioError(f"setup {setup!r} has one person; the prompt asks for {count}")
-        if region is not None and act not in REGION_ACTIVITIES:
-            raise ScenarioError(
-                f"{act!r} cannot be placed at a given distance/azimuth (it needs furniture); "
-                f"possible: {', '.join(REGION_ACTIVITIES)}"
-            )
+    fixed: list[tuple[PersonSpec, int]] | None = None
+    if prog is not None:
+        fixed = _expand(prog)
+        if spec is not None and len(fixed) != 1:
+            raise ScenarioError(f"setup {setup!r} has one person; the prompt asks for {len(fixed)}")
+        if region is not None:
+            for person, _ in fixed:
+                act = person.activities[0]
+                if act not in REGION_ACTIVITIES:
+                    raise ScenarioError(
+                        f"{act!r} cannot be placed at a given distance/azimuth (it needs "
+                        f"furniture); possible: {', '.join(REGION_ACTIVITIES)}"
+                    )
+        if prog.unused_words:
+            log.info("scene prompt %r: words not used: %s", prompt, ", ".join(prog.unused_words))
+    room_prompt = prompt if prompt else (prog.room_prompt() if prog is not None else None)
+    stored_program = None
+    if prog is not None and (program is not None or not prog.is_simple() or prog.unused_words):
+        stored_program = prog.model_dump(mode="json")
     weights = activities or (
         dict.fromkeys(spec.activities, 1.0) if spec is not None else ACTIVITY_WEIGHTS
     )
@@ -490,23 +536,29 @@ def sample_scenario(
     for _attempt in range(max_attempts):
         scene_seed = int(rng.integers(2**31))
         try:
-            scene = generate_scene(prompt, seed=scene_seed)
+            scene = generate_scene(room_prompt, seed=scene_seed)
         except ValueError as exc:
-            raise ScenarioError(f"prompt {prompt!r}: {exc}") from None
+            raise ScenarioError(f"prompt {room_prompt!r}: {exc}") from None
         except RuntimeError as exc:
             reasons.append(str(exc))
             continue
         radar_pose = None
-        if spec is not None:
+        if spec is not None or mount_height_m is not None or tilt_deg is not None:
             r = scene.radar
+            height = spec.radar_height_m if spec is not None else float(r.position[2])
+            pitch = 0.0 if spec is not None else float(r.pitch_deg)
             radar_pose = {
-                "position": [float(r.position[0]), float(r.position[1]), spec.radar_height_m],
+                "position": [
+                    float(r.position[0]),
+                    float(r.position[1]),
+                    float(mount_height_m) if mount_height_m is not None else height,
+                ],
                 "yaw_deg": float(r.yaw_deg),
-                "pitch_deg": 0.0,
+                "pitch_deg": -float(tilt_deg) if tilt_deg is not None else pitch,
             }
             scene = _with_radar_pose(scene, radar_pose)
         if fixed:
-            count = fixed[1]
+            count = len(fixed)
         elif spec is not None:
             count = 1
         else:
@@ -516,7 +568,11 @@ def sample_scenario(
         taken: list[tuple[float, float]] = []
         try:
             for k in range(count):
-                activity = fixed[0] if fixed else str(names[int(rng.choice(len(names), p=probs))])
+                person = fixed[k][0] if fixed else None
+                if person is not None:
+                    activity, hints = person.activities[0], person.hints()
+                else:
+                    activity, hints = str(names[int(rng.choice(len(names), p=probs))]), {}
                 subject = sample_subject(rng)
                 if hints:
                     subject = Subject(**{**vars(subject), **hints})
@@ -532,7 +588,15 @@ def sample_scenario(
                         region=region,
                         face_radar_rad=spec.heading_jitter_rad if spec is not None else None,
                         stats=stats,
+                        place=person.place if person is not None else None,
                     )
+                    if person is not None:
+                        motion = extend_sequence(motion, activity, person.activities[1:])
+                        if person.timing == "then" and placed:
+                            prev_plan, prev_motion = placed[-1]
+                            motion = delay(
+                                motion, main_activity_end(prev_motion, prev_plan.activity)
+                            )
                     vitals = sample_person_vitals(rng, subject.age_group, activity)
                     plan = PersonPlan.planned(
                         motion,
@@ -541,6 +605,7 @@ def sample_scenario(
                         activity=activity,
                         vitals=vitals,
                         seed=int(rng.integers(2**31)),
+                        place=_place_dict(person),
                     )
                     hidden = _hidden_reason(
                         scene, [(p, m.lead_s) for p, m in [*placed, (plan, motion)]]
@@ -563,9 +628,19 @@ def sample_scenario(
                 taken.append(motion.position)
                 placed.append((plan, motion))
         except (PlacementError, ValueError) as exc:
-            if fixed and region is None and not isinstance(exc, _HiddenError):
-                raise ScenarioError(f"impossible placement: {exc}") from None
+            if fixed and "cannot follow" in str(exc):
+                raise ScenarioError(f"person {k + 1}: {exc}") from None
             reasons.append(str(exc))
+            if fixed:
+                # a prompt fixes the activities: draw another room / placement (counted, logged)
+                count_rejection(stats, f"scene redrawn: {exc}")
+                log.info(
+                    "scenario %d of seed %d: no placement in %s (%s); drawing another scene",
+                    index,
+                    seed,
+                    scene.room_type,
+                    exc,
+                )
             continue
         window_start = round(max(m.lead_s for _, m in placed), 6)
         end = window_start + max(window_s, MIN_ANALYSIS_S) + 0.5
@@ -578,6 +653,7 @@ def sample_scenario(
                 vitals=p.vitals,
                 seed=p.seed,
                 window=(window_start, end),
+                place=p.place,
             )
             for p, m in placed
         ]
@@ -606,9 +682,22 @@ def sample_scenario(
             scatter_seed=int(rng.integers(2**31)),
             setup=setup,
             radar_pose=radar_pose,
+            program=stored_program,
         )
         sc._cache["scene"] = scene
         return sc
+    last = reasons[-1] if reasons else "?"
+    if fixed and region is None:
+        raise ScenarioError(
+            f"impossible placement: {last} (sample {index}: no acceptable scene in "
+            f"{max_attempts} attempts)"
+        )
     raise ScenarioError(
-        f"no acceptable scenario for sample {index} after {max_attempts} attempts: {reasons[-1] if reasons else '?'}"
+        f"no acceptable scenario for sample {index} after {max_attempts} attempts: {last}"
     )
+
+
+def _place_dict(person: PersonSpec | None) -> dict[str, str] | None:
+    if person is None or person.place is None:
+        return None
+    return person.place.model_dump()

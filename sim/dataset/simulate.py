@@ -40,17 +40,22 @@ class TraceOptions:
         density_per_m2: scatterer density per label (scatter backend; None = its default).
         max_bounces: 1 = direct only, 2 = + wall multipath (scatter) / max depth (sionna).
         samples_per_src: rays per frame (sionna).
+        raycaster: occlusion test of the scatter backend, ``"embree"`` (a BVH, the static scene
+            prepared once per sample) or ``"numpy"`` (the reference: everything per frame);
+            :mod:`sim.propagation.raycast`.
     """
 
     density_per_m2: dict[str, float] | None = None
     max_bounces: int = 2
     samples_per_src: int = 20_000
+    raycaster: str = "embree"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "density_per_m2": self.density_per_m2,
             "max_bounces": self.max_bounces,
             "samples_per_src": self.samples_per_src,
+            "raycaster": self.raycaster,
         }
 
 
@@ -80,25 +85,43 @@ def _r(x: Any, nd: int = 4) -> Any:
 
 
 def make_tracer(
-    backend: str, scenario: Scenario, options: TraceOptions
+    backend: str,
+    scenario: Scenario,
+    options: TraceOptions,
+    static_meshes: Sequence[Any] = (),
 ) -> tuple[Callable[..., Any], Callable[[], None]]:
-    """``(trace(meshes, pose, t) -> PathSet, close())`` for ``backend``."""
+    """``(trace(meshes, pose, t) -> PathSet, close())`` for ``backend``.
+
+    ``static_meshes``: meshes that lead every frame's list unchanged (the same objects); the scatter
+    backend with the embree raycaster prepares them once.
+    """
     cfg = scenario.radar_config().chirp
     if backend == "scatter":
         from sim.propagation.scatter import trace_scatter
+        from sim.propagation.scatter_tracer import ScatterTracer
+
+        kwargs = {
+            "density_per_m2": options.density_per_m2,
+            "max_bounces": options.max_bounces,
+            "rng": scenario.scatter_seed,
+            "raycaster": options.raycaster,
+        }
+        static = list(static_meshes)
+        tracers: dict[Any, ScatterTracer] = {}
 
         def trace(meshes: Sequence[Any], pose: Any, t: float) -> Any:
-            return trace_scatter(
-                meshes,
-                pose,
-                cfg,
-                t,
-                density_per_m2=options.density_per_m2,
-                max_bounces=options.max_bounces,
-                rng=scenario.scatter_seed,
+            n = len(static)
+            leading = len(meshes) >= n and all(
+                a is b for a, b in zip(meshes[:n], static, strict=True)
             )
+            if options.raycaster == "numpy" or not leading:
+                return trace_scatter(meshes, pose, cfg, t, **kwargs)
+            tracer = tracers.get(id(pose))
+            if tracer is None:
+                tracer = tracers[id(pose)] = ScatterTracer(static, pose, cfg, **kwargs)
+            return tracer.trace(meshes[n:], t)
 
-        return trace, lambda: None
+        return trace, tracers.clear
     if backend == "sionna":
         from sim.propagation.sionna_rt import SionnaTracer
 
@@ -195,6 +218,8 @@ def person_truth(
         ),
         "in_fov": bool(scene.in_radar_fov(tuple(pos.mean(axis=0)))),
     }
+    if plan.place is not None:
+        summary["place"] = dict(plan.place)
     arrays = {
         "joints": joints,
         "positions": pos,
@@ -234,7 +259,7 @@ def simulate_sample(
         raise ValueError(f"unknown outputs {unknown}; known: {', '.join(OUTPUTS)}")
     options = trace_options or TraceOptions()
     rc = scenario.radar_config()
-    cfg, demo = rc.chirp, rc.demo
+    cfg = rc.chirp
     scene = scenario.scene()
     humans = scenario.humans()
     starts = scenario.frame_starts_s()
@@ -255,9 +280,9 @@ def simulate_sample(
         min(cfg.max_range_m, float(ranges.max()) + GATE_MARGIN_M),
     )
 
-    plan = make_plan(cfg, demo)
+    plan = make_plan(rc)
     static = scene.static_meshes()
-    trace, close = make_tracer(backend, scenario, options)
+    trace, close = make_tracer(backend, scenario, options, static)
     nf = scenario.num_frames
     adc = np.zeros((nf, *cfg.frame_shape, 2), np.int16) if "adc" in outputs else None
     frames = np.zeros((nf, *cfg.frame_shape), np.complex64) if keep_frames else None
@@ -286,7 +311,7 @@ def simulate_sample(
                 if keep_frames and f == nf // 2:
                     rd_db = res.detection_db.copy()
             if "spectrogram" in outputs or keep_frames:
-                sg = micro_doppler(frame[None], cfg, demo, range_gate_m=gate)
+                sg = micro_doppler(frame[None], rc, range_gate_m=gate)
                 spec_cols.append(sg.power_db[0])
                 velocity_axis = sg.velocity_mps
     finally:
@@ -324,6 +349,8 @@ def simulate_sample(
         },
         "spectrogram_range_gate_m": _r(list(gate)),
     }
+    if scenario.unused_words():
+        truth["prompt_unused_words"] = scenario.unused_words()
     captions = make_captions(truth, seed=[scenario.seed, scenario.index, 7])
     doc = {
         "index": scenario.index,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -38,14 +39,19 @@ from runtime.dataset import (
 )
 from sim.dataset.card import write_card
 from sim.dataset.files import json_bytes, npz_bytes, sha256_bytes, write_atomic
+from sim.dataset.people_prompt import parse_scene_program
+from sim.dataset.program import ProgramError, SceneProgram, validate_program
 from sim.dataset.scenario import (
+    SETUPS,
     ScenarioError,
-    parse_people_prompt,
+    check_mount,
     resolve_radar,
     sample_scenario,
+    scene_program,
 )
 from sim.dataset.simulate import BACKENDS, OUTPUTS, SampleData, TraceOptions, simulate_sample
 
+log = logging.getLogger(__name__)
 _SHARD_RE = re.compile(r"^shard-(\d{5})-of-(\d{5})$")
 
 
@@ -68,8 +74,20 @@ class GenerateSpec:
         radar: ``"random"``, a bundled profile name or a ``.cfg`` path.
         window_s: window length [s].
         outputs: sorted subset of ``("adc", "points", "spectrogram")``.
-        prompt: fixes room and activity (None: sampled).
+        prompt: fixes the room and the people (None: sampled).
         trace: propagation settings.
+        scene: path of the ``--scene`` program file (for the card's command); ``program`` holds
+            its content (the spec compares content, not the path).
+        program: the scene program (``SceneProgram`` as a dict) or None.
+        setup: ``"radhar"`` (:data:`sim.dataset.scenario.SETUPS`) or None (``home``: the scene's
+            own wall mount).
+        mount_height_m: radar height above the floor [m] or None.
+        tilt_deg: downward tilt of the radar's boresight [deg] or None.
+        person_range_m: (min, max) horizontal distance of each person from the radar [m] or None.
+        person_azimuth_deg: (min, max) azimuth of each person from boresight [deg] or None.
+
+    The options after ``trace`` appear in :meth:`to_dict` (the manifests' spec) only when set, so
+    datasets made without them keep their spec and bytes.
     """
 
     num: int
@@ -80,6 +98,40 @@ class GenerateSpec:
     outputs: tuple[str, ...] = ("points", "spectrogram")
     prompt: str | None = None
     trace: TraceOptions = field(default_factory=TraceOptions)
+    scene: str | None = None
+    program: dict[str, Any] | None = None
+    setup: str | None = None
+    mount_height_m: float | None = None
+    tilt_deg: float | None = None
+    person_range_m: tuple[float, float] | None = None
+    person_azimuth_deg: tuple[float, float] | None = None
+
+    def scene_program(self) -> SceneProgram | None:
+        """The ``--scene`` program, validated (None without one)."""
+        if self.program is None:
+            return None
+        try:
+            return validate_program(self.program, self.scene or "scene program")
+        except ProgramError as exc:
+            raise ScenarioError(str(exc)) from None
+
+    def scenario_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`sim.dataset.scenario.sample_scenario` for this spec."""
+        return {
+            "radar": self.radar,
+            "prompt": self.prompt,
+            "window_s": self.window_s,
+            "program": self.scene_program(),
+            "setup": self.setup,
+            "mount_height_m": self.mount_height_m,
+            "tilt_deg": self.tilt_deg,
+            "distance_m": self.person_range_m,
+            "azimuth_deg": self.person_azimuth_deg,
+        }
+
+    def unused_words(self) -> list[str]:
+        """Words of ``prompt`` the scene parser did not use (empty without a prompt)."""
+        return parse_scene_program(self.prompt).unused_words if self.prompt else []
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` (one line) for bad settings."""
@@ -100,12 +152,17 @@ class GenerateSpec:
         if not 0 < self.window_s <= 60:
             raise ScenarioError(f"window length must be within (0, 60] s, got {self.window_s}")
         resolve_radar(self.radar)
-        if self.prompt:
-            parse_people_prompt(self.prompt)
-            # A dry run of the first sample: an impossible placement fails here, before any file.
-            sample_scenario(
-                self.seed, 0, radar=self.radar, prompt=self.prompt, window_s=self.window_s
+        if self.setup is not None and self.setup not in SETUPS:
+            raise ScenarioError(
+                f"unknown setup {self.setup!r}; known: home, {', '.join(sorted(SETUPS))}"
             )
+        check_mount(self.mount_height_m, self.tilt_deg)
+        program = scene_program(self.prompt, self.scene_program())
+        if program is not None and program.unused_words:
+            log.info("%s: words not used: %s", self.prompt, ", ".join(program.unused_words))
+        if program is not None or self.setup or self.person_range_m or self.person_azimuth_deg:
+            # A dry run of the first sample: an impossible placement fails here, before any file.
+            sample_scenario(self.seed, 0, **self.scenario_options())
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GenerateSpec:
@@ -119,6 +176,13 @@ class GenerateSpec:
             outputs=tuple(d["outputs"]),
             prompt=d["prompt"],
             trace=TraceOptions(**d["trace"]),
+            scene=d.get("scene"),
+            program=d.get("program"),
+            setup=d.get("setup"),
+            mount_height_m=d.get("mount_height_m"),
+            tilt_deg=d.get("tilt_deg"),
+            person_range_m=_pair(d.get("person_range_m")),
+            person_azimuth_deg=_pair(d.get("person_azimuth_deg")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +200,21 @@ class GenerateSpec:
             "prompt": self.prompt,
             "trace": self.trace.to_dict(),
             "format": DATASET_FORMAT,
+            **{k: v for k, v in self._options().items() if v is not None},
+        }
+
+    def _options(self) -> dict[str, Any]:
+        pairs = {
+            "person_range_m": self.person_range_m,
+            "person_azimuth_deg": self.person_azimuth_deg,
+        }
+        return {
+            "scene": self.scene,
+            "program": self.program,
+            "setup": self.setup,
+            "mount_height_m": self.mount_height_m,
+            "tilt_deg": self.tilt_deg,
+            **{k: list(v) if v is not None else None for k, v in pairs.items()},
         }
 
     def command(self) -> str:
@@ -164,6 +243,19 @@ class GenerateSpec:
             parts.append(f"--rays {self.trace.samples_per_src}")
         if self.prompt:
             parts.append(f"--prompt {json.dumps(self.prompt)}")
+        if self.scene:
+            parts.append(f"--scene {json.dumps(self.scene)}")
+        if self.setup:
+            parts.append(f"--setup {self.setup}")
+        if self.mount_height_m is not None:
+            parts.append(f"--mount-height {self.mount_height_m:g}")
+        if self.tilt_deg is not None:
+            parts.append(f"--tilt {self.tilt_deg:g}")
+        if self.person_range_m is not None:
+            parts.append(f"--person-range {self.person_range_m[0]:g},{self.person_range_m[1]:g}")
+        if self.person_azimuth_deg is not None:
+            a0, a1 = self.person_azimuth_deg
+            parts.append(f"--person-azimuth={a0:g},{a1:g}")
         return " ".join(parts)
 
 
@@ -177,12 +269,14 @@ class GenerateReport:
     frames_written: int = 0
 
 
+def _pair(v: Any) -> tuple[float, float] | None:
+    return None if v is None else (float(v[0]), float(v[1]))
+
+
 # ---------------------------------------------------------------------------------------- samples
 def sample_files(spec: GenerateSpec, index: int) -> tuple[bytes, bytes, dict[str, Any]]:
     """``(npz bytes, json bytes, summary)`` of sample ``index`` (deterministic)."""
-    sc = sample_scenario(
-        spec.seed, index, radar=spec.radar, prompt=spec.prompt, window_s=spec.window_s
-    )
+    sc = sample_scenario(spec.seed, index, **spec.scenario_options())
     data: SampleData = simulate_sample(
         sc, backend=spec.backend, outputs=spec.outputs, trace_options=spec.trace
     )

@@ -53,6 +53,8 @@ import numpy as np
 from firmware_cfg.chirp import SPEED_OF_LIGHT_M_S, ChirpConfig
 from sim.geometry import Mesh, RadarPose
 from sim.propagation.paths import PathSet
+from sim.propagation.raycast import make_occluder
+from sim.propagation.raycast import occluded as occluded  # re-exported: judge, scenario, tests
 
 #: Scatterers per square metre of surface by label; others use ``"default"``.
 DEFAULT_DENSITY_PER_M2: dict[str, float] = {"person": 1500.0, "default": 30.0}
@@ -62,8 +64,6 @@ DIFFUSE_ALBEDO = 0.1
 RMS_SLOPE: dict[str, float] = {"person": 0.3, "default": 0.2}
 #: Labels whose planar faces are image-source reflectors (and which are two-sided).
 REFLECTOR_LABELS = ("wall", "floor", "ceiling")
-#: Segment length kept short of the scatterer in the occlusion test [m].
-OCCLUSION_EPS_M = 2e-3
 
 ReflectionFn = Callable[[str, float, float | np.ndarray, str], complex | np.ndarray]
 
@@ -188,96 +188,6 @@ def scene_triangles(meshes: Sequence[Mesh]) -> np.ndarray:
     return _scene_triangles(meshes)
 
 
-def occluded(
-    origin: np.ndarray, targets: np.ndarray, triangles: np.ndarray, *, cell_deg: float = 1.0
-) -> np.ndarray:
-    """Whether the segment ``origin -> target`` crosses a triangle before the target.
-
-    Args:
-        origin: ``[3]`` ray origin [m] (the radar).
-        targets: ``[R, 3]`` segment ends [m].
-        triangles: ``[T, 3, 3]`` scene triangles [m].
-        cell_deg: angular cell size of the acceleration grid [deg].
-
-    Returns:
-        bool ``[R]``.
-    """
-    num_r = targets.shape[0]
-    hidden = np.zeros(num_r, dtype=bool)
-    if num_r == 0 or triangles.shape[0] == 0:
-        return hidden
-    o = np.asarray(origin, dtype=np.float64)
-    d = targets - o  # [R, 3]
-    dist = np.linalg.norm(d, axis=1)
-    # Angular grid (azimuth over the full circle, polar angle from +z) around the origin.
-    n_az = int(np.ceil(360.0 / cell_deg))
-    n_po = int(np.ceil(180.0 / cell_deg))
-
-    def cells(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        az = np.arctan2(vec[..., 1], vec[..., 0])
-        po = np.arccos(
-            np.clip(vec[..., 2] / np.maximum(np.linalg.norm(vec, axis=-1), 1e-12), -1, 1)
-        )
-        ia = np.minimum(((az + np.pi) / (2 * np.pi) * n_az).astype(np.int64), n_az - 1)
-        ip = np.minimum((po / np.pi * n_po).astype(np.int64), n_po - 1)
-        return ia, ip
-
-    ray_a, ray_p = cells(d)
-    tv = triangles - o  # [T, 3, 3]
-    ta, tp = cells(tv)  # [T, 3]
-    p_lo, p_hi = tp.min(axis=1), tp.max(axis=1)
-    a_lo, a_hi = ta.min(axis=1), ta.max(axis=1)
-    # A triangle across the azimuth seam (or around the pole / very close) spans all azimuths.
-    wide = (a_hi - a_lo) > n_az // 2
-    near_pole = (p_lo == 0) | (p_hi == n_po - 1)
-    a_lo = np.where(wide | near_pole, 0, a_lo)
-    a_hi = np.where(wide | near_pole, n_az - 1, a_hi)
-    # (triangle, cell) pairs
-    span_a = a_hi - a_lo + 1
-    span_p = p_hi - p_lo + 1
-    n_cells = span_a * span_p
-    tri_idx = np.repeat(np.arange(triangles.shape[0]), n_cells)
-    local = np.arange(n_cells.sum()) - np.repeat(np.cumsum(n_cells) - n_cells, n_cells)
-    cell_a = a_lo[tri_idx] + local % span_a[tri_idx]
-    cell_p = p_lo[tri_idx] + local // span_a[tri_idx]
-    tri_cell = cell_p * n_az + cell_a
-    ray_cell = ray_p * n_az + ray_a
-    # join rays and triangles on the cell
-    t_order = np.argsort(tri_cell, kind="stable")
-    tri_cell, tri_idx = tri_cell[t_order], tri_idx[t_order]
-    r_order = np.argsort(ray_cell, kind="stable")
-    start = np.searchsorted(tri_cell, ray_cell[r_order], side="left")
-    stop = np.searchsorted(tri_cell, ray_cell[r_order], side="right")
-    counts = stop - start
-    ray_pair = np.repeat(r_order, counts)
-    first = np.repeat(start, counts)
-    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    tri_pair = tri_idx[first + offs]
-    step = 1 << 20
-    for i in range(0, ray_pair.size, step):
-        rr, tt = ray_pair[i : i + step], tri_pair[i : i + step]
-        hit = _segment_hits(d[rr], dist[rr], tv[tt])
-        hidden[rr[hit]] = True
-    return hidden
-
-
-def _segment_hits(d: np.ndarray, dist: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """Moller-Trumbore: does the segment from 0 along ``d`` (length ``dist``) hit ``tri`` first."""
-    e1 = tri[:, 1] - tri[:, 0]
-    e2 = tri[:, 2] - tri[:, 0]
-    pvec = np.cross(d, e2)
-    det = np.einsum("ij,ij->i", e1, pvec)
-    ok = np.abs(det) > 1e-15
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    tvec = -tri[:, 0]
-    u = np.einsum("ij,ij->i", tvec, pvec) * inv
-    qvec = np.cross(tvec, e1)
-    v = np.einsum("ij,ij->i", d, qvec) * inv
-    t = np.einsum("ij,ij->i", e2, qvec) * inv  # in units of |d| (d is not normalised)
-    limit = 1.0 - OCCLUSION_EPS_M / np.maximum(dist, 1e-9)
-    return ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < limit)
-
-
 # ---------------------------------------------------------------------------- reflectors
 @dataclass(frozen=True)
 class Plane:
@@ -346,6 +256,7 @@ def trace_scatter(
     multipath_from: str = "moving",
     max_multipath_paths: int = 1500,
     rms_slope: Mapping[str, float] | None = None,
+    raycaster: str = "numpy",
 ) -> PathSet:
     """Paths of one snapshot by the scatterer model (module docstring).
 
@@ -365,20 +276,75 @@ def trace_scatter(
         max_multipath_paths: image-path budget (scatterers are subsampled above it).
         rms_slope: specular-lobe rms slope per label (default :data:`RMS_SLOPE`; ``"default"`` for
             the others). Smooth surfaces (small slope) reflect mostly from near their specular points.
+        raycaster: occlusion backend, ``"numpy"`` (the reference) or ``"embree"``
+            (:mod:`sim.propagation.raycast`). For many frames of one scene use
+            :class:`sim.propagation.scatter_tracer.ScatterTracer`, which keeps the static part.
 
     Returns:
         :class:`PathSet` with gains ``[board num_tx, board num_rx, P]``.
     """
-    refl = materials or _default_reflection()
+    seed = scatter_seed(rng)
     density = DEFAULT_DENSITY_PER_M2 if density_per_m2 is None else density_per_m2
+    sc = sample_scatterers(meshes, density, seed)
+    origin = np.asarray(pose.position, dtype=np.float64)
+    triangles = _scene_triangles(meshes)
+    scene = make_occluder(raycaster, origin, triangles)
+    planes = reflector_planes(meshes, origin)
+    plane_tris = in_plane(triangles, planes)  # [K, T]
+
+    return scatter_paths(
+        meshes,
+        sc,
+        pose,
+        cfg,
+        t_ref_s,
+        seed=seed,
+        direct_occluded=lambda idx: scene.occluded(sc.position[idx]),
+        planes=planes,
+        plane_occluded=lambda k, plane, pts: scene.occluded(pts, plane_tris[k]),
+        max_bounces=max_bounces,
+        materials=materials,
+        multipath_from=multipath_from,
+        max_multipath_paths=max_multipath_paths,
+        rms_slope=rms_slope,
+    )
+
+
+def scatter_seed(rng: np.random.Generator | int | None) -> int:
+    """The scatterer-sampling seed of ``rng`` (a generator gives its first integer)."""
     if isinstance(rng, np.random.Generator):
-        seed = int(rng.integers(0, 2**31))
-    else:
-        seed = 0 if rng is None else int(rng)
+        return int(rng.integers(0, 2**31))
+    return 0 if rng is None else int(rng)
+
+
+def scatter_paths(
+    meshes: Sequence[Mesh],
+    sc: Scatterers,
+    pose: RadarPose,
+    cfg: ChirpConfig,
+    t_ref_s: float,
+    *,
+    seed: int,
+    direct_occluded: Callable[[np.ndarray], np.ndarray],
+    planes: Sequence[Plane],
+    plane_occluded: Callable[[int, Plane, np.ndarray], np.ndarray],
+    max_bounces: int = 2,
+    materials: ReflectionFn | None = None,
+    multipath_from: str = "moving",
+    max_multipath_paths: int = 1500,
+    rms_slope: Mapping[str, float] | None = None,
+) -> PathSet:
+    """The paths of scatterers ``sc`` of ``meshes`` (:func:`trace_scatter` after the sampling).
+
+    The occlusion tests are callables, so that a caller can cache what does not change:
+    ``direct_occluded(idx)`` -> bool ``[len(idx)]`` for the segments radar -> ``sc.position[idx]``;
+    ``plane_occluded(k, planes[k], points [R, 3])`` -> bool ``[R]`` for radar -> points on plane ``k``
+    with that plane's own triangles left out. Other arguments as in :func:`trace_scatter`.
+    """
+    refl = materials or _default_reflection()
     board = cfg.board_spec
     n_tx, n_rx = board.num_tx, board.num_rx
     names = tuple(m.name for m in meshes)
-    sc = sample_scatterers(meshes, density, seed)
     origin = np.asarray(pose.position, dtype=np.float64)
     if sc.position.shape[0] == 0:
         return _empty(n_tx, n_rx, t_ref_s, names)
@@ -400,9 +366,8 @@ def trace_scatter(
     keep = (cos_abs > 1e-3) & (dist > 1e-3)
     in_front = pose.to_radar_vectors(r_hat)[:, 1] > 0.0  # only the radar's front half-space
     keep &= in_front
-    triangles = _scene_triangles(meshes)
     idx = np.flatnonzero(keep)
-    vis = idx[~occluded(origin, sc.position[idx], triangles)]
+    vis = idx[~direct_occluded(idx)]
 
     mi = sc.mesh_index[vis]
     sigma = sc.area[vis] * _sigma0(cos_abs[vis], g2_mesh[mi], slope_mesh[mi])
@@ -425,7 +390,6 @@ def trace_scatter(
     if max_bounces >= 2 and vis.size:
         movers = np.array([not m.is_static for m in meshes])
         src = vis if multipath_from == "all" else vis[movers[sc.mesh_index[vis]]]
-        planes = reflector_planes(meshes, origin)
         kinds = 2 + (1 if max_bounces >= 3 else 0)
         want = src.size * len(planes) * kinds
         frac = 1.0 if want <= max_multipath_paths else max_multipath_paths / max(want, 1)
@@ -433,11 +397,19 @@ def trace_scatter(
             pick = np.random.default_rng([seed, 7]).random(src.size) < frac
             src = src[pick]
         boost = 1.0 / np.sqrt(frac)
-        for plane in planes:
+        for k, plane in enumerate(planes):
             if src.size == 0:
                 break
             mp = _image_paths(
-                cfg, pose, plane, sc, src, origin, triangles, refl, (g2_mesh, slope_mesh)
+                cfg,
+                pose,
+                plane,
+                sc,
+                src,
+                origin,
+                lambda pts, k=k, plane=plane: plane_occluded(k, plane, pts),
+                refl,
+                (g2_mesh, slope_mesh),
             )
             if mp is None:
                 continue
@@ -476,13 +448,14 @@ def _image_paths(
     sc: Scatterers,
     src: np.ndarray,
     origin: np.ndarray,
-    triangles: np.ndarray,
+    occluded_fn: Callable[[np.ndarray], np.ndarray],
     refl: ReflectionFn,
     mesh_props: tuple[np.ndarray, np.ndarray],
 ) -> list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], int]] | None:
     """Single- and double-bounce image paths of scatterers ``src`` via one plane.
 
-    ``mesh_props``: per-mesh normal-incidence Fresnel power and rms slope. Returns a list of
+    ``occluded_fn(points [R, 3])`` -> bool ``[R]``: radar -> point blocked (the plane's own triangles
+    left out). ``mesh_props``: per-mesh normal-incidence Fresnel power and rms slope. Returns a list of
     ``(delay [P], delay_rate [P], (gain [n_tx, n_rx, P], scatterer index [P]), bounces)``.
     """
     freq, lam = cfg.carrier_freq_hz, cfg.wavelength_m
@@ -502,7 +475,7 @@ def _image_paths(
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return None
-    p_vis = ~occluded(origin, p_ref[idx], _without_plane(triangles, plane))
+    p_vis = ~occluded_fn(p_ref[idx])
     idx = idx[p_vis]
     if idx.size == 0:
         return None
@@ -549,9 +522,24 @@ def _image_paths(
     return out
 
 
-def _without_plane(triangles: np.ndarray, plane: Plane) -> np.ndarray:
-    """Scene triangles minus those lying in ``plane`` (the reflection point sits on them)."""
-    if triangles.shape[0] == 0:
-        return triangles
-    dist = np.abs(triangles @ plane.normal - plane.offset)  # [T, 3]
-    return triangles[~np.all(dist < 1e-3, axis=1)]
+def in_plane(triangles: np.ndarray, planes: Sequence[Plane]) -> np.ndarray:
+    """bool ``[len(planes), T]``: triangle ``t`` (``[T, 3, 3]`` [m]) lies in plane ``k`` (1 mm).
+
+    Those triangles are left out of the occlusion test of a reflection point on plane ``k``.
+    """
+    if triangles.shape[0] == 0 or not planes:
+        return np.zeros((len(planes), triangles.shape[0]), dtype=bool)
+    normals = np.stack([p.normal for p in planes], axis=1)  # [3, K]
+    offsets = np.array([p.offset for p in planes])  # [K]
+    out = np.zeros((len(planes), triangles.shape[0]), dtype=bool)
+    # only planes that come within 1 mm of the triangles' bounding box (a person: the floor)
+    lo, hi = triangles.reshape(-1, 3).min(axis=0), triangles.reshape(-1, 3).max(axis=0)
+    gap = np.abs(0.5 * (lo + hi) @ normals - offsets) - 0.5 * (hi - lo) @ np.abs(normals)
+    near = np.flatnonzero(gap < 1e-3)
+    if near.size:
+        # planes with the same normal and offset (the floors of several rooms) are tested once
+        key = np.concatenate([normals[:, near].T, offsets[near, None]], axis=1)
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
+        dist = np.abs(triangles @ uniq[:, :3].T - uniq[:, 3])  # [T, 3, U]
+        out[near] = np.all(dist < 1e-3, axis=1).T[inv.reshape(-1)]
+    return out

@@ -19,7 +19,7 @@ from runtime.sources.uart_encoder import encode_packet
 
 def process_adc(frame: np.ndarray, rc: RadarConfig) -> FrameResult:
     """The runtime DSP chain on one raw frame ``[tx, rx, loop, sample]`` with the ``.cfg``'s demo settings."""
-    return process_frame(frame, make_plan(rc.chirp, rc.demo))
+    return process_frame(frame, make_plan(rc))
 
 
 def point_cloud_from_adc(frame: np.ndarray, rc: RadarConfig) -> np.ndarray:

@@ -68,6 +68,8 @@ _FURNITURE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("window", r"windows?"),
     ("door", r"doors?"),
 )
+#: (label, regular expression) of the furniture (and door/window) words the parser knows.
+FURNITURE_PATTERNS = _FURNITURE_PATTERNS
 _MATERIAL_WORDS: tuple[tuple[str, str], ...] = (
     ("glass", r"glass|glazed"),
     ("concrete", r"concrete|cement"),
@@ -307,3 +309,27 @@ def normalise_room_type(name: str) -> str:
         if re.fullmatch(pat, key.replace("_", " ")):
             return room
     raise unknown_room_type(name)
+
+
+def normalise_text(text: str) -> str:
+    """The form :func:`parse_prompt` reads: lower case, hyphens as spaces, single spaces."""
+    return " ".join(text.lower().replace("-", " ").split())
+
+
+def understood_spans(low: str) -> list[tuple[int, int]]:
+    """Character spans of ``low`` (:func:`normalise_text`) that :func:`parse_prompt` reads: room
+    types and their modifiers, sizes, heights, furniture, materials, surfaces and negations.
+    Callers report the words outside them as unused."""
+    spans: list[tuple[int, int]] = []
+    alternatives = [p for _, p in _ROOM_PATTERNS] + [p for _, p in _FURNITURE_PATTERNS]
+    alternatives += [p for _, p in _MATERIAL_WORDS] + [p for _, p in _SURFACE_PATTERNS]
+    for pat in alternatives:
+        spans += [m.span() for m in re.finditer(rf"\b(?:{pat})\b", low)]
+    for regex in (_DIMS, _HEIGHT, _NEGATION):
+        spans += [m.span() for m in regex.finditer(low)]
+    spans += [m.span() for m in re.finditer(r"\brooms?\b|\bmade\b", low)]
+    size_words = r"small|tiny|compact|little|cramped|large|big|spacious|huge|medium|average"
+    spans += [m.span() for m in re.finditer(rf"\b(?:{size_words})\b", low)]
+    modifiers = "|".join(sorted(_ROOM_MODIFIERS))
+    spans += [m.span(1) for m in re.finditer(rf"\b({modifiers})\s+rooms?\b", low)]
+    return spans

@@ -11,7 +11,7 @@ Headings are world angles [rad], counter-clockwise from east (+x), of the direct
 
 Modules: ``vocabulary`` (every activity, text matching, parameters), ``activity`` (what a family
 provides: ``ActivitySpec`` and the builders' shared tools), one module per family (``locomotion``,
-``postures``, ``falls``, ``exercise``, ``hands``), ``timeline`` (``Segment``, ``Timeline``),
+``postures``, ``falls``, ``exercise``, ``hands``, ``limbs``, ``household``), ``timeline`` (``Segment``, ``Timeline``),
 ``performer`` (``Motion``: a timeline performed by a body), ``poses`` (``Pose``, grounding, blends) and
 ``dofs`` (anatomical degrees of freedom -> SMPL rotations). A new activity family is one module with a
 ``SPECS`` tuple, listed in ``vocabulary.FAMILIES``.

@@ -1,5 +1,8 @@
-"""Hand and arm family: waving, typing, and hand gestures (swipes, push, pull, circle) by a standing or
-seated person; the lower body keeps its posture.
+"""Hand and arm family: waving, typing, and hand gestures (swipes left/right/up/down, push, pull, a
+circle, clockwise and counter-clockwise circles) by a standing or seated person; the lower body keeps
+its posture. Directions are the person's own: "swipe left" moves the hand to the person's left, and a
+clockwise circle is clockwise as the person sees their hand (a radar facing them sees it
+counter-clockwise).
 
 Params: wave: ``rate_hz``, ``amplitude``, ``hand`` (left/right); typing: ``rate_hz``, ``amplitude``;
 gestures: ``hand``, ``gesture_s``, ``pause_s``, ``amplitude``.
@@ -16,7 +19,18 @@ from sim.humans.motion.dofs import DEG, D
 from sim.humans.motion.poses import State, window
 
 #: Hand gestures (done standing or sitting).
-GESTURES = ("wave", "swipe_left", "swipe_right", "push", "pull", "circle")
+GESTURES = (
+    "wave",
+    "swipe_left",
+    "swipe_right",
+    "swipe_up",
+    "swipe_down",
+    "push",
+    "pull",
+    "circle",
+    "circle_clockwise",
+    "circle_counterclockwise",
+)
 
 
 def _wave(ctx: Context) -> tuple[FrameFn, State]:
@@ -62,6 +76,15 @@ def _gesture(ctx: Context, kind: str) -> tuple[FrameFn, State]:
             ang = 2 * np.pi * q
             r = 18 * amp
             target = (95 + r * np.cos(ang), 90 + r * np.sin(ang), 0.0, 15.0)
+        elif kind in ("swipe_up", "swipe_down"):  # arm forward; abduction raises/lowers the hand
+            rise = 30 * amp * (2 * q - 1) * (1 if kind == "swipe_up" else -1)
+            target = (95.0 + rise, 90.0, 0.0, 15.0)
+        elif kind in ("circle_clockwise", "circle_counterclockwise"):
+            # The hand at angle phi in the person's view (right, up): up = abduction, the person's
+            # right = less yaw for the right hand (more for the left); phi falls when clockwise.
+            phi = 2 * np.pi * q * (-1 if kind == "circle_clockwise" else 1)
+            r = 20 * amp
+            target = (95 + r * np.sin(phi), 90 - across * r * np.cos(phi), 0.0, 15.0)
         else:  # push / pull: hands near the chest <-> arms extended forward
             ext = q if kind == "push" else 1 - q
             target = (20 - 10 * ext, 0.0, 20 + 65 * ext * amp, 125 - 115 * ext)
@@ -142,4 +165,12 @@ SPECS: tuple[ActivitySpec, ...] = (
     _gesture_spec("push", r"\bpush\w*", 70),
     _gesture_spec("pull", r"\bpull\w*", 70),
     _gesture_spec("circle", r"\bcircl\w*", 70),
+    _gesture_spec("swipe_up", r"swip\w*\s+(\w+\s+)?up(wards?)?\b|swipe_up", 190),
+    _gesture_spec("swipe_down", r"swip\w*\s+(\w+\s+)?down(wards?)?\b|swipe_down", 190),
+    _gesture_spec(
+        "circle_counterclockwise",
+        r"(counter|anti)[ _-]?clockwise|circle_counterclockwise",
+        196,
+    ),
+    _gesture_spec("circle_clockwise", r"\bclockwise|circle_clockwise", 195),
 )

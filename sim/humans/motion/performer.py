@@ -13,7 +13,7 @@ import numpy as np
 from sim.humans.body import Body
 from sim.humans.motion.activity import Context, FrameFn
 from sim.humans.motion.dofs import LYING
-from sim.humans.motion.poses import Grounder, Pose, State, blend_poses, smooth
+from sim.humans.motion.poses import Frame, Grounder, Pose, State, blend_poses, smooth
 from sim.humans.motion.postures import lying_rot
 from sim.humans.motion.timeline import Timeline
 from sim.humans.motion.vocabulary import VOCABULARY, sample_params
@@ -52,6 +52,14 @@ class Motion:
             self._frames.append(frame)
             self.states.append(state)
             state = end
+
+    def frame_at(self, t: float) -> Frame:
+        """What the segment active at ``t`` [s] says before grounding and blending (its anatomical
+        DOFs, root attitude, heading...): what :func:`sim.humans.motion.limits.limit_violations`
+        checks."""
+        i = self.timeline.index_at(t)
+        seg = self.timeline.segments[i]
+        return self._frames[i](float(np.clip(t, seg.start_s, seg.end_s)) - seg.start_s)
 
     def _segment_pose(self, i: int, t: float) -> Pose:
         seg = self.timeline.segments[i]

@@ -29,7 +29,8 @@ class Segment:
 
     Params by activity: see each family's module (:mod:`sim.humans.motion.locomotion`,
     :mod:`~sim.humans.motion.postures`, :mod:`~sim.humans.motion.falls`,
-    :mod:`~sim.humans.motion.exercise`, :mod:`~sim.humans.motion.hands`); walk needs ``waypoints``
+    :mod:`~sim.humans.motion.exercise`, :mod:`~sim.humans.motion.hands`,
+    :mod:`~sim.humans.motion.limbs`, :mod:`~sim.humans.motion.household`); walk needs ``waypoints``
     and sit_down needs its seat (``position``, ``heading``, ``height``).
     """
 
@@ -124,7 +125,7 @@ class Timeline:
         Clauses are split on commas, "then", "and" and semicolons and parsed with :func:`parse_activity`.
         "sits on"/"sits down" becomes sit_down followed by sit. Places come from the keyword arguments:
         ``waypoints`` (for walk, [m]), ``seat`` (position, heading, height) and ``bed`` (position,
-        head_direction, height). Durations are sampled from ``rng`` (walks last as long as the path).
+        head_direction, height; for lie_down and get_into_bed). Durations are sampled from ``rng`` (walks last as long as the path).
         """
         clauses = [c for c in re.split(r",|;|\bthen\b|\band\b|\.", text.lower()) if c.strip()]
         acts: list[str] = []
@@ -172,6 +173,9 @@ class Timeline:
             elif act == "lie_down":
                 params = dict(bed) if bed is not None else {}
                 duration = float(rng.uniform(3.0, 4.5))
+            elif act == "get_into_bed":
+                params = dict(bed) if bed is not None else {}
+                duration = float(rng.uniform(*duration_range(act)))
             else:
                 duration = float(rng.uniform(*duration_range(act)))
             segments.append(Segment(act, t, t + duration, params))

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.humans.motion import exercise, falls, hands, locomotion, postures
+from sim.humans.motion import exercise, falls, hands, household, limbs, locomotion, postures
 from sim.humans.motion.activity import ActivitySpec
 
 #: The activity families, in vocabulary order.
-FAMILIES = (locomotion, postures, falls, exercise, hands)
+FAMILIES = (locomotion, postures, falls, exercise, hands, limbs, household)
 VOCABULARY: dict[str, ActivitySpec] = {s.name: s for family in FAMILIES for s in family.SPECS}
 ACTIVITIES: tuple[str, ...] = tuple(VOCABULARY)
 #: Posture an activity needs at its start ("any": standing or sitting).
