@@ -221,7 +221,7 @@ class GenerateSpec:
         """The canonical ``mmfm sim generate`` command line (without ``--out`` and ``--shard``).
 
         Propagation settings that differ from the defaults are included (``--max-bounces``,
-        ``--density``, ``--rays``): they are part of the spec, so the card's command regenerates the
+        ``--density``, ``--rays``, ``--raycaster``): they are part of the spec, so the card's command regenerates the
         same bytes.
         """
         parts = [
@@ -241,6 +241,8 @@ class GenerateSpec:
             parts.append(f"--density {density['person']:g},{density['default']:g}")
         if self.trace.samples_per_src != default.samples_per_src:
             parts.append(f"--rays {self.trace.samples_per_src}")
+        if self.trace.raycaster != default.raycaster:
+            parts.append(f"--raycaster {self.trace.raycaster}")
         if self.prompt:
             parts.append(f"--prompt {json.dumps(self.prompt)}")
         if self.scene:
