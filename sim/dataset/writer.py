@@ -50,9 +50,15 @@ from sim.dataset.scenario import (
     scene_program,
 )
 from sim.dataset.simulate import BACKENDS, OUTPUTS, SampleData, TraceOptions, simulate_sample
+from sim.propagation.raycast import set_embree_threads
 
 log = logging.getLogger(__name__)
 _SHARD_RE = re.compile(r"^shard-(\d{5})-of-(\d{5})$")
+
+
+#: Threads of the Embree device in each ``workers > 1`` process (0: Embree's default, every CPU):
+#: the processes are the parallelism (:func:`sim.propagation.raycast.set_embree_threads`).
+WORKER_EMBREE_THREADS = 1
 
 
 def generator_version() -> str:
@@ -394,7 +400,11 @@ def write_shard(
     jobs = [(spec, k) for k in indices]
     wrap = progress or (lambda it, total, desc: it)
     if workers > 1 and len(jobs) > 1:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=set_embree_threads,
+            initargs=(WORKER_EMBREE_THREADS,),
+        )
         results: Iterable[Any] = pool.map(_sample_job, jobs)
     else:
         pool = None
