@@ -9,7 +9,7 @@ TORCH  ?= torch==2.13.0
 
 help:
 	@echo "make demo       set up .venv/ and run the main job (mmfm demo) on embedded defaults"
-	@echo "make test       set up .venv/ (mmfm[sim,train,export,test]) and run ruff + the default (fast) test tier"
+	@echo "make test       set up .venv/ (mmfm[sim,train,export,web,test]) and run ruff + the default (fast) test tier"
 	@echo "make test-slow  the slow tier (-m slow)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -23,7 +23,7 @@ $(BIN)/python:
 # The dev/test environment carries the simulator, training and exporters too (torch first: see TORCH).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q '$(TORCH)'
-	$(BIN)/pip install -q -e '.[sim,train,export,test]'
+	$(BIN)/pip install -q -e '.[sim,train,export,web,test]'
 	@touch $@
 
 venv: $(VENV)/.installed-test
@@ -40,7 +40,9 @@ demo: venv
 test: venv lint
 	$(BIN)/python -m pytest
 
+# The slow tier also runs the Ray executor test: installs the [scale] extra (Ray, submitit) first.
 test-slow: venv
+	$(BIN)/pip install -q -e '.[scale]'
 	$(BIN)/python -m pytest -m slow
 
 lint: venv

@@ -26,6 +26,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.eval",
     "mmfm.commands.export",
     "mmfm.commands.models",
+    "mmfm.commands.search",
 )
 
 

@@ -1,16 +1,18 @@
 """The daemon: starts its parts in a fixed, visible order, watches them, and stops them in reverse.
 
-Start order (each step logged as ``start i/5``)::
+Start order (each step logged as ``start i/6``)::
 
     1 config       the validated MmfmConfig (radars, sources, chirp profiles)
     2 event log    SQLite (runtime.eventlog.EventLog)
-    3 publishers   MQTT (+ Home Assistant discovery), ZeroMQ; the state provider is set here
-    4 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
-    5 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
+    3 activities   the CLMP encoder stage and the embedding log (opt-in: ``activities.enabled``)
+    4 publishers   MQTT (+ Home Assistant discovery), ZeroMQ, the web view (``web:``, needs the
+                   ``mmfm[web]`` extra); the state provider is set here
+    5 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
+    6 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
                    worker thread; ends the daemon when every source has ended
 
 Stop (SIGTERM/SIGINT set an event; :meth:`App.run` returns after :meth:`App.stop`): watchdog,
-pipelines (each radar goes offline), publishers (MQTT publishes offline and disconnects), event log.
+pipelines (each radar goes offline), encoder stage, publishers (MQTT publishes offline and disconnects), event log.
 
 The daemon never runs on silently with a part missing. Every check the watchdog makes:
 
@@ -19,7 +21,8 @@ The daemon never runs on silently with a part missing. Every check the watchdog 
   ZeroMQ's request thread); one it cannot restart, a dead pipeline thread, or a dead watchdog stops
   the daemon with a CRITICAL log line and :meth:`App.run` returns 1 (systemd restarts it);
 - once every radar's source has ended (replays without ``loop``, every frame processed) the daemon
-  stops and :meth:`App.run` returns 0, unless ``keep_running`` is set.
+  stops (after the encoder stage has embedded every queued window) and :meth:`App.run` returns
+  0, unless ``keep_running`` is set.
 
 Events from every pipeline go to the event log (except ``event_log.exclude_types``) and to every
 publisher; a failing sink is counted and logged, never fatal. The ZeroMQ state request answers
@@ -34,22 +37,28 @@ reconnecting in the background. Refused credentials stop the start (a configurat
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.comms.base import Communicator
 from runtime.comms.mqtt import MqttAuthError, MqttCommunicator
 from runtime.comms.zeromq import ZeroMqCommunicator
 from runtime.config import MmfmConfig
+from runtime.embeddinglog import EmbeddingLog
 from runtime.eventlog import EventLog, EventLogError
 from runtime.events import Event
 from runtime.pipeline import RadarPipeline
 from runtime.process_stats import ProcessStats
 from runtime.sources.base import Source, SourceFactory
+
+if TYPE_CHECKING:
+    from runtime.inference.stage import EncoderStage
 
 __all__ = ["App", "AppStartError"]
 
@@ -98,6 +107,8 @@ class App:
             raise ValueError(f"sources for radars not in the config: {sorted(unknown)}")
         self.communicators: list[Communicator] = []
         self.event_log: EventLog | None = None
+        self.encoder_stage: EncoderStage | None = None
+        self.embedding_log: EmbeddingLog | None = None
         self.pipelines: dict[str, RadarPipeline] = {}
         self._stop_event = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -120,6 +131,7 @@ class App:
         steps: list[tuple[str, Callable[[], str]]] = [
             ("config", self._start_config),
             ("event log", self._start_event_log),
+            ("activities", self._start_activities),
             ("publishers", self._start_publishers),
             ("pipelines", self._start_pipelines),
             ("watchdog", self._start_watchdog),
@@ -159,11 +171,59 @@ class App:
             raise AppStartError(str(exc)) from exc
         return f"{settings.path} ({settings.retention_days:g} days, {len(self.event_log)} events)"
 
+    def _start_activities(self) -> str:
+        settings = self.config.activities
+        if not settings.enabled:
+            return "off"
+        # onnxruntime is loaded only when activities are on (delayed heavy imports)
+        from runtime.inference.encoder import PointEncoder
+        from runtime.inference.stage import EncoderStage, resolve_labels
+        from runtime.models import ModelError, load_model
+
+        try:
+            model = load_model(settings.model)
+            labels, prototypes = resolve_labels(model, settings.labels)
+            encoder = PointEncoder(model, precision=settings.precision, threads=settings.threads)
+        except (ModelError, FileNotFoundError) as exc:
+            raise AppStartError(str(exc)) from exc
+        if settings.log_embeddings and self.event_log is not None:
+            try:
+                self.embedding_log = EmbeddingLog(
+                    self.config.event_log.path,
+                    retention_days=settings.embedding_retention_days,
+                    max_rows=settings.embedding_max_rows,
+                )
+            except EventLogError as exc:
+                raise AppStartError(str(exc)) from exc
+        self.encoder_stage = EncoderStage(
+            encoder,
+            labels,
+            prototypes,
+            self._on_events,
+            embedding_log=self.embedding_log,
+            stride_s=settings.stride_s,
+            queue_size=settings.queue,
+            min_points=settings.min_points,
+            tracker={
+                "min_confidence": settings.min_confidence,
+                "margin": settings.margin,
+                "min_duration_s": settings.min_duration_s,
+            },
+        )
+        self.encoder_stage.start()
+        logged = f", embeddings -> {self.embedding_log.path}" if self.embedding_log else ""
+        return (
+            f"{model.name} {encoder.precision}, {len(labels)} labels, "
+            f"window {self.encoder_stage.window_s:g} s every {settings.stride_s:g} s{logged}"
+        )
+
     def _start_publishers(self) -> str:
         if self._given_communicators is not None:
             comms = self._given_communicators
         else:
             comms = self._build_communicators()
+        if self.config.web is not None:
+            comms = [*comms, self._build_web()]
         described = []
         for comm in comms:
             comm.set_state_provider(self.state)
@@ -175,12 +235,40 @@ class App:
 
     def _build_communicators(self) -> list[Communicator]:
         radars = self.config.radar_infos()
+        if self.encoder_stage is not None:
+            options = tuple(self.encoder_stage.labels)
+            radars = [dataclasses.replace(r, activity_labels=options) for r in radars]
         comms: list[Communicator] = []
         if self.config.mqtt is not None:
             comms.append(MqttCommunicator(self.config.mqtt, radars))
         if self.config.zeromq is not None:
             comms.append(ZeroMqCommunicator(self.config.zeromq, radars))
         return comms
+
+    def _build_web(self) -> Communicator:
+        """The live web view (``runtime.web``); starlette/uvicorn are imported only when it is on."""
+        settings = self.config.web
+        assert settings is not None
+        try:
+            from runtime.web.server import WebView
+        except ImportError as exc:
+            raise AppStartError(
+                f"web: the web view needs the optional extra: pip install 'mmfm[web]' ({exc})"
+            ) from exc
+        token = os.environ.get(settings.token_env) if settings.token_env else None
+        if settings.token_env and not token:
+            raise AppStartError(
+                f"web.token_env: environment variable {settings.token_env} is empty"
+            )
+        return WebView(settings, self.config, token=token, live_provider=self.live_frames)
+
+    def live_frames(self) -> dict[str, dict[str, Any]]:
+        """Radar id -> the latest frame's ``points`` (radar frame) and ``range_doppler_db`` (raw-ADC
+        sources, else None), for the web view."""
+        return {
+            rid: {"points": p.latest_points, "range_doppler_db": p.latest_range_doppler_db}
+            for rid, p in list(self.pipelines.items())
+        }
 
     @staticmethod
     def _describe(comm: Any) -> str:
@@ -189,6 +277,8 @@ class App:
             return f"mqtt {s.host}:{s.port} (prefix {s.topic_prefix})"
         if comm.name == "zeromq":
             return f"zeromq pub {comm.pub_address}, requests {comm.request_address or 'off'}"
+        if comm.name == "web":
+            return f"web {comm.url}"
         return str(comm.name)
 
     def _await_mqtt(self) -> None:
@@ -236,6 +326,7 @@ class App:
                 on_available=self._on_available,
                 source_factory=factory,
                 latency_window=self.config.stats.latency_window,
+                on_frame=self.encoder_stage.submit if self.encoder_stage is not None else None,
             )
         for pipeline in self.pipelines.values():
             self._on_available(pipeline.radar_id, False)
@@ -307,6 +398,10 @@ class App:
             for pipeline in self.pipelines.values():
                 pipeline.stop(timeout)
             logger.info("stop: pipelines (%s)", ", ".join(self.pipelines))
+        if self.encoder_stage is not None:
+            self.encoder_stage.stop(timeout)
+            self.encoder_stage = None
+            logger.info("stop: encoder stage")
         if self.communicators:
             for comm in reversed(self.communicators):
                 try:
@@ -315,6 +410,9 @@ class App:
                     logger.exception("stopping %s failed", comm.name)
             logger.info("stop: publishers (%s)", ", ".join(c.name for c in self.communicators))
             self.communicators = []
+        if self.embedding_log is not None:
+            self.embedding_log.close()
+            self.embedding_log = None
         if self.event_log is not None:
             self.event_log.close()
             self.event_log = None
@@ -387,7 +485,11 @@ class App:
             dead = check() if check is not None else []
             if dead:
                 self.fail(f"{comm.name}: thread(s) {', '.join(dead)} died and cannot restart")
-        if pipelines and all(p.ended for p in pipelines) and not self.stopping:
+        stage = self.encoder_stage
+        if stage is not None and not stage.alive and not self.stopping:
+            self.fail("the encoder stage's thread died")
+        drained = stage is None or stage.idle()
+        if pipelines and all(p.ended for p in pipelines) and drained and not self.stopping:
             if self.config.keep_running:
                 if not self._said_ended:
                     self._said_ended = True
@@ -427,4 +529,5 @@ class App:
             "radars": {rid: p.stats() for rid, p in self.pipelines.items()},
             "publishers": {c.name: c.stats() for c in self.communicators},
             "sink_errors": dict(self.sink_errors),
+            "encoder": self.encoder_stage.stats() if self.encoder_stage is not None else None,
         }

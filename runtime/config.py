@@ -42,8 +42,10 @@ from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg
 from runtime.comms.settings import MqttSettings, RadarInfo, ZeroMqSettings
 from runtime.events.settings import EventSettings, Mounting
 from runtime.sources.registry import SOURCE_TYPES, SourceSettings
+from runtime.web.settings import WebSettings
 
 __all__ = [
+    "ActivitySettings",
     "ConfigError",
     "ConfigIssue",
     "EventLogSettings",
@@ -248,6 +250,104 @@ class EventLogSettings(BaseModel):
     )
 
 
+class ActivitySettings(BaseModel):
+    """Learned activity events: the CLMP encoder on sliding windows, zero-shot over a label set.
+
+    Opt-in (``enabled: false`` by default): the encoder costs a CPU core on a small hub. It runs in
+    its own thread behind a bounded queue, so it never delays occupancy or fall events.
+    """
+
+    model_config = _STRICT
+
+    enabled: bool = Field(
+        default=False, title="Enabled", description="embed windows and publish activity events"
+    )
+    model: str | None = Field(
+        default=None,
+        title="Model",
+        description="model name or folder (mmfm models list); null = the shipped default",
+    )
+    precision: Literal["int8", "fp32"] = Field(
+        default="int8", title="Precision", description="encoder weights (int8 is ~4x smaller)"
+    )
+    threads: int = Field(
+        default=1, ge=1, le=64, title="Threads", description="ONNX Runtime intra-op threads"
+    )
+    labels: str | list[str] = Field(
+        default="home",
+        title="Labels",
+        description="a label set shipped with the model (e.g. home, radhar), or a list of free "
+        "labels (needs a model with a text tower: mmfm export onnx --text)",
+    )
+    stride_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        title="Stride",
+        description="embed a window every this many seconds of radar time [s]",
+    )
+    queue: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        title="Queue",
+        description="windows waiting for the encoder; when full the oldest is dropped (counted)",
+    )
+    min_confidence: float = Field(
+        default=0.4,
+        ge=0,
+        le=1,
+        title="Minimum confidence",
+        description="a label must reach this probability to become the activity",
+    )
+    margin: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        title="Hysteresis margin",
+        description="a new label must beat the current one by this much probability",
+    )
+    min_duration_s: float = Field(
+        default=1.0,
+        ge=0,
+        title="Minimum duration",
+        description="a new label must hold this long (radar time) before it is published [s]",
+    )
+    min_points: int = Field(
+        default=8,
+        ge=0,
+        title="Minimum points",
+        description="windows with fewer points (an empty room) are not embedded",
+    )
+    log_embeddings: bool = Field(
+        default=True,
+        title="Log embeddings",
+        description="store window embeddings in the event log's database (mmfm search)",
+    )
+    embedding_retention_days: float = Field(
+        default=7.0, gt=0, title="Embedding retention", description="keep embeddings [days]"
+    )
+    embedding_max_rows: int = Field(
+        default=200_000,
+        ge=1,
+        title="Embedding row limit",
+        description="keep at most this many embeddings (about 1 kB each)",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("a label set name must not be empty")
+            return value
+        if len(value) < 2:
+            raise ValueError("give at least two labels (zero-shot picks one of them)")
+        if any(not v.strip() for v in value) or len(set(value)) != len(value):
+            raise ValueError("labels must be non-empty and distinct")
+        return value
+
+
 class LoggingSettings(BaseModel):
     """The daemon's logs (stderr; journald under systemd)."""
 
@@ -340,8 +440,18 @@ class MmfmConfig(BaseModel):
     zeromq: ZeroMqSettings | None = Field(
         default=None, title="ZeroMQ", description="ZeroMQ PUB + state requests (absent = off)"
     )
+    web: WebSettings | None = Field(
+        default=None,
+        title="Web view",
+        description="the live web page (absent/null = off; loopback unless a token is set)",
+    )
     event_log: EventLogSettings = Field(
         default_factory=EventLogSettings, title="Event log", description="the SQLite event log"
+    )
+    activities: ActivitySettings = Field(
+        default_factory=ActivitySettings,
+        title="Activities",
+        description="learned activity events and the embedding log (opt-in)",
     )
     logging: LoggingSettings = Field(
         default_factory=LoggingSettings, title="Logging", description="log level and format"
@@ -380,6 +490,11 @@ class MmfmConfig(BaseModel):
             if self.mqtt.password_env not in env:
                 raise ValueError(
                     f"mqtt.password_env: environment variable {self.mqtt.password_env} is not set"
+                )
+        if self.web is not None and self.web.token_env:
+            if not env.get(self.web.token_env):
+                raise ValueError(
+                    f"web.token_env: environment variable {self.web.token_env} is not set or empty"
                 )
         return self
 

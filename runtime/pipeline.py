@@ -126,6 +126,10 @@ class RadarPipeline:
         source_factory: overrides the source built from ``settings.source`` (the demo plugs a
             virtual radar in here).
         latency_window: latency percentiles cover this many latest frames.
+        on_frame: called from the engine thread with ``(radar_id, frame)`` for every point-cloud
+            frame (raw ADC: the DSP chain's points) after its events went out (the encoder stage's non-blocking
+            :meth:`~runtime.inference.stage.EncoderStage.submit`); an exception is counted
+            (``frame_hook_errors``).
     """
 
     def __init__(
@@ -138,6 +142,7 @@ class RadarPipeline:
         on_available: Callable[[str, bool], None],
         source_factory: SourceFactory | None = None,
         latency_window: int = 1000,
+        on_frame: Callable[[str, PointCloudFrame], None] | None = None,
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
@@ -145,6 +150,7 @@ class RadarPipeline:
         self.watchdog = watchdog
         self._on_events = on_events
         self._on_available = on_available
+        self._on_frame = on_frame
         self._factory = source_factory or make_source(radar_id, settings)
         src = settings.source
         self.source_type = src.type if source_factory is None else "custom"
@@ -198,6 +204,7 @@ class RadarPipeline:
                     "dsp_errors",
                     "engine_errors",
                     "publish_errors",
+                    "frame_hook_errors",
                     "source_starts",
                     "source_errors",
                     "source_restarts",
@@ -208,6 +215,10 @@ class RadarPipeline:
             }
         )
         self.event_counts: Counter[str] = Counter()
+        #: the latest frame's point cloud (POINT_DTYPE ``[n]``, radar frame) for the live web view
+        self.latest_points: Any = None
+        #: the latest raw-ADC frame's detection map (float32 ``[doppler, range]`` [dB]) or None
+        self.latest_range_doppler_db: Any = None
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
@@ -523,12 +534,25 @@ class RadarPipeline:
                     exc,
                 )
                 continue
+            self.latest_points = result.points if result is not None else frame.points
+            if result is not None:
+                self.latest_range_doppler_db = result.detection_db
             if events:
                 try:
                     self._on_events(self.radar_id, events)
                 except Exception:
                     self._count("publish_errors")
                     self.log.exception("publishing %d events failed", len(events))
+            if self._on_frame is not None:
+                try:
+                    if isinstance(frame, PointCloudFrame):
+                        self._on_frame(self.radar_id, frame)
+                    elif result is not None:  # raw ADC: the DSP chain's points
+                        cloud = PointCloudFrame(result.points, frame.frame_number, frame.timestamp)
+                        self._on_frame(self.radar_id, cloud)
+                except Exception:
+                    self._count("frame_hook_errors")
+                    self.log.exception("the frame hook failed")
             done = time.time()
             latency = done - arrival
             with self._lock:
@@ -576,6 +600,7 @@ class RadarPipeline:
                 "dsp": c["dsp_errors"],
                 "engine": c["engine_errors"],
                 "publish": c["publish_errors"],
+                "frame_hook": c["frame_hook_errors"],
                 "source": c["source_errors"],
             },
             "source_starts": c["source_starts"],

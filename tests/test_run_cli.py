@@ -74,11 +74,12 @@ def test_run_sigterm_leaves_every_radar_offline(
     # the start order is fixed and visible; the stop is the reverse
     starts = [m.split(":")[0] for m in messages if m.startswith("start ")]
     assert starts == [
-        "start 1/5 config",
-        "start 2/5 event log",
-        "start 3/5 publishers",
-        "start 4/5 pipelines",
-        "start 5/5 watchdog",
+        "start 1/6 config",
+        "start 2/6 event log",
+        "start 3/6 activities",
+        "start 4/6 publishers",
+        "start 5/6 pipelines",
+        "start 6/6 watchdog",
     ]
     stops = [m for m in messages if m.startswith("stop: ")]
     assert [s.split(" ")[1] for s in stops] == ["watchdog", "pipelines", "publishers", "event"]

@@ -13,7 +13,6 @@ The long run (>= 1,000,000 mutated packets) is ``benchmarks/fuzz_uart.py``.
 from __future__ import annotations
 
 import struct
-import time
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -24,8 +23,6 @@ from runtime.frames import POINT_DTYPE
 from runtime.sources.uart_encoder import encode_packet
 from runtime.sources.uart_parser import UartPacketParser
 from runtime.sources.uart_tlv import HEADER_1X_BYTES, HEADER_3X_BYTES, MAGIC
-
-FEED_LIMIT_S = 1.0
 
 
 def _points(n: int, seed: int) -> np.ndarray:
@@ -109,9 +106,7 @@ def _run(
     pos, c = 0, 0
     while pos < len(case.stream):
         n = chunks[c % len(chunks)]
-        t0 = time.perf_counter()
         frames += parser.feed(case.stream[pos : pos + n])
-        assert time.perf_counter() - t0 < FEED_LIMIT_S
         pos += n
         c += 1
     frames += parser.flush()

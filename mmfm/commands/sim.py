@@ -3,6 +3,10 @@
 mmfm sim generate --out data/sim --num 1000 --seed 0 --shard 0/4 --backend scatter --radar random
 mmfm sim generate --out /tmp/tiny --num 4 --seed 1 --radar iwr1843boost_raw_activity --window-s 0.2
 mmfm sim generate --out /tmp/rt --num 2 --seed 0 --backend sionna --radar iwr1843boost_demo --rays 5000
+mmfm sim generate --out data/sim --num 100000 --num-shards 100 --executor ray --address auto
+mmfm sim generate --out /shared/sim --num 100000 --num-shards 100 --executor slurm --dry-run
+mmfm sim verify data/sim
+mmfm sim plan --num 1000000 --workers 64 --from data/sim
 mmfm sim preview --prompt "an elderly woman doing squats in the kitchen" --seed 3 --out preview.png
 
 ``generate`` writes the samples ``k`` with ``k % n == i`` for ``--shard i/n`` (all shards of
@@ -124,7 +128,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "slower; both give the same samples on the test scenes)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument(
+        "--executor",
+        choices=("local", "ray", "slurm"),
+        default="local",
+        help="where shards run: local (default: this process, --workers per shard), ray (one task "
+        "per shard), slurm (one array task per shard, through submitit)",
+    )
+    g.add_argument(
+        "--address",
+        help="Ray cluster: 'auto' or an address (default: start a local Ray instance)",
+    )
+    g.add_argument(
+        "--max-retries",
+        type=int,
+        default=3,
+        help="ray: retries of a shard whose worker died (default 3)",
+    )
+    g.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="slurm: write DIR/slurm/generate.sbatch (an array script) instead of submitting",
+    )
+    g.add_argument(
+        "--slurm-time", type=int, default=60, help="slurm: minutes per shard (default 60)"
+    )
+    g.add_argument("--partition", help="slurm: partition (default: the cluster's)")
     g.set_defaults(func=_run_generate)
+
+    c = sub.add_parser(
+        "verify",
+        help="check every shard of a dataset against its manifest (sizes + sha256)",
+        description="Check every shard against its manifest: one line per shard (complete, "
+        "incomplete, corrupted); exit 1 when any is not complete. Rerunning the generate command "
+        "regenerates exactly those shards.",
+    )
+    c.add_argument("dir", help="dataset directory")
+    c.set_defaults(func=_run_verify)
+
+    pl = sub.add_parser(
+        "plan",
+        help="projected time and storage of N samples from a measured generation cost",
+        description="Project CPU time, wall time on --workers cores and storage for --num samples, "
+        "from a dataset's cost.json (--from) or a small run measured now.",
+    )
+    pl.add_argument("--num", type=int, required=True, help="samples to plan for")
+    pl.add_argument(
+        "--workers", type=int, required=True, help="single-core workers (shards at once)"
+    )
+    pl.add_argument("--from", dest="source", metavar="DIR", help="read the cost of this dataset")
+    pl.add_argument(
+        "--measure", type=int, default=4, help="samples to generate when measuring (default 4)"
+    )
+    pl.add_argument("--radar", default="random", help="as for generate (when measuring)")
+    pl.add_argument("--window-s", type=float, default=2.0, help="as for generate (when measuring)")
+    pl.add_argument(
+        "--outputs", default="points,spectrogram", help="as for generate (when measuring)"
+    )
+    pl.add_argument("--seed", type=int, default=0, help="as for generate (when measuring)")
+    pl.set_defaults(func=_run_plan)
 
     v = sub.add_parser(
         "preview",
@@ -275,9 +337,18 @@ def _run_generate(args: argparse.Namespace) -> int:
         else:
             n, shards = args.num_shards, None
         progress = None if args.no_progress else _tqdm_progress
+        if _write_sbatch(args, spec, n):
+            return 0
+        runner = _runner(args)
         t0 = time.perf_counter()
         report = generate(
-            args.out, spec, shards=shards, num_shards=n, workers=args.workers, progress=progress
+            args.out,
+            spec,
+            shards=shards,
+            num_shards=n,
+            workers=args.workers,
+            progress=progress,
+            runner=runner,
         )
     except (_InputError, ScenarioError) as exc:
         print(f"mmfm sim generate: error: {exc}", file=sys.stderr)
@@ -291,6 +362,90 @@ def _run_generate(args: argparse.Namespace) -> int:
         f"{args.out}: wrote {len(report.written)} shard(s) ({report.samples_written} samples, "
         f"{report.frames_written} frames, {rate:.2f} samples/s), skipped {len(report.skipped)} complete"
     )
+    return 0
+
+
+def _write_sbatch(args: argparse.Namespace, spec: Any, n: int) -> bool:
+    """Check the executor options; with ``--executor slurm --dry-run`` write the script (True)."""
+    from sim.dataset import executors
+
+    if args.executor != "slurm" and args.dry_run:
+        raise _InputError("--dry-run is for --executor slurm")
+    if args.executor != "ray" and args.address:
+        raise _InputError("--address is for --executor ray")
+    if args.max_retries < 0:
+        raise _InputError(f"--max-retries must be >= 0, got {args.max_retries}")
+    if args.executor == "slurm" and args.shard:
+        raise _InputError("--executor slurm runs every shard: use --num-shards, not --shard")
+    if not args.dry_run:
+        return False
+    spec.validate()
+    path = executors.write_sbatch(
+        args.out, spec, n, time_min=args.slurm_time, partition=args.partition
+    )
+    print(f"{path}: sbatch array script, {n} task(s); submit with: sbatch {path}")
+    return True
+
+
+def _runner(args: argparse.Namespace) -> Any:
+    """The shard runner of ``--executor`` (None: local, shards in this process)."""
+    from sim.dataset import executors
+
+    if args.executor == "ray":
+        return executors.ray_runner(args.address, max_retries=args.max_retries)
+    if args.executor == "slurm":
+        return executors.slurm_runner(time_min=args.slurm_time, partition=args.partition)
+    return None
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from sim.dataset.verify import VerifyError, repair_command, verify_dataset
+
+    try:
+        statuses = verify_dataset(args.dir)
+    except VerifyError as exc:
+        print(f"mmfm sim verify: error: {exc}", file=sys.stderr)
+        return 1
+    for st in statuses:
+        print(st.line())
+    bad = [st for st in statuses if st.status != "complete"]
+    print(f"{args.dir}: {len(statuses) - len(bad)} of {len(statuses)} shard(s) complete")
+    if bad:
+        command = repair_command(args.dir)
+        if command:
+            print(f"regenerate the damaged shard(s) with: {command}")
+        return 1
+    return 0
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from sim.dataset.plan import make_plan, measure_cost, read_cost
+    from sim.dataset.scenario import ScenarioError
+    from sim.dataset.writer import GenerateSpec
+
+    try:
+        if args.num < 1 or args.workers < 1:
+            raise _InputError("--num and --workers must be >= 1")
+        if args.source:
+            cost = read_cost(args.source)
+        else:
+            if args.measure < 1:
+                raise _InputError(f"--measure must be >= 1, got {args.measure}")
+            _check_radar(args.radar)
+            outputs = tuple(sorted({o.strip() for o in args.outputs.split(",") if o.strip()}))
+            spec = GenerateSpec(
+                num=args.measure,
+                seed=args.seed,
+                radar=args.radar,
+                window_s=args.window_s,
+                outputs=outputs,
+            )
+            cost = measure_cost(spec)
+    except (_InputError, ScenarioError, ValueError) as exc:
+        print(f"mmfm sim plan: error: {exc}", file=sys.stderr)
+        return 1
+    for line in make_plan(cost, args.num, args.workers).lines(cost):
+        print(line)
     return 0
 
 

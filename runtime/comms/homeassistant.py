@@ -162,7 +162,15 @@ class Discovery:
                 "Activity",
                 t.state(rid, "activity"),
                 "{{ value_json.value }}",
-                {"icon": "mdi:human"},
+                (
+                    {
+                        "icon": "mdi:human",
+                        "device_class": "enum",
+                        "options": list(radar.activity_labels),
+                    }
+                    if radar.activity_labels
+                    else {"icon": "mdi:human"}
+                ),
             ),
         ]
         return entities

@@ -296,17 +296,21 @@ class RadarInfo:
         name: display name (the Home Assistant device name).
         board: TI board, e.g. ``AWR1843BOOST`` (the device model).
         zones: names of the radar's zones (one occupancy entity each).
+        activity_labels: the activity labels when the encoder stage runs (the Home Assistant
+            activity sensor's options); empty = activities off.
     """
 
     id: str
     name: str = ""
     board: str = ""
     zones: tuple[str, ...] = field(default_factory=tuple)
+    activity_labels: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("radar id must be non-empty")
         object.__setattr__(self, "zones", tuple(self.zones))
+        object.__setattr__(self, "activity_labels", tuple(self.activity_labels))
         if not self.name:
             object.__setattr__(self, "name", self.id)
 

@@ -77,6 +77,7 @@ def write_card(
         "complete": index["complete"],
         "missing_shards": index["missing_shards"],
         "counts": counts,
+        "cost": "cost.json",
     }
     write_atomic(out / CARD_NAME, json_bytes(card))
     lines = [
@@ -94,6 +95,8 @@ def write_card(
         + ("" if card["complete"] else f" (missing: {', '.join(card['missing_shards'])})"),
         f"- backend: {spec.get('backend')}; radar: {spec.get('radar')}; window: {spec.get('window_s')} s; outputs: {', '.join(spec.get('outputs', []))}",
         f"- propagation: {_propagation(spec)}",
+        "- generation cost: `cost.json` (CPU seconds and bytes per sample, per shard; it is the one file"
+        " that differs between runs), projected with `mmfm sim plan --num N --workers W --from DIR`",
         "",
         "## Counts",
         "",

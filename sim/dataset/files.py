@@ -45,8 +45,12 @@ def json_bytes(doc: Any) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a ``.tmp`` sibling and a rename (never half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``data`` to ``path`` through a ``.tmp`` sibling and a rename (never half a file).
+
+    The sibling's name carries the process id, so processes that write the same file at once (shards
+    of a Slurm array or Ray tasks rewriting ``index.json``) never share a temporary file.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 

@@ -252,7 +252,9 @@ def simulate_sample(
     from runtime.dsp.chain import make_plan, process_frame
     from runtime.dsp.micro_doppler import micro_doppler
     from sim.captions import make_captions
+    from sim.propagation.paths import PathSet
     from sim.radar.adc import frame_mid_time, synthesize_adc
+    from sim.radar.antenna import coupling_paths
 
     unknown = sorted(set(outputs) - set(OUTPUTS))
     if unknown:
@@ -294,6 +296,8 @@ def simulate_sample(
         for f in range(nf):
             meshes = list(static) + [h.mesh_at(float(mids[f])) for h in humans]
             paths = trace(meshes, scene.radar, float(mids[f]))
+            if not rc.demo.dc_range_calibration:  # the board's TX->RX leakage stays in the data
+                paths = PathSet.concat([paths, coupling_paths(cfg, paths.t_ref_s)])
             frame = synthesize_adc(
                 cfg,
                 paths,

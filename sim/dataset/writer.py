@@ -20,7 +20,10 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
+import os
 import re
+import resource
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -53,6 +56,8 @@ from sim.dataset.simulate import BACKENDS, OUTPUTS, SampleData, TraceOptions, si
 from sim.propagation.raycast import set_embree_threads
 
 log = logging.getLogger(__name__)
+COST_NAME = "cost.json"
+COST_FORMAT = "mmfm.dataset.cost/1"
 _SHARD_RE = re.compile(r"^shard-(\d{5})-of-(\d{5})$")
 
 
@@ -319,7 +324,8 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _existing_shards(out: Path) -> list[tuple[Path, int, int]]:
+def existing_shards(out: Path) -> list[tuple[Path, int, int]]:
+    """``(directory, i, n)`` of every ``shard-i-of-n`` directory in ``out``, sorted."""
     found = []
     for p in sorted(out.iterdir()) if out.is_dir() else []:
         m = _SHARD_RE.match(p.name)
@@ -337,24 +343,49 @@ def _read_manifest(shard_dir: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT else None
 
 
+def shard_problems(shard_dir: Path) -> tuple[str, list[str]]:
+    """``(status, problems)`` of a shard directory, checking every file against its manifest.
+
+    ``status`` is ``"complete"`` (manifest present, every file has its size and sha256),
+    ``"incomplete"`` (no directory, no manifest: an interrupted or never started shard, or a file
+    listed by the manifest is gone) or ``"corrupted"`` (an unreadable manifest, or a file whose size
+    or sha256 differs). ``problems`` names each damaged file with what is wrong.
+    """
+    if not shard_dir.is_dir():
+        return "incomplete", ["not started"]
+    path = shard_dir / MANIFEST_NAME
+    if not path.is_file():
+        n = sum(1 for p in shard_dir.iterdir() if p.name.startswith("sample-"))
+        return "incomplete", [f"no {MANIFEST_NAME} ({n} sample files: interrupted)"]
+    man = _read_manifest(shard_dir)
+    if man is None or not isinstance(man.get("files"), dict):
+        return "corrupted", [f"{MANIFEST_NAME} unreadable"]
+    missing, bad = [], []
+    for name, info in sorted(man["files"].items()):
+        f = shard_dir / name
+        if not f.is_file():
+            missing.append(f"{name} missing")
+        elif f.stat().st_size != info["bytes"]:
+            bad.append(f"{name} {f.stat().st_size} bytes, manifest {info['bytes']}")
+        elif sha256_file(f) != info["sha256"]:
+            bad.append(f"{name} sha256 mismatch")
+    if bad:
+        return "corrupted", bad + missing
+    if missing:
+        return "incomplete", missing
+    return "complete", []
+
+
 def shard_is_complete(shard_dir: Path, spec_dict: dict[str, Any]) -> bool:
     """True when the shard's manifest exists, matches the spec and every file verifies."""
     man = _read_manifest(shard_dir)
     if man is None or man.get("spec") != spec_dict:
         return False
-    for name, info in man.get("files", {}).items():
-        path = shard_dir / name
-        if (
-            not path.is_file()
-            or path.stat().st_size != info["bytes"]
-            or sha256_file(path) != info["sha256"]
-        ):
-            return False
-    return True
+    return shard_problems(shard_dir)[0] == "complete"
 
 
 def _check_compatible(out: Path, spec_dict: dict[str, Any], n: int) -> None:
-    for shard_dir, _, m in _existing_shards(out):
+    for shard_dir, _, m in existing_shards(out):
         if m != n:
             raise ScenarioError(
                 f"{out} already holds shards of {m} ({shard_dir.name}); this run writes shards of {n}: use another --out"
@@ -370,11 +401,18 @@ def _check_compatible(out: Path, spec_dict: dict[str, Any], n: int) -> None:
 def _clear_shard(shard_dir: Path) -> None:
     for p in shard_dir.iterdir():
         if (
-            p.name == MANIFEST_NAME
+            p.name in (MANIFEST_NAME, COST_NAME)
             or p.name.endswith(".tmp")
             or re.match(r"^sample-\d{8}\.(npz|json)$", p.name)
         ):
             p.unlink()
+
+
+def _cpu_seconds() -> float:
+    """CPU time [s] of this process and its finished children (user + system)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def write_shard(
@@ -386,7 +424,12 @@ def write_shard(
     workers: int = 1,
     progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
 ) -> tuple[bool, int, int]:
-    """Write shard ``i`` of ``n`` unless it is complete; returns ``(written, samples, frames)``."""
+    """Write shard ``i`` of ``n`` unless it is complete; returns ``(written, samples, frames)``.
+
+    Besides the samples and the manifest, a written shard gets ``cost.json``: the CPU seconds
+    (this process and its sample workers) and wall seconds it took. It is not in the manifest
+    (timings differ between runs; everything the manifest lists is identical bytes).
+    """
     spec_dict = spec.to_dict()
     shard_dir = out / shard_name(i, n)
     if shard_is_complete(shard_dir, spec_dict):
@@ -398,6 +441,7 @@ def write_shard(
     summaries: dict[str, Any] = {}
     frames = 0
     jobs = [(spec, k) for k in indices]
+    cpu0, wall0 = _cpu_seconds(), time.perf_counter()
     wrap = progress or (lambda it, total, desc: it)
     if workers > 1 and len(jobs) > 1:
         pool = ProcessPoolExecutor(
@@ -419,7 +463,18 @@ def write_shard(
             frames += int(summary["num_frames"])
     finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(cancel_futures=True)  # waits: the workers' CPU time is counted
+    cost = {
+        "format": COST_FORMAT,
+        "shard": shard_dir.name,
+        "samples": len(indices),
+        "bytes": sum(int(f["bytes"]) for f in files.values()),
+        "cpu_s": round(_cpu_seconds() - cpu0, 3),
+        "wall_s": round(time.perf_counter() - wall0, 3),
+        "workers": workers,
+        "host": os.uname().nodename,
+    }
+    write_atomic(shard_dir / COST_NAME, json_bytes(cost))
     manifest = {
         "format": MANIFEST_FORMAT,
         "shard": shard_dir.name,
@@ -442,7 +497,7 @@ def write_index(out: Path) -> dict[str, Any]:
     generator = None
     n = None
     summaries: dict[int, dict[str, Any]] = {}
-    for shard_dir, _i, m in _existing_shards(out):
+    for shard_dir, _i, m in existing_shards(out):
         man = _read_manifest(shard_dir)
         if man is None:
             continue
@@ -483,11 +538,48 @@ def write_index(out: Path) -> dict[str, Any]:
         "samples": samples,
     }
     write_atomic(out / INDEX_NAME, json_bytes(index))
+    write_cost(out, [s["name"] for s in shards])
     command = None
     if spec:
         command = GenerateSpec.from_dict(spec).command() + f" --out DIR --shard i/{n}"
     write_card(out, index, summaries, command)
     return index
+
+
+def write_cost(out: Path, shard_names: Sequence[str]) -> dict[str, Any] | None:
+    """Sum the shards' ``cost.json`` into ``out/cost.json`` (the dataset's generation cost).
+
+    Returns the document (None when no shard has a cost record, e.g. shards written before costs
+    were recorded). ``cpu_s_per_sample`` is the CPU time per sample [s], ``bytes_per_sample`` the
+    storage per sample [bytes], over the shards that have a record.
+    """
+    rows = []
+    for name in shard_names:
+        try:
+            doc = json.loads((out / name / COST_NAME).read_text(encoding="utf-8"))
+            rows.append({k: doc[k] for k in ("shard", "samples", "bytes", "cpu_s", "wall_s")})
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if not rows:
+        return None
+    samples = sum(int(r["samples"]) for r in rows)
+    cpu = sum(float(r["cpu_s"]) for r in rows)
+    size = sum(int(r["bytes"]) for r in rows)
+    doc = {
+        "format": COST_FORMAT,
+        "samples": samples,
+        "cpu_s": round(cpu, 3),
+        "cpu_s_per_sample": round(cpu / samples, 4) if samples else None,
+        "bytes": size,
+        "bytes_per_sample": round(size / samples) if samples else None,
+        "shards": rows,
+    }
+    write_atomic(out / COST_NAME, json_bytes(doc))
+    return doc
+
+
+ShardRunner = Callable[[Path, GenerateSpec, Sequence[int], int], list[tuple[int, bool, int, int]]]
+"""``(out, spec, shard indices, n) -> [(i, written, samples, frames)]``: runs shards somewhere."""
 
 
 def generate(
@@ -498,6 +590,7 @@ def generate(
     num_shards: int = 1,
     workers: int = 1,
     progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+    runner: ShardRunner | None = None,
 ) -> GenerateReport:
     """Generate (or resume) shards of a dataset into ``out``.
 
@@ -508,6 +601,8 @@ def generate(
         num_shards: ``n`` of ``--shard i/n``.
         workers: processes per shard (samples in parallel; bytes are unchanged).
         progress: ``(iterable, total, description) -> iterable`` wrapper (e.g. tqdm).
+        runner: runs the shards elsewhere (``sim.dataset.executors``: Ray, Slurm); None: one
+            after the other in this process, ``workers`` processes per shard.
 
     Raises:
         ScenarioError: bad settings, or ``out`` holds a dataset generated differently.
@@ -517,8 +612,15 @@ def generate(
     root.mkdir(parents=True, exist_ok=True)
     _check_compatible(root, spec.to_dict(), num_shards)
     report = GenerateReport()
-    for i in shards if shards is not None else range(num_shards):
-        written, ns, nf = write_shard(root, spec, i, num_shards, workers=workers, progress=progress)
+    todo = list(shards if shards is not None else range(num_shards))
+    if runner is None:
+        results = [
+            (i, *write_shard(root, spec, i, num_shards, workers=workers, progress=progress))
+            for i in todo
+        ]
+    else:
+        results = runner(root, spec, todo, num_shards)
+    for i, written, ns, nf in sorted(results):
         (report.written if written else report.skipped).append(shard_name(i, num_shards))
         report.samples_written += ns
         report.frames_written += nf

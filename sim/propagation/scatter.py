@@ -36,7 +36,8 @@ Model (one snapshot at ``t_ref_s``):
    subsampling scatterers, scaling amplitudes by ``1/sqrt(fraction)`` (incoherent power preserved).
 6. **Doppler.** ``delay_rate = (v . r1_hat + v . r2_hat) / c`` from the scatterer's velocity
    (barycentric interpolation of vertex velocities) along both legs.
-7. **Antenna phase.** Far-field plane wave at each board antenna:
+7. **Antenna.** The board's element gain pattern (:func:`sim.radar.antenna.element_field`) at
+   the departure and arrival directions, and the far-field plane wave at each board antenna:
    ``exp(j pi (x_half_wl * u + z_half_wl * w))`` with ``u = x / R``, ``w = z / R`` the departure (TX)
    and arrival (RX) direction cosines in the radar frame; not exact per-antenna distances (the
    array is ~2 cm across, far-field from ~10 cm on).
@@ -55,6 +56,7 @@ from sim.geometry import Mesh, RadarPose
 from sim.propagation.paths import PathSet
 from sim.propagation.raycast import make_occluder
 from sim.propagation.raycast import occluded as occluded  # re-exported: judge, scenario, tests
+from sim.radar.antenna import element_field
 
 #: Scatterers per square metre of surface by label; others use ``"default"``.
 DEFAULT_DENSITY_PER_M2: dict[str, float] = {"person": 1500.0, "default": 30.0}
@@ -373,6 +375,7 @@ def scatter_paths(
     sigma = sc.area[vis] * _sigma0(cos_abs[vis], g2_mesh[mi], slope_mesh[mi])
     amp = lam * np.sqrt(sigma) / ((4.0 * np.pi) ** 1.5 * dist[vis] ** 2)
     u_dir = pose.to_radar_vectors(r_hat[vis])  # [P, 3] radar frame unit vectors
+    amp = amp * element_field(cfg, u_dir) ** 2  # TX and RX element patterns (sim.radar.antenna)
     ph_tx = _antenna_phase(cfg, u_dir, "tx")  # [n_tx, P]
     ph_rx = _antenna_phase(cfg, u_dir, "rx")
     gain = (amp * np.exp(1j * sc.phase[vis]))[None, None, :] * np.exp(
@@ -511,12 +514,13 @@ def _image_paths(
     phase = np.exp(1j * sc.phase[si])
     amp1 = lam * np.sqrt(sigma) * np.abs(gamma_w) / ((4.0 * np.pi) ** 1.5 * r1 * r2)
     amp1 = amp1 * np.exp(1j * np.angle(gamma_w)) * phase
+    amp1 = amp1 * element_field(cfg, a_direct) * element_field(cfg, a_wall)
     out = []
     for tx_ph, rx_ph in ((tx_d, rx_w), (tx_w, rx_d)):
         g = amp1[None, None, :] * np.exp(1j * (tx_ph[:, None, :] + rx_ph[None, :, :]))
         out.append(((r1 + r2) / c, (v1 + v2) / c, (g, si), 2))
     amp2 = lam * np.sqrt(sigma) * np.abs(gamma_w) ** 2 / ((4.0 * np.pi) ** 1.5 * r2 * r2)
-    amp2 = amp2 * np.exp(2j * np.angle(gamma_w)) * phase
+    amp2 = amp2 * np.exp(2j * np.angle(gamma_w)) * phase * element_field(cfg, a_wall) ** 2
     g = amp2[None, None, :] * np.exp(1j * (tx_w[:, None, :] + rx_w[None, :, :]))
     out.append((2.0 * r2 / c, 2.0 * v2 / c, (g, si), 3))
     return out
