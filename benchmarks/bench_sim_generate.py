@@ -10,7 +10,9 @@ multipath), in one run and side by side:
 1. ``raycaster="numpy"`` (today's path: every frame traced from scratch, the angular-grid
    Moller-Trumbore occlusion) against ``"embree"`` (Embree BVH, static scene prepared once per sample),
    the same samples, alternating, ``--repeats`` times; medians and their ratio.
-2. ``--workers 1`` against ``--workers 2`` (embree), twice the samples; the scaling ratio.
+2. ``--workers 1`` against ``--workers 2`` (embree), twice the samples; the scaling ratio, with
+   one Embree thread per worker process (what ``generate`` does) and with Embree's default (every
+   CPU per process: 2 processes x 2 threads on 2 cores), ``--worker-repeats`` times, medians.
 3. On a fixed scene (seed 0, sample 0, 0.5 s, ADC output): the maximum difference of the synthesised
    ADC between the two raycasters, and the hit/miss decisions on the scene's scatterer rays.
 
@@ -165,6 +167,10 @@ def main() -> int:
     ap.add_argument("--window-s", type=float, default=2.0, help="window [s] (default 2, the CLI's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-workers", action="store_true", help="skip the workers scaling part")
+    ap.add_argument(
+        "--worker-repeats", type=int, default=1, help="runs per workers setting (default 1)"
+    )
+    ap.add_argument("--skip-accuracy", action="store_true", help="skip part 3")
     ap.add_argument("--baseline-tree", type=Path, help="checkout of an older commit to run too")
     ap.add_argument("--skip-numpy", action="store_true", help="no numpy raycaster runs in part 1")
     args = ap.parse_args()
@@ -201,11 +207,38 @@ def main() -> int:
         if not args.skip_workers:
             n2 = 2 * args.num
             print(f"2. workers (embree), {n2} samples:")
-            w1 = run("--workers 1", spec("embree", n2), Path(tmp) / "w1", workers=1)
-            w2 = run("--workers 2", spec("embree", n2), Path(tmp) / "w2", workers=2)
-            print(f"   scaling workers 2/1: {w2 / w1:.2f}x")
-    print("3. accuracy:")
-    accuracy(args.baseline_tree)
+            from sim.dataset import writer
+
+            w1, w2, w2_all = [], [], []
+            for r in range(args.worker_repeats):
+                w1.append(run("--workers 1", spec("embree", n2), Path(tmp) / f"w1-{r}", workers=1))
+                writer.WORKER_EMBREE_THREADS = 0  # the reference: Embree's default threads
+                w2_all.append(
+                    run(
+                        "--workers 2, Embree all threads",
+                        spec("embree", n2),
+                        Path(tmp) / f"w2a-{r}",
+                        workers=2,
+                    )
+                )
+                writer.WORKER_EMBREE_THREADS = 1
+                w2.append(
+                    run(
+                        "--workers 2, Embree 1 thread each",
+                        spec("embree", n2),
+                        Path(tmp) / f"w2-{r}",
+                        workers=2,
+                    )
+                )
+            m1, m2, m2a = (statistics.median(v) for v in (w1, w2, w2_all))
+            print(
+                f"   median scaling workers 2/1: {m2 / m1:.2f}x with 1 Embree thread per worker, "
+                f"{m2a / m1:.2f}x with Embree's default threads (ratio {m2 / m2a:.2f}x); "
+                f"CPUs: {os.cpu_count()}"
+            )
+    if not args.skip_accuracy:
+        print("3. accuracy:")
+        accuracy(args.baseline_tree)
     return 0
 
 

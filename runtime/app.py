@@ -5,7 +5,8 @@ Start order (each step logged as ``start i/6``)::
     1 config       the validated MmfmConfig (radars, sources, chirp profiles)
     2 event log    SQLite (runtime.eventlog.EventLog)
     3 activities   the CLMP encoder stage and the embedding log (opt-in: ``activities.enabled``)
-    4 publishers   MQTT (+ Home Assistant discovery), ZeroMQ; the state provider is set here
+    4 publishers   MQTT (+ Home Assistant discovery), ZeroMQ, the web view (``web:``, needs the
+                   ``mmfm[web]`` extra); the state provider is set here
     5 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
     6 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
                    worker thread; ends the daemon when every source has ended
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import signal
 import threading
 import time
@@ -220,6 +222,8 @@ class App:
             comms = self._given_communicators
         else:
             comms = self._build_communicators()
+        if self.config.web is not None:
+            comms = [*comms, self._build_web()]
         described = []
         for comm in comms:
             comm.set_state_provider(self.state)
@@ -241,6 +245,31 @@ class App:
             comms.append(ZeroMqCommunicator(self.config.zeromq, radars))
         return comms
 
+    def _build_web(self) -> Communicator:
+        """The live web view (``runtime.web``); starlette/uvicorn are imported only when it is on."""
+        settings = self.config.web
+        assert settings is not None
+        try:
+            from runtime.web.server import WebView
+        except ImportError as exc:
+            raise AppStartError(
+                f"web: the web view needs the optional extra: pip install 'mmfm[web]' ({exc})"
+            ) from exc
+        token = os.environ.get(settings.token_env) if settings.token_env else None
+        if settings.token_env and not token:
+            raise AppStartError(
+                f"web.token_env: environment variable {settings.token_env} is empty"
+            )
+        return WebView(settings, self.config, token=token, live_provider=self.live_frames)
+
+    def live_frames(self) -> dict[str, dict[str, Any]]:
+        """Radar id -> the latest frame's ``points`` (radar frame) and ``range_doppler_db`` (raw-ADC
+        sources, else None), for the web view."""
+        return {
+            rid: {"points": p.latest_points, "range_doppler_db": p.latest_range_doppler_db}
+            for rid, p in list(self.pipelines.items())
+        }
+
     @staticmethod
     def _describe(comm: Any) -> str:
         s = getattr(comm, "settings", None)
@@ -248,6 +277,8 @@ class App:
             return f"mqtt {s.host}:{s.port} (prefix {s.topic_prefix})"
         if comm.name == "zeromq":
             return f"zeromq pub {comm.pub_address}, requests {comm.request_address or 'off'}"
+        if comm.name == "web":
+            return f"web {comm.url}"
         return str(comm.name)
 
     def _await_mqtt(self) -> None:

@@ -42,6 +42,7 @@ from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg
 from runtime.comms.settings import MqttSettings, RadarInfo, ZeroMqSettings
 from runtime.events.settings import EventSettings, Mounting
 from runtime.sources.registry import SOURCE_TYPES, SourceSettings
+from runtime.web.settings import WebSettings
 
 __all__ = [
     "ActivitySettings",
@@ -439,6 +440,11 @@ class MmfmConfig(BaseModel):
     zeromq: ZeroMqSettings | None = Field(
         default=None, title="ZeroMQ", description="ZeroMQ PUB + state requests (absent = off)"
     )
+    web: WebSettings | None = Field(
+        default=None,
+        title="Web view",
+        description="the live web page (absent/null = off; loopback unless a token is set)",
+    )
     event_log: EventLogSettings = Field(
         default_factory=EventLogSettings, title="Event log", description="the SQLite event log"
     )
@@ -484,6 +490,11 @@ class MmfmConfig(BaseModel):
             if self.mqtt.password_env not in env:
                 raise ValueError(
                     f"mqtt.password_env: environment variable {self.mqtt.password_env} is not set"
+                )
+        if self.web is not None and self.web.token_env:
+            if not env.get(self.web.token_env):
+                raise ValueError(
+                    f"web.token_env: environment variable {self.web.token_env} is not set or empty"
                 )
         return self
 

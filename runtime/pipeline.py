@@ -215,6 +215,10 @@ class RadarPipeline:
             }
         )
         self.event_counts: Counter[str] = Counter()
+        #: the latest frame's point cloud (POINT_DTYPE ``[n]``, radar frame) for the live web view
+        self.latest_points: Any = None
+        #: the latest raw-ADC frame's detection map (float32 ``[doppler, range]`` [dB]) or None
+        self.latest_range_doppler_db: Any = None
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
@@ -530,6 +534,9 @@ class RadarPipeline:
                     exc,
                 )
                 continue
+            self.latest_points = result.points if result is not None else frame.points
+            if result is not None:
+                self.latest_range_doppler_db = result.detection_db
             if events:
                 try:
                     self._on_events(self.radar_id, events)

@@ -29,6 +29,7 @@ from runtime.events.settings import EventSettings
 from runtime.sources.dca1000 import Dca1000SourceSettings
 from runtime.sources.replay import ReplaySourceSettings
 from runtime.sources.uart import SerialSourceSettings
+from runtime.web.settings import WebSettings
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "runtime" / "examples" / "mmfm.yaml"
@@ -114,6 +115,7 @@ def test_example_documents_every_option() -> None:
         ReplaySourceSettings,
         QueueSettings,
         EventSettings,
+        WebSettings,
     )
     seen: set[type] = set()
     wanted = set().union(*(_fields(m, seen) for m in models))

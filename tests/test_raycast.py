@@ -7,7 +7,11 @@ within ``TIE_M`` of a triangle's plane near its end, or passing within ``TIE_M``
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +24,7 @@ from sim.propagation.raycast import (
     _segment_hits,
     embree_available,
     make_occluder,
+    set_embree_threads,
 )
 from sim.propagation.scatter import (
     DEFAULT_DENSITY_PER_M2,
@@ -30,6 +35,8 @@ from sim.propagation.scatter import (
     trace_scatter,
 )
 from sim.propagation.scatter_tracer import ScatterTracer
+
+REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(not embree_available(), reason="embreex not installed (sim extra)")
 
@@ -152,3 +159,39 @@ def test_tracer_equals_trace_scatter(raycaster: str) -> None:
         else:  # decisions may differ at ties only
             assert abs(got.delay_s.size - ref.delay_s.size) <= 3
             assert got.object_names == ref.object_names
+
+
+_THREADS_PROBE = """
+import os, sys
+import numpy as np
+from sim.propagation import raycast
+if sys.argv[1] != "default":
+    raycast.set_embree_threads(int(sys.argv[1]))
+mask = os.sched_getaffinity(0)
+occ = raycast.make_occluder("embree", np.zeros(3), np.random.default_rng(0).random((50000, 3, 3)))
+occ.occluded(np.random.default_rng(1).random((100, 3)) + 2.0)
+assert os.sched_getaffinity(0) == mask, "affinity not restored"
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux CPU affinity masks and two or more CPUs",
+)
+def test_one_embree_thread_per_worker_process_makes_fewer_threads() -> None:
+    """A worker of ``generate --workers N`` builds its BVHs on its own thread: Embree's pool has one
+    thread fewer (at least) than with its default, and the process's CPU mask is left as it was."""
+    counts = {}
+    for arg in ("default", "1"):
+        out = subprocess.run(
+            [sys.executable, "-c", _THREADS_PROBE, arg],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        )
+        counts[arg] = int(out.stdout.split()[-1])
+    assert counts["1"] < counts["default"], counts
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        set_embree_threads(-1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from test_dataset import tiny_cfg_text
 
 from mmfm.commands import sim as sim_cmd
 from runtime.dataset import open_dataset
+from sim.propagation.raycast import embree_available
 
 
 def run(argv: list[str]) -> int:
@@ -130,3 +132,39 @@ def test_preview_bad_prompt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         == 1
     )
     assert "unknown activity" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not embree_available(), reason="embreex not installed (sim extra)")
+def test_raycasters_give_the_same_samples(tiny: Path, tmp_path: Path) -> None:
+    """``--raycaster embree`` and ``numpy`` agree on every occlusion decision here: the same sample
+    arrays to the byte, the same sample documents but for the raycaster they name; the card's
+    command regenerates the numpy one."""
+    common = ["--num", "2", "--seed", "4", "--radar", str(tiny), "--window-s", "0.1"]
+    common += ["--density", "300,10", "--max-bounces", "2", "--outputs", "adc,points"]
+    for name in ("embree", "numpy"):
+        argv = ["sim", "generate", "--out", str(tmp_path / name), *common, "--no-progress"]
+        assert run([*argv, "--raycaster", name]) == 0
+    files = {
+        name: sorted(p.relative_to(tmp_path / name) for p in (tmp_path / name).glob("shard-*/*"))
+        for name in ("embree", "numpy")
+    }
+    assert files["embree"] == files["numpy"]
+    npz = [f for f in files["embree"] if f.suffix == ".npz"]
+    assert len(npz) == 2
+    for f in npz:
+        assert (tmp_path / "embree" / f).read_bytes() == (tmp_path / "numpy" / f).read_bytes(), f
+    for f in files["embree"]:
+        if f.suffix != ".json" or not f.name.startswith("sample-"):
+            continue
+        docs = [json.loads((tmp_path / n / f).read_text(encoding="utf-8")) for n in files]
+        assert [d["backend"].pop("raycaster") for d in docs] == ["embree", "numpy"]
+        assert docs[0] == docs[1]
+    command = json.loads((tmp_path / "numpy" / "card.json").read_text(encoding="utf-8"))["command"]
+    assert "--raycaster numpy" in command
+    card = json.loads((tmp_path / "embree" / "card.json").read_text(encoding="utf-8"))
+    assert "--raycaster" not in card["command"]  # the default
+
+
+def test_unknown_raycaster_is_refused(tiny: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        run(["sim", "generate", "--out", str(tmp_path / "x"), "--num", "1", "--raycaster", "bvh"])

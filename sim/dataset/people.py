@@ -18,35 +18,45 @@ import numpy as np
 from sim.dataset.program import Place
 from sim.geometry import motion_heading_rad
 from sim.humans import Human, Segment, Subject, Timeline, sample_vitals
-from sim.humans.motion.vocabulary import ENDS_IN, REQUIRES, VOCABULARY
+from sim.humans.motion.vocabulary import ENDS_IN, PLACE, REQUIRES, VOCABULARY
 from sim.scene import Placement, PlacementError, Scene, judge_placement, place_activity
 from sim.scene.judge import ACTIVITY_POSTURE, posture_of, reason_key
 
-#: Activities done in place, standing.
-IN_PLACE = (
-    "stand",
-    "wave",
+#: Activities done in place, standing (or standing or seated): every vocabulary activity that starts
+#: standing (or either), ends in the posture it started in and needs no bed; walking aside.
+IN_PLACE: tuple[str, ...] = tuple(
+    name
+    for name, spec in VOCABULARY.items()
+    if name != "walk" and spec.requires in ("standing", "any") and spec.ends_in is None
+    and spec.place != "bed"
+)  # fmt: skip
+#: Activities that raise breathing and heart rates.
+EXERCISE = (
+    "walk",
     "boxing",
     "jumping_jacks",
     "jump",
     "squats",
-    "swipe_left",
-    "swipe_right",
-    "push",
-    "pull",
-    "circle",
+    "side_lunge_left",
+    "side_lunge_right",
+    "front_lunge_left",
+    "front_lunge_right",
 )
-#: Activities that raise breathing and heart rates.
-EXERCISE = ("walk", "boxing", "jumping_jacks", "jump", "squats")
 MIN_SEPARATION_M = 0.8
 #: Activities that can be placed in a distance/azimuth region (done standing, no furniture needed).
 REGION_ACTIVITIES = (*IN_PLACE, "walk", "fall")
+#: Where an activity placed ``"near_radar"`` (hand gestures,
+#: :attr:`~sim.humans.motion.activity.ActivitySpec.place`) starts when no region is asked:
+#: ((min, max) horizontal distance [m], (min, max) azimuth [deg]) from the radar.
+NEAR_RADAR_REGION = ((0.8, 2.0), (-30.0, 30.0))
+#: ... and how far from facing the radar the person turns, at most [rad].
+NEAR_RADAR_FACING_RAD = 0.3
 #: A walk inside a region goes at least this far [m] (or 0.8 of the region's depth, if less).
 REGION_MIN_WALK_M = 1.0
 #: "near the window": the person stands (or sits) within this of the object's footprint edge [m].
 NEAR_M = 1.2
 #: Activities whose segment needs a place of its own (a path, a seat, a bed): only first in a sequence.
-NEEDS_PLACE = ("walk", "sit_down", "lie_down")
+NEEDS_PLACE = ("walk", "sit_down", "lie_down", "get_into_bed")
 #: What a person holds after a sequence, by posture.
 _HOLD = {"standing": "stand", "sitting": "sit", "lying": "sleep"}
 
@@ -402,6 +412,13 @@ def plan_person(
         judge_activity = {"sitting": "sit", "lying": "lying"}.get(
             REQUIRES.get(activity, ""), "stand"
         )
+    near_radar = PLACE.get(activity) == "near_radar"
+    if near_radar and region is None and place is None:
+        # hand gestures: close in front of the radar, facing it
+        region = NEAR_RADAR_REGION
+        if face_radar_rad is None:
+            face_radar_rad = NEAR_RADAR_FACING_RAD
+    on_bed = PLACE.get(activity) == "bed"
     asked, place = place, None
     for _ in range(10):
         if asked is not None:
@@ -421,12 +438,15 @@ def plan_person(
             # the motion library gets up from the floor (after a fall): a bed or sofa's lying
             # area would put the body inside the furniture
             continue
+        if on_bed and (place.affordance is None or place.affordance.label != "bed"):
+            continue  # getting into or out of bed: a bed, not a sofa
         if all(math.dist(place.position, q) >= MIN_SEPARATION_M for q in taken):
             break
     else:
         raise PlacementError(
             f"no place for {activity!r} at least {MIN_SEPARATION_M} m from the others"
             + (" on free floor" if activity == "get_up" else "")
+            + (" on a bed" if on_bed else "")
         )
     assert place is not None
     pos = (float(place.position[0]), float(place.position[1]))
@@ -509,6 +529,35 @@ def plan_person(
                 [_seg("stand", 0.0, 0.5), _seg("lie_down", 0.5, 4.5, bed), _seg("sleep", 4.5, 5.5)],
                 0.3,
             )
+    elif on_bed:
+        assert aff is not None
+        bed = {
+            "position": [float(aff.position[0]), float(aff.position[1])],
+            "head_direction": motion_heading_rad(aff.heading_deg),
+            "height": float(aff.position[2]),
+        }
+        dur = sum(VOCABULARY[activity].duration_s) / 2
+        if activity == "get_into_bed":
+            # standing beside the bed, facing it, on a random side
+            across = bed["head_direction"] + math.pi / 2 * (1 if rng.random() < 0.5 else -1)
+            pos = (pos[0] + 1.1 * math.cos(across), pos[1] + 1.1 * math.sin(across))
+            heading = across + math.pi
+            params = {**bed, "side": str(rng.choice(["back", "back", "left", "right"]))}
+            segs = [
+                _seg("stand", 0.0, 0.5),
+                _seg(activity, 0.5, 0.5 + dur, params),
+                _seg("sleep", 0.5 + dur, 1.5 + dur),
+            ]
+            lead = 0.3
+        else:  # get_out_of_bed: lying on the bed (lying down first), then out of it
+            exit_side = str(rng.choice(["left", "right"]))
+            segs = [
+                _seg("lie_down", 0.0, 4.0, bed),
+                _seg("sleep", 4.0, 5.0),
+                _seg(activity, 5.0, 5.0 + dur, {"exit": exit_side}),
+                _seg("stand", 5.0 + dur, 6.0 + dur),
+            ]
+            lead = 4.8
     elif activity == "get_up":
         posture = "lying"
         heading = float(rng.uniform(-math.pi, math.pi))

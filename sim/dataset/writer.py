@@ -53,11 +53,17 @@ from sim.dataset.scenario import (
     scene_program,
 )
 from sim.dataset.simulate import BACKENDS, OUTPUTS, SampleData, TraceOptions, simulate_sample
+from sim.propagation.raycast import set_embree_threads
 
 log = logging.getLogger(__name__)
 COST_NAME = "cost.json"
 COST_FORMAT = "mmfm.dataset.cost/1"
 _SHARD_RE = re.compile(r"^shard-(\d{5})-of-(\d{5})$")
+
+
+#: Threads of the Embree device in each ``workers > 1`` process (0: Embree's default, every CPU):
+#: the processes are the parallelism (:func:`sim.propagation.raycast.set_embree_threads`).
+WORKER_EMBREE_THREADS = 1
 
 
 def generator_version() -> str:
@@ -226,7 +232,7 @@ class GenerateSpec:
         """The canonical ``mmfm sim generate`` command line (without ``--out`` and ``--shard``).
 
         Propagation settings that differ from the defaults are included (``--max-bounces``,
-        ``--density``, ``--rays``): they are part of the spec, so the card's command regenerates the
+        ``--density``, ``--rays``, ``--raycaster``): they are part of the spec, so the card's command regenerates the
         same bytes.
         """
         parts = [
@@ -246,6 +252,8 @@ class GenerateSpec:
             parts.append(f"--density {density['person']:g},{density['default']:g}")
         if self.trace.samples_per_src != default.samples_per_src:
             parts.append(f"--rays {self.trace.samples_per_src}")
+        if self.trace.raycaster != default.raycaster:
+            parts.append(f"--raycaster {self.trace.raycaster}")
         if self.prompt:
             parts.append(f"--prompt {json.dumps(self.prompt)}")
         if self.scene:
@@ -436,7 +444,11 @@ def write_shard(
     cpu0, wall0 = _cpu_seconds(), time.perf_counter()
     wrap = progress or (lambda it, total, desc: it)
     if workers > 1 and len(jobs) > 1:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=set_embree_threads,
+            initargs=(WORKER_EMBREE_THREADS,),
+        )
         results: Iterable[Any] = pool.map(_sample_job, jobs)
     else:
         pool = None

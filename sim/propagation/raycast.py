@@ -259,6 +259,26 @@ class EmbreeOccluder:
 
 
 _DEVICES: dict[int, Any] = {}
+#: Threads the Embree device of this process builds its BVHs with (0: Embree's default, every CPU
+#: the process may run on). :func:`set_embree_threads` sets it.
+_EMBREE_THREADS = 0
+
+
+def set_embree_threads(n: int) -> None:
+    """Make this process's Embree device (made on first use, after this call) build with at most
+    ``n`` threads (0: every CPU, Embree's default). ``sim.dataset.writer`` sets 1 in its worker
+    processes: with ``--workers N`` the processes are the parallelism, and N devices of N threads
+    each on N cores would oversubscribe the CPUs during every BVH build.
+
+    embreex gives ``rtcNewDevice`` no configuration string (no ``"threads=1"``) and Embree reads no
+    environment variable for it; its TBB tasking sizes its thread pool from the CPU affinity mask
+    of the thread that makes the device, so :func:`_device` makes it under a mask of ``n`` CPUs (the
+    calling thread's only, restored at once; where the platform has no affinity masks, nothing).
+    """
+    global _EMBREE_THREADS
+    if n < 0:
+        raise ValueError(f"threads must be >= 0, got {n}")
+    _EMBREE_THREADS = int(n)
 
 
 def _device() -> Any:
@@ -268,7 +288,15 @@ def _device() -> Any:
     if pid not in _DEVICES:
         from embreex import rtcore
 
-        _DEVICES[pid] = rtcore.EmbreeDevice()
+        mask = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        if mask is not None and 0 < _EMBREE_THREADS < len(mask):
+            os.sched_setaffinity(0, sorted(mask)[:_EMBREE_THREADS])
+            try:
+                _DEVICES[pid] = rtcore.EmbreeDevice()
+            finally:
+                os.sched_setaffinity(0, mask)
+        else:
+            _DEVICES[pid] = rtcore.EmbreeDevice()
     return _DEVICES[pid]
 
 

@@ -8,7 +8,9 @@ rejection (logger ``sim.scene.judge``) and counting reasons.
 
 Activities map onto postures (:data:`ACTIVITY_POSTURE`): ``sit`` (needs a seat), ``sleep`` (needs a bed
 or sofa), ``lie`` (bed, sofa or free floor, e.g. after a fall), ``walk`` (free floor), ``stand`` (free
-floor; the in-place activities: waving, boxing, gestures...).
+floor; the in-place activities: waving, boxing, gestures...). Every activity of the motion vocabulary
+has one, derived from its :class:`~sim.humans.motion.activity.ActivitySpec` (:func:`spec_posture`);
+the word table adds the synonyms prompts use ("napping", "seated"...) and fixes a few by hand.
 
 The radar's mount is judged too (:func:`radar_view_problem`): a presence radar is not mounted where an
 open door leaf or a tall object right in front of it hides much of its field of view.
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.humans.motion.activity import ActivitySpec
+from sim.humans.motion.vocabulary import VOCABULARY
 from sim.propagation.scatter import occluded, scene_triangles
 from sim.scene import shapes
 from sim.scene.furniture import Affordance, SceneObject
@@ -46,7 +50,27 @@ _POSTURE_WORDS: dict[str, tuple[str, ...]] = {
         "cooking", "washing",
     ),
 }  # fmt: skip
-ACTIVITY_POSTURE: dict[str, str] = {w: p for p, words in _POSTURE_WORDS.items() for w in words}
+
+
+def spec_posture(spec: ActivitySpec) -> str:
+    """The judge's posture for a vocabulary activity, from its declared postures and place: ``sleep``
+    for one done on a bed (its lying area), ``sit`` for one that starts seated, ``lie`` for one that
+    starts or ends lying (on a bed, a sofa or the floor), ``stand`` otherwise (free floor)."""
+    if spec.place == "bed":
+        return "sleep"
+    if spec.requires == "sitting":
+        return "sit"
+    if "lying" in (spec.requires, spec.ends_in):
+        return "lie"
+    return "stand"
+
+
+#: Posture of every vocabulary activity (:func:`spec_posture`) and of the words of the table above
+#: (which win: "walk" walks, "get_up" starts on the floor but is judged where the person stands).
+ACTIVITY_POSTURE: dict[str, str] = {
+    **{name: spec_posture(spec) for name, spec in VOCABULARY.items()},
+    **{w: p for p, words in _POSTURE_WORDS.items() for w in words},
+}
 
 # Things nobody lies on, whatever the prompt says.
 _NOT_FOR_LYING = {

@@ -74,6 +74,10 @@ class ActivitySpec:
             above it.
         params: samples its variation parameters (None: it has none).
         duration_s: (min, max) duration [s] of a segment made from text.
+        place: where a scenario puts the person for it, when its postures do not say
+            (:mod:`sim.dataset.people`): None (a seat for an activity that starts seated, free floor
+            otherwise), ``"bed"`` (a bed's lying area: getting into or out of bed) or
+            ``"near_radar"`` (standing close in front of the radar, facing it: hand gestures).
     """
 
     name: str
@@ -84,6 +88,7 @@ class ActivitySpec:
     phrase_rank: int = 0
     params: ParamSampler | None = None
     duration_s: tuple[float, float] = (3.0, 6.0)
+    place: str | None = None
 
 
 def base_frame(state: State) -> Frame:

@@ -146,7 +146,15 @@ def _gesture_spec(kind: str, phrase: str, rank: int) -> ActivitySpec:
     def build(ctx: Context) -> tuple[FrameFn, State]:
         return _gesture(ctx, kind)
 
-    return ActivitySpec(kind, build, "any", phrase=phrase, phrase_rank=rank, params=_gesture_params)
+    return ActivitySpec(
+        kind,
+        build,
+        "any",
+        phrase=phrase,
+        phrase_rank=rank,
+        params=_gesture_params,
+        place="near_radar",
+    )
 
 
 SPECS: tuple[ActivitySpec, ...] = (

@@ -240,6 +240,7 @@ SPECS: tuple[ActivitySpec, ...] = (
         phrase_rank=165,
         params=_get_into_bed_params,
         duration_s=(5.0, 7.0),
+        place="bed",
     ),
     ActivitySpec(
         "get_out_of_bed",
@@ -253,6 +254,7 @@ SPECS: tuple[ActivitySpec, ...] = (
         phrase_rank=175,
         params=_get_out_of_bed_params,
         duration_s=(5.0, 7.0),
+        place="bed",
     ),
     ActivitySpec(
         "reading",

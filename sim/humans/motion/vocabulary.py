@@ -3,7 +3,7 @@
 Each family module (:data:`FAMILIES`) holds its builders and a ``SPECS`` tuple of
 :class:`~sim.humans.motion.activity.ActivitySpec`; a new family is one new module added here. From the
 specs come the names (:data:`ACTIVITIES`), the postures each needs and leaves (:data:`REQUIRES`,
-:data:`ENDS_IN`), text matching (:func:`parse_activity`) and parameter sampling (:func:`sample_params`).
+:data:`ENDS_IN`), where a scenario places it (:data:`PLACE`), text matching (:func:`parse_activity`) and parameter sampling (:func:`sample_params`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ ACTIVITIES: tuple[str, ...] = tuple(VOCABULARY)
 REQUIRES: dict[str, str] = {name: s.requires for name, s in VOCABULARY.items()}
 #: Posture an activity leaves the person in (activities not listed keep the one they started in).
 ENDS_IN: dict[str, str] = {name: s.ends_in for name, s in VOCABULARY.items() if s.ends_in}
+#: Where a scenario places an activity when its postures do not say (``"bed"``, ``"near_radar"``).
+PLACE: dict[str, str] = {name: s.place for name, s in VOCABULARY.items() if s.place}
 
 # Phrase patterns, most specific first (higher rank; ties in vocabulary order).
 _PATTERNS: tuple[tuple[str, str], ...] = tuple(

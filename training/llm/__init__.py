@@ -1,0 +1,1 @@
+"""mm-LLM training data and (later) projector SFT. Instruction pairs: :mod:`training.llm.instructions`."""
