@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from training.clmp.shipped import (
 __all__ = ["ModelSource", "OnnxSource", "SourceError", "TorchSource", "open_model"]
 
 
-class ModelSource:
+class ModelSource(Protocol):
     """A model that embeds windows and labels: ``embed``, ``prototypes``, ``embed_texts``."""
 
     name: str
@@ -52,15 +52,15 @@ class ModelSource:
 
     def embed(self, points: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """float32 ``[N, D]`` L2-normalised embeddings of ``points [N, T, P, 5]``, ``mask [N, T, P]``."""
-        raise NotImplementedError  # abstract
+        ...
 
     def prototypes(self, labels: Sequence[str]) -> np.ndarray:
         """float32 ``[L, D]`` prompt-ensemble prototypes, rows in ``labels`` order."""
-        raise NotImplementedError  # abstract
+        ...
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """float32 ``[N, D]`` embeddings of free texts (captions)."""
-        raise NotImplementedError  # abstract
+        ...
 
 
 class TorchSource(ModelSource):
