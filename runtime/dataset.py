@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from firmware_cfg.chirp import ChirpConfig
+from runtime.checksums import sha256_file
 
 #: Format names written into the files; a reader refuses other major versions.
 DATASET_FORMAT = "mmfm.dataset/1"
@@ -82,15 +83,6 @@ def shard_name(i: int, n: int) -> str:
 def sample_stem(index: int) -> str:
     """File stem of global sample ``index`` (``sample-00000042``)."""
     return f"sample-{index:08d}"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _sha256_bytes(data: bytes) -> str:

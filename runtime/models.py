@@ -28,7 +28,6 @@ A path to a directory is used as it is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from runtime.checksums import sha256_file
 
 MODEL_FORMAT = "mmfm.model/1"
 KIND_POINTS = "clmp-points"
@@ -160,15 +161,6 @@ class ModelArtifact:
                 f"{self.path}: no label set {label_set!r} (shipped: {', '.join(self._prototypes) or 'none'})"
             )
         return self._prototypes[label_set]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def shipped_models_dir() -> Path:

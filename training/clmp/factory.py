@@ -12,13 +12,13 @@ config does not build a model matching the weights (one-line :class:`CheckpointE
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from runtime.checksums import sha256_file
 from training.clmp.model import CLMP
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -48,14 +48,6 @@ def model_config(name: str) -> dict[str, Any]:
 def build_model(name: str = DEFAULT_MODEL) -> CLMP:
     """A freshly initialised :class:`CLMP` of architecture ``name`` (``configs/<name>.json``)."""
     return CLMP(model_config(name), name=Path(name).stem)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def make_card(model: CLMP, **fields: Any) -> dict[str, Any]:
