@@ -19,7 +19,6 @@ extensions, so it cannot load it.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.eventlog import EventLogError
+from runtime.eventlog import EventLogError, RetainedTable
 
 #: Version of the ``embeddings`` table layout (``meta`` key ``embeddings_schema_version``).
 SCHEMA_VERSION = 1
@@ -73,7 +72,7 @@ class Moment:
         }
 
 
-class EmbeddingLog:
+class EmbeddingLog(RetainedTable):
     """The ``embeddings`` table of an mmfm SQLite database.
 
     Args:
@@ -87,6 +86,9 @@ class EmbeddingLog:
         EventLogError: the file cannot be opened/written, is corrupt or newer.
     """
 
+    _table = "embeddings"
+    _what = "embedding log"
+
     def __init__(
         self,
         path: str | Path,
@@ -96,17 +98,7 @@ class EmbeddingLog:
         prune_every: int = 1000,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if retention_days <= 0 or max_rows <= 0 or prune_every <= 0:
-            raise ValueError("retention_days, max_rows and prune_every must be positive")
-        self.path = Path(path)
-        self.retention_days = retention_days
-        self.max_rows = max_rows
-        self.prune_every = prune_every
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._since_prune = 0
-        self._conn = self._open()
-        self.prune()
+        super().__init__(path, retention_days, max_rows, prune_every=prune_every, clock=clock)
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -164,43 +156,11 @@ class EmbeddingLog:
                     vec.tobytes(),
                 )
             )
-        if not data:
-            return
-        with self._lock:
-            try:
-                with self._conn:
-                    self._conn.execute("BEGIN")
-                    self._conn.executemany(
-                        "INSERT INTO embeddings (time, radar, track, label, confidence, dim, "
-                        "vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        data,
-                    )
-            except sqlite3.Error as e:
-                raise EventLogError(f"embedding log {self.path}: cannot write ({e})") from e
-            self._since_prune += len(data)
-            due = self._since_prune >= self.prune_every
-        if due:
-            self.prune()
-
-    def prune(self) -> int:
-        """Enforce retention now; the number of rows deleted."""
-        cutoff = self._clock() - self.retention_days * 86400.0
-        with self._lock:
-            try:
-                with self._conn:
-                    self._conn.execute("BEGIN")
-                    n = self._conn.execute(
-                        "DELETE FROM embeddings WHERE time < ?", (cutoff,)
-                    ).rowcount
-                    n += self._conn.execute(
-                        "DELETE FROM embeddings WHERE id IN (SELECT id FROM embeddings "
-                        "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)",
-                        (self.max_rows,),
-                    ).rowcount
-            except sqlite3.Error as e:
-                raise EventLogError(f"embedding log {self.path}: cannot prune ({e})") from e
-            self._since_prune = 0
-        return n
+        self._insert(
+            "INSERT INTO embeddings (time, radar, track, label, confidence, dim, vector) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            data,
+        )
 
     # ------------------------------------------------------------------ read
     def search(
@@ -269,15 +229,3 @@ class EmbeddingLog:
             for s, i in zip(scores[0], ids[0], strict=True)
             if i >= 0
         ]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
-
-    def close(self) -> None:
-        """Close the database (idempotent)."""
-        with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass

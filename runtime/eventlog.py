@@ -11,6 +11,7 @@ path and what to do.
 
 from __future__ import annotations
 
+import abc
 import json
 import sqlite3
 import threading
@@ -44,25 +45,26 @@ class EventLogError(RuntimeError):
     """The event log file cannot be opened, read or written."""
 
 
-class EventLog:
-    """SQLite event log.
+class RetainedTable(abc.ABC):
+    """One SQLite table of timestamped rows kept for ``retention_days`` and at most ``max_rows``.
 
-    Args:
-        path: the database file (created with its folder when missing).
-        retention_days: keep events this many days (by event time) [days].
-        max_rows: keep at most this many events (the oldest go first).
-        prune_every: enforce retention every this many appends.
-        clock: the current time [s since the epoch] for retention (``time.time``).
+    The event log and the embedding log share this: a WAL connection used from several threads behind
+    one lock, inserts in one transaction each, and retention enforced every ``prune_every`` rows.
+    Subclasses name the table (``_table``), say what they are in messages (``_what``) and open the
+    connection with their schema (``_open``).
 
     Raises:
-        EventLogError: the file is not an mmfm event log, is corrupt, newer, or cannot be written.
+        EventLogError: the file cannot be opened or written (the subclass's ``_open`` says why).
     """
+
+    _table: str
+    _what: str
 
     def __init__(
         self,
         path: str | Path,
-        retention_days: float = 30.0,
-        max_rows: int = 1_000_000,
+        retention_days: float,
+        max_rows: int,
         *,
         prune_every: int = 1000,
         clock: Callable[[], float] = time.time,
@@ -78,6 +80,88 @@ class EventLog:
         self._since_prune = 0
         self._conn = self._open()
         self.prune()
+
+    @abc.abstractmethod
+    def _open(self) -> sqlite3.Connection:
+        """Connect, apply the schema and check its version."""
+
+    def _insert(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        """Insert ``rows`` with ``sql`` in one transaction; prune when ``prune_every`` is reached."""
+        if not rows:
+            return
+        with self._lock:
+            try:
+                with self._conn:
+                    self._conn.execute("BEGIN")
+                    self._conn.executemany(sql, rows)
+            except sqlite3.Error as e:
+                raise EventLogError(f"{self._what} {self.path}: cannot write ({e})") from e
+            self._since_prune += len(rows)
+            due = self._since_prune >= self.prune_every
+        if due:
+            self.prune()
+
+    def prune(self) -> int:
+        """Enforce ``retention_days`` and ``max_rows`` now; return the number of rows deleted."""
+        cutoff = self._clock() - self.retention_days * 86400.0
+        table = self._table
+        with self._lock:
+            try:
+                with self._conn:
+                    self._conn.execute("BEGIN")
+                    n = self._conn.execute(
+                        f"DELETE FROM {table} WHERE time < ?", (cutoff,)
+                    ).rowcount
+                    n += self._conn.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
+                        "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)",
+                        (self.max_rows,),
+                    ).rowcount
+            except sqlite3.Error as e:
+                raise EventLogError(f"{self._what} {self.path}: cannot prune ({e})") from e
+            self._since_prune = 0
+        return n
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+
+
+class EventLog(RetainedTable):
+    """SQLite event log.
+
+    Args:
+        path: the database file (created with its folder when missing).
+        retention_days: keep events this many days (by event time) [days].
+        max_rows: keep at most this many events (the oldest go first).
+        prune_every: enforce retention every this many appends.
+        clock: the current time [s since the epoch] for retention (``time.time``).
+
+    Raises:
+        EventLogError: the file is not an mmfm event log, is corrupt, newer, or cannot be written.
+    """
+
+    _table = "events"
+    _what = "event log"
+
+    def __init__(
+        self,
+        path: str | Path,
+        retention_days: float = 30.0,
+        max_rows: int = 1_000_000,
+        *,
+        prune_every: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(path, retention_days, max_rows, prune_every=prune_every, clock=clock)
 
     # ------------------------------------------------------------------ open
     def _open(self) -> sqlite3.Connection:
@@ -148,41 +232,11 @@ class EventLog:
             )
             for e in events
         ]
-        if not rows:
-            return
-        with self._lock:
-            try:
-                with self._conn:
-                    self._conn.execute("BEGIN")
-                    self._conn.executemany(
-                        "INSERT INTO events (time, type, radar, value, confidence, attributes) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
-            except sqlite3.Error as e:
-                raise EventLogError(f"event log {self.path}: cannot write ({e})") from e
-            self._since_prune += len(rows)
-            due = self._since_prune >= self.prune_every
-        if due:
-            self.prune()
-
-    def prune(self) -> int:
-        """Enforce ``retention_days`` and ``max_rows`` now; return the number of rows deleted."""
-        cutoff = self._clock() - self.retention_days * 86400.0
-        with self._lock:
-            try:
-                with self._conn:
-                    self._conn.execute("BEGIN")
-                    n = self._conn.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
-                    n += self._conn.execute(
-                        "DELETE FROM events WHERE id IN (SELECT id FROM events "
-                        "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)",
-                        (self.max_rows,),
-                    ).rowcount
-            except sqlite3.Error as e:
-                raise EventLogError(f"event log {self.path}: cannot prune ({e})") from e
-            self._since_prune = 0
-        return n
+        self._insert(
+            "INSERT INTO events (time, type, radar, value, confidence, attributes) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     # ------------------------------------------------------------------ read
     def query(
@@ -236,19 +290,7 @@ class EventLog:
             for r in reversed(rows)
         ]
 
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-
     # ------------------------------------------------------------------ life
-    def close(self) -> None:
-        """Close the database (idempotent)."""
-        with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-
     def __enter__(self) -> EventLog:
         return self
 
