@@ -18,8 +18,10 @@ mmfm sim preview --prompt "an elderly woman doing squats in the kitchen" --seed 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from mmfm.commands.common import InputError as _InputError
@@ -286,8 +288,9 @@ def _pair(text: str | None, option: str) -> tuple[float, float] | None:
     return a, b
 
 
-def _judged_program(args: argparse.Namespace) -> dict[str, Any] | None:
-    """With ``--judge llm|both`` and ``--prompt``: the judged scene program as a dict (None else)."""
+def _judged_program(args: argparse.Namespace) -> tuple[dict[str, Any], str] | None:
+    """With ``--judge llm|both`` and ``--prompt``: the judged scene program as a dict and the file
+    it is written to (``DIR/scene_program.json``, which the card's command reads); None otherwise."""
     if args.judge == "rules":
         return None
     if not args.prompt:
@@ -299,8 +302,16 @@ def _judged_program(args: argparse.Namespace) -> dict[str, Any] | None:
     except ValueError as exc:
         raise _InputError(str(exc)) from None
     note = f" ({judged.note})" if judged.note else ""
-    print(f"mmfm sim generate: scene program by the {judged.judge} judge{note}", file=sys.stderr)
-    return judged.program.model_dump(mode="json")
+    program = judged.program.model_dump(mode="json")
+    # the card's regenerating command reads the program from this file (no LLM needed again)
+    path = Path(args.out) / "scene_program.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(program, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"mmfm sim generate: scene program by the {judged.judge} judge{note}: {path}",
+        file=sys.stderr,
+    )
+    return program, str(path)
 
 
 def _scene_program(path: str | None) -> dict[str, Any] | None:
@@ -335,8 +346,8 @@ def _run_generate(args: argparse.Namespace) -> int:
             outputs=outputs,
             prompt=None if judged is not None else args.prompt,
             trace=_trace_options(args),
-            scene=args.scene,
-            program=judged if judged is not None else _scene_program(args.scene),
+            scene=judged[1] if judged is not None else args.scene,
+            program=judged[0] if judged is not None else _scene_program(args.scene),
             setup=None if args.setup == "home" else args.setup,
             mount_height_m=args.mount_height,
             tilt_deg=args.tilt,

@@ -241,7 +241,7 @@ def judge_scene_program(
     if judge == "llm":
         if by_llm is not None:
             return JudgedProgram(by_llm, "llm")
-        log.warning("LLM judge failed (%s); using the rule parser", reason)
+        log.info("LLM judge failed (%s); using the rule parser", reason)
         return JudgedProgram(parse_scene_program(prompt), "rules", f"LLM judge failed: {reason}")
     try:
         by_rules: SceneProgram | None = parse_scene_program(prompt)
