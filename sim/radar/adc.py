@@ -228,6 +228,12 @@ def _es_kernel(z: np.ndarray, beta: float) -> np.ndarray:
     return np.exp(beta * (np.sqrt(np.maximum(1.0 - z * z, 0.0)) - 1.0)) * (np.abs(z) <= 1.0)
 
 
+@functools.lru_cache(maxsize=1)
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    """200-point Gauss-Legendre nodes and weights on [-1, 1] (an eigenproblem: computed once)."""
+    return np.polynomial.legendre.leggauss(200)
+
+
 #: Degree of the Chebyshev interpolant of the kernel's transform (:func:`_es_transform`).
 _CHEB_DEGREE = 64
 
@@ -248,7 +254,7 @@ def _es_transform(freq_cycles: np.ndarray, beta: float) -> np.ndarray:
             lambda f: _es_transform(f, beta), _CHEB_DEGREE, domain=[lo, hi]
         )
         return cheb(flat).reshape(np.shape(freq_cycles))
-    zq, wq = np.polynomial.legendre.leggauss(200)
+    zq, wq = _gauss_legendre()
     kern = _es_kernel(zq, beta) * wq  # [q]
     out = np.empty(flat.size)
     step = 8192
