@@ -583,6 +583,10 @@ def _build_demo(
                 complex(vals[i], vals[i + 1]) for i in range(1, len(vals), 2)
             )
     fields["cfar_range"], fields["cfar_doppler"] = cfar[0], cfar[1]
+    if dialect == "1.x":
+        # xWR14xx SDK 1.x demo (HWA): range-direction CFAR only, a 64-point azimuth FFT read at its
+        # peak bin, and multiObjBeamForming's threshold on the HWA's magnitude output
+        fields.update(doppler_cfar=False, angle_fft_size=64, multi_obj_on_magnitude=True)
     try:
         return DemoConfig(**fields)
     except ValidationError as exc:
