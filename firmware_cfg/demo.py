@@ -60,6 +60,11 @@ class DemoConfig(BaseModel):
         description="multi_obj_threshold compares azimuth-FFT magnitudes (xWR14xx SDK 1.x: the "
         "HWA's magnitude output), not powers",
     )
+    range_bin_limits: tuple[int, int] | None = Field(
+        default=None,
+        description="peakGrouping startRangeIdx/endRangeIdx: the xWR14xx SDK 1.x demo drops "
+        "detections outside these range bins (None: all bins)",
+    )
     angle_fft_size: int | None = Field(
         default=None,
         gt=1,

@@ -549,6 +549,8 @@ def _build_demo(
             rng, dop = _int(cmd, off + 1, ctx) == 1, _int(cmd, off + 2, ctx) == 1
             cfar[0] = cfar[0].model_copy(update={"peak_grouping": rng})
             cfar[1] = cfar[1].model_copy(update={"peak_grouping": dop})
+            if dialect == "1.x":  # MmwDemo_peakGrouping: minRangeIdx <= rangeIdx <= maxRangeIdx
+                fields["range_bin_limits"] = (_int(cmd, 3, ctx), _int(cmd, 4, ctx))
         elif cmd.name == "guiMonitor":
             v = [_int(cmd, i, ctx) for i in range(off, off + 6)]
             fields.update(

@@ -97,3 +97,21 @@ def test_second_azimuth_peak_threshold_is_on_magnitude() -> None:
     assert np.any(np.abs(az + 20.0) < 3.0) and np.any(np.abs(az - 25.0) < 3.0)
     one = at_cell(_points(_demo(rc, multi_obj_on_magnitude=False), pair))
     assert not np.any(np.abs(np.rad2deg(np.arctan2(one["x"], one["y"])) - 25.0) < 3.0)
+
+
+def test_detections_outside_the_peak_grouping_range_bins_are_dropped() -> None:
+    """``peakGrouping ... 1 255``: TI's SDK 1.x demo never reports range bin 0 (RadHAR's nearest
+    points are in bin 1); without the limits the chain reports the DC bin."""
+    rc = load_cfg("iwr1443boost_radhar")
+    assert rc.demo.range_bin_limits == (1, 255)
+    frame = synthesize_frame(
+        rc.chirp,
+        [PointTarget(0.0, 0.0, 0.0, 0.0, amplitude=3000.0), PointTarget(2.0, 0.0, 0.0, 0.0, 300.0)],
+        noise_std=1.0,
+        rng=np.random.default_rng(0),
+    )
+    kept = process_frame(frame, make_plan(rc)).detections
+    assert kept.size and kept["range_bin"].min() >= 1
+    assert np.any(np.abs(kept["range_m"] - 2.0) <= rc.chirp.range_bin_m)
+    every = process_frame(frame, make_plan(_demo(rc, range_bin_limits=None))).detections
+    assert np.any(every["range_bin"] == 0)

@@ -67,7 +67,8 @@ class DspPlan:
         velocity_axis_mps: ``[doppler_fft_size]`` [m/s], zero at ``N/2``.
         tdm_table: complex64 ``[doppler_fft_size, num_tx]`` TDM compensation factors.
         geometry: angle-estimation data (:class:`~runtime.dsp.angle.ArrayGeometry`).
-        fov: bool ``[doppler, range]`` cells inside the range and Doppler fields of view.
+        fov: bool ``[doppler, range]`` cells inside the range and Doppler fields of view (and the
+            demo's peak-grouping range bins, ``DemoConfig.range_bin_limits``).
         remove_dc: subtract each chirp's mean before the FFT.
     """
 
@@ -179,6 +180,10 @@ def _build_plan(
         interval_mask(vel_axis, demo.doppler_fov_mps)[:, None]
         & interval_mask(rng_axis, demo.range_fov_m)[None, :]
     )
+    if demo.range_bin_limits is not None:  # the demo's peak grouping drops other range bins
+        bins = np.arange(rng_axis.size)
+        lo, hi = demo.range_bin_limits
+        fov &= ((bins >= lo) & (bins <= hi))[None, :]
     for arr in (window_2d, window_iq, rng_axis, vel_axis, fov):
         arr.setflags(write=False)
     return DspPlan(
