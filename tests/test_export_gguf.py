@@ -146,6 +146,24 @@ def test_export_writes_a_verified_model(exported: tuple[Path, MLPProjector]) -> 
         np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
+def test_int8_projector(tmp_path: Path, exported: tuple[Path, MLPProjector]) -> None:
+    proj = write_checkpoint(tmp_path / "ckpt", lora=False)
+    out = export_mmllm(tmp_path / "ckpt", tmp_path / "m8", int8=True)
+    card = load_mmllm(out).card
+    assert card["projector_precision"]["precision"] == "int8"
+    assert card["projector_precision"]["min_cosine"] >= 0.995
+    fp32 = exported[0] / "projector.onnx"
+    assert (out / "projector.onnx").stat().st_size < fp32.stat().st_size / 2
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(out / "projector.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).normal(size=(4, 256)).astype(np.float32)
+    (got,) = sess.run(["soft_tokens"], {"embedding": x})
+    with torch.no_grad():
+        ref = proj(torch.from_numpy(x)).numpy()
+    assert got.shape == (4, K, 640) and cosine(got.ravel(), ref.ravel()) > 0.999
+
+
 def test_tampered_or_mismatched_models_are_refused(
     exported: tuple[Path, MLPProjector], tmp_path: Path
 ) -> None:

@@ -41,11 +41,13 @@ from torch import nn
 from exporters.gguf.lora import LoraExportError, write_lora_gguf
 from exporters.gguf.projector import (
     ProjectorExportError,
+    compare_with_torch,
     export_projector,
     load_projector,
     read_projector_config,
 )
 from exporters.onnx.clmp import sha256_file
+from exporters.onnx.quantize import quantize_dynamic_int8
 
 CHECKPOINT_FORMAT = "mmfm.mmllm.checkpoint/1"
 MODEL_FORMAT = "mmfm.model/1"
@@ -53,6 +55,8 @@ KIND = "mmllm"
 CARD_FILE = "card.json"
 PROJECTOR_FILE = "projector.onnx"
 ADAPTER_FILE = "adapter.gguf"
+#: Smallest cosine between int8 and torch soft tokens an int8 projector export accepts.
+INT8_MIN_COSINE = 0.995
 
 
 class MMLLMExportError(ValueError):
@@ -101,7 +105,7 @@ def base_model_of(card: Mapping[str, Any], source: str = CARD_FILE) -> dict[str,
 
 def encoder_of(card: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """``(CLMP encoder name, its card's sha256)`` a checkpoint card names (None when absent)."""
-    name = _pick(card, "encoder.name", "encoder", "data.encoder.name")
+    name = _pick(card, "encoder.model", "encoder.name", "encoder", "data.encoder.name")
     sha = _pick(card, "encoder.card_sha256", "encoder_card_sha256", "data.encoder.card_sha256")
     return (name if isinstance(name, str) else None), (sha if isinstance(sha, str) else None)
 
@@ -144,6 +148,7 @@ def export_mmllm(
     encoder: str | None = None,
     projector: nn.Module | None = None,
     adapter: bool = True,
+    int8: bool = False,
     architecture: str = "gemma3",
 ) -> Path:
     """Export a checkpoint directory to an ``mmllm`` model directory; returns ``out_dir``.
@@ -155,6 +160,9 @@ def export_mmllm(
         encoder: the CLMP model name to record (default: the checkpoint card's).
         projector: the projector module (default: rebuilt from ``projector.json`` + ``.pt``).
         adapter: also export ``adapter/`` as ``adapter.gguf`` when present.
+        int8: write the projector with int8 weights (ONNX Runtime dynamic quantisation of its
+            MatMul/Gemm, per channel; ~4x smaller); refused when a soft token's cosine to torch's
+            falls under :data:`INT8_MIN_COSINE`.
         architecture: the base GGUF's ``general.architecture``.
 
     Raises:
@@ -184,6 +192,18 @@ def export_mmllm(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         export_projector(model, staging / PROJECTOR_FILE, in_dim=in_dim, num_tokens=k, out_dim=e)
+        precision = {"precision": "fp32"}
+        if int8:
+            fp32 = staging / "projector.fp32.tmp"
+            (staging / PROJECTOR_FILE).rename(fp32)
+            quantize_dynamic_int8(
+                fp32, staging / PROJECTOR_FILE, op_types=["MatMul", "Gemm"], per_channel=True
+            )
+            fp32.unlink()
+            err, cos = compare_with_torch(
+                model, staging / PROJECTOR_FILE, in_dim=in_dim, min_cosine=INT8_MIN_COSINE
+            )
+            precision = {"precision": "int8", "max_abs_error": err, "min_cosine": cos}
         meta = {
             "mmfm.format": MODEL_FORMAT,
             "mmfm.kind": KIND,
@@ -226,6 +246,7 @@ def export_mmllm(
             "base_model": base,
             "projector": PROJECTOR_FILE,
             "projector_config": config,
+            "projector_precision": precision,
             "adapter": ADAPTER_FILE if lora else None,
             "lora": lora,
             "training": {**card, "files": train_files},
@@ -235,6 +256,7 @@ def export_mmllm(
         (staging / CARD_FILE).write_text(
             json.dumps(doc_card, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
+        staging.chmod(0o755)  # mkdtemp made it private
         _replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

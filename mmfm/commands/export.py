@@ -70,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--no-adapter", action="store_true", help="leave the LoRA out (projector only)")
     g.add_argument(
+        "--int8",
+        action="store_true",
+        help="projector weights in int8 (~4x smaller; refused if a soft token drifts from torch's "
+        "below cosine 0.995)",
+    )
+    g.add_argument(
         "--no-check",
         action="store_true",
         help="skip the llama.cpp load-and-generate check (the sha256/shape checks still run)",
@@ -182,7 +188,12 @@ def _llm(args: Any) -> int:
                 f"({BASE_MODEL_SHA256[:12]}...)"
             )
         path = export_mmllm(
-            ckpt, args.out, name=args.name, encoder=args.encoder, adapter=not args.no_adapter
+            ckpt,
+            args.out,
+            name=args.name,
+            encoder=args.encoder,
+            adapter=not args.no_adapter,
+            int8=args.int8,
         )
         artifact = load_mmllm(path)
         sample = None if args.no_check else _generate_check(path)
