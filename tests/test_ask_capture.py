@@ -207,3 +207,27 @@ def test_recording_made_by_the_recorder(capsys: pytest.CaptureFixture[str], tmp_
     doc = json.loads(out)
     assert doc["capture_kind"] == "recording" and doc["frames"] == 4
     assert doc["now"] == pytest.approx(100.3)
+
+
+def test_simulated_dataset_sample(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from test_dataset import FAST, tiny_cfg_text
+
+    from sim.dataset.writer import GenerateSpec, generate
+
+    cfg = tmp_path / "tiny.cfg"
+    cfg.write_text(tiny_cfg_text(), encoding="utf-8")
+    spec = GenerateSpec(
+        num=1, seed=11, radar=str(cfg), window_s=0.5, outputs=("adc", "points"), trace=FAST
+    )
+    generate(tmp_path / "ds", spec, num_shards=1)
+    rc, out, err = ask(
+        capsys, "Is anyone here?", "--capture", str(tmp_path / "ds"), "--json", "--max-tokens", "2"
+    )
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["capture_kind"] == "dataset" and doc["frames"] == 10  # 0.5 s at 20 frames/s
+    assert doc["now"] == pytest.approx(0.95)
+    rc, out, err = ask(
+        capsys, "Is anyone here?", "--capture", str(tmp_path / "ds"), "--sample", "5"
+    )
+    assert rc == 1 and out == "" and "--sample 5: " in err and err.count("\n") == 1
