@@ -11,6 +11,8 @@ Exported model directory::
     OUT/projector.onnx   embedding float32 [batch, 256] -> soft_tokens float32 [batch, K, 640]
                          (table units; metadata mmfm.* = format, kind, role, K, sha256 of projector.pt)
     OUT/adapter.gguf     the LoRA as a llama.cpp adapter GGUF (:mod:`exporters.gguf.lora`); optional
+    OUT/model.gguf       optional (``merged_from``): the base GGUF with the LoRA merged, Q8_0 where
+                         adapted (:mod:`exporters.gguf.merge`); the runtime then runs it alone
     OUT/card.json        {"format": "mmfm.model/1", "kind": "mmllm", "name", "embedding_dim",
                           "num_soft_tokens", "soft_token_dim", "encoder", "encoder_card_sha256",
                           "context_version", "instruction", "base_model": {"file", "sha256"},
@@ -39,6 +41,7 @@ import onnx
 from torch import nn
 
 from exporters.gguf.lora import LoraExportError, write_lora_gguf
+from exporters.gguf.merge import write_merged_gguf
 from exporters.gguf.projector import (
     ProjectorExportError,
     compare_with_torch,
@@ -55,6 +58,7 @@ KIND = "mmllm"
 CARD_FILE = "card.json"
 PROJECTOR_FILE = "projector.onnx"
 ADAPTER_FILE = "adapter.gguf"
+MERGED_FILE = "model.gguf"
 #: Smallest cosine between int8 and torch soft tokens an int8 projector export accepts.
 INT8_MIN_COSINE = 0.995
 
@@ -149,6 +153,7 @@ def export_mmllm(
     projector: nn.Module | None = None,
     adapter: bool = True,
     int8: bool = False,
+    merged_from: str | Path | None = None,
     architecture: str = "gemma3",
 ) -> Path:
     """Export a checkpoint directory to an ``mmllm`` model directory; returns ``out_dir``.
@@ -163,6 +168,9 @@ def export_mmllm(
         int8: write the projector with int8 weights (ONNX Runtime dynamic quantisation of its
             MatMul/Gemm, per channel; ~4x smaller); refused when a soft token's cosine to torch's
             falls under :data:`INT8_MIN_COSINE`.
+        merged_from: the base GGUF: also write ``model.gguf``, the base with the LoRA merged
+            (:mod:`exporters.gguf.merge`; ~290 MB, for a user model directory, not for shipping);
+            the runtime then loads it in place of base + adapter.
         architecture: the base GGUF's ``general.architecture``.
 
     Raises:
@@ -231,6 +239,17 @@ def export_mmllm(
             for f in sorted(adapter_dir.iterdir()):
                 if f.is_file():
                     train_files[f"adapter/{f.name}"] = sha256_file(f)
+        merged: dict[str, Any] | None = None
+        if merged_from is not None:
+            if not adapter_dir.is_dir():
+                raise MMLLMExportError(f"{ckpt}: no adapter/ to merge into the base model")
+            merged = write_merged_gguf(
+                merged_from,
+                adapter_dir,
+                staging / MERGED_FILE,
+                name=f"{name or out.name} (merged)",
+                metadata={"mmfm.base_model.sha256": base["sha256"]},
+            )
         files = {f.name: sha256_file(f) for f in sorted(staging.iterdir()) if f.is_file()}
         doc_card = {
             "format": MODEL_FORMAT,
@@ -249,6 +268,7 @@ def export_mmllm(
             "projector_precision": precision,
             "adapter": ADAPTER_FILE if lora else None,
             "lora": lora,
+            "merged": MERGED_FILE if merged else None,
             "training": {**card, "files": train_files},
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "files": files,
