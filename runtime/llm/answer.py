@@ -183,6 +183,11 @@ class Answerer:
                 None (no radar tokens).
             max_tokens: most tokens generated (1..MAX_ANSWER_TOKENS).
 
+        Returns:
+            An iterator of text pieces. llama.cpp is used (and its lock held) from the first
+            ``next()`` until the iterator ends: exhaust it or ``close()`` it (one question at a
+            time per Answerer; other callers wait on the lock).
+
         Raises:
             ValueError: at call time (before any generation) for an empty or over-long question,
                 a bad embedding or ``max_tokens`` out of range.
