@@ -231,3 +231,21 @@ def test_simulated_dataset_sample(capsys: pytest.CaptureFixture[str], tmp_path: 
         capsys, "Is anyone here?", "--capture", str(tmp_path / "ds"), "--sample", "5"
     )
     assert rc == 1 and out == "" and "--sample 5: " in err and err.count("\n") == 1
+
+
+def test_ask_imports_no_torch(tmp_path: Path) -> None:
+    """The edge path: `mmfm ask` runs on onnxruntime + llama.cpp alone (DESIGN.md)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mmfm.cli import main; "
+        f"rc = main(['ask', 'Is anyone here?', '--capture', {str(EXAMPLE_BIN)!r}, '--json', "
+        "'--max-tokens', '1', '--threads', '1']); "
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "NO-TORCH 0"
