@@ -78,6 +78,34 @@ def test_base_model_answers_from_context_and_streams(answerer: Answerer) -> None
     assert same == segments
 
 
+def test_base_model_answers_one_line(answerer: Answerer, gguf: Path) -> None:
+    """The pretrained base never ends its turn: without an mm-LLM model the answer is its first
+    line (one_line); one_line=False lets it run on to max_tokens."""
+    assert answerer.one_line
+    ev = _events()
+    text = answerer.answer_text(
+        "How many people are here?", events=ev, now=NOW, embedding=None, max_tokens=48
+    )
+    assert text and "\n" not in text
+    with Answerer(None, gguf_path=gguf, n_ctx=512, one_line=False) as free:
+        long = free.answer_text(
+            "How many people are here?", events=ev, now=NOW, embedding=None, max_tokens=48
+        )
+    assert long.startswith(text) and len(long) > len(text)
+
+
+def test_first_line_cuts_streams() -> None:
+    from runtime.llm.answer import _first_line
+
+    def cut(pieces: list[str]) -> str:
+        return "".join(_first_line(iter(pieces)))
+
+    assert cut(["\n", " Two", " people", ".\nQ:", " more"]) == "\n Two people."
+    assert cut([" yes\nno"]) == " yes"
+    assert cut(["a", "b\n", "c"]) == "ab"
+    assert cut(["only"]) == "only"
+
+
 def test_no_events_still_answers(answerer: Answerer) -> None:
     (text,) = answerer.prompt("Is anyone in the kitchen?", events=[], now=NOW, embedding=None)
     assert "Context: Now: nothing logged." in text

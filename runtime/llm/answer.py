@@ -67,6 +67,9 @@ class Answerer:
         gguf_path: the base GGUF (None: :func:`runtime.llm.base_model_path`, assembled on first use).
         sampling: how tokens are picked (default greedy); ``max_tokens`` comes from :meth:`answer`.
         instruction: the leading instruction line; None = the card's (none without a model).
+        one_line: stop at the end of the first non-empty line. None = only without an mm-LLM model:
+            the base model is pretrained, not chat-tuned, and never ends its turn by itself (it
+            goes on with more questions and answers); a trained model ends with ``<end_of_turn>``.
 
     Raises:
         ModelError: the model directory is refused (card, sha256, shapes, another base model or an
@@ -83,6 +86,7 @@ class Answerer:
         gguf_path: str | Path | None = None,
         sampling: SamplingSettings | None = None,
         instruction: str | None = None,
+        one_line: bool | None = None,
     ) -> None:
         self.model: ModelArtifact | None = None
         self._projector: Any = None
@@ -112,6 +116,7 @@ class Answerer:
             card_instruction = card.get("instruction")
         self.instruction = instruction if instruction is not None else card_instruction
         self.sampling = sampling or SamplingSettings()
+        self.one_line = (model_dir is None) if one_line is None else bool(one_line)
         gguf = merged if merged is not None else base_model_path(gguf_path)
         self.engine = LlamaEngine(gguf, n_threads=n_threads, n_ctx=n_ctx, lora_path=adapter)
 
@@ -203,7 +208,8 @@ class Answerer:
             max_tokens=int(max_tokens),
             seed=s.seed,
         )
-        return self.engine.generate(segments, settings)
+        stream = self.engine.generate(segments, settings)
+        return _first_line(stream) if self.one_line else stream
 
     def answer_text(self, question: str, **kwargs: Any) -> str:
         """The whole answer of :meth:`answer` (same arguments), stripped."""
@@ -218,6 +224,29 @@ class Answerer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _first_line(stream: Iterator[str]) -> Iterator[str]:
+    """The pieces of ``stream`` up to the end of its first non-blank line (then it is closed)."""
+    seen_text = False
+    try:
+        for piece in stream:
+            if seen_text and "\n" in piece:
+                head = piece.split("\n", 1)[0]
+                if head:
+                    yield head
+                return
+            if not seen_text and piece.strip():
+                seen_text = True
+                text = piece.lstrip()
+                if "\n" in text:  # the first line ends inside this piece
+                    yield piece[: len(piece) - len(text)] + text.split("\n", 1)[0]
+                    return
+            yield piece
+    finally:
+        close = getattr(stream, "close", None)  # a generator: release llama.cpp's lock now
+        if close is not None:
+            close()
 
 
 def _projector_session(path: Path, threads: int) -> Any:
