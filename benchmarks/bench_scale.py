@@ -53,6 +53,12 @@ def main() -> int:
     ap.add_argument("--window-s", type=float, default=1.0, help="window [s] (default 1.0)")
     ap.add_argument("--repeats", type=int, default=2, help="alternating repeats (default 2)")
     ap.add_argument("--cores", default="16,64,512", help="worker counts to project for")
+    ap.add_argument(
+        "--usd-per-core-hour",
+        type=float,
+        default=None,
+        help="price of one core-hour on your cluster/cloud: prints the money cost too",
+    )
     args = ap.parse_args()
     spec = GenerateSpec(num=args.num, seed=0, window_s=args.window_s)
     have_ray = importlib.util.find_spec("ray") is not None
@@ -114,6 +120,10 @@ def main() -> int:
     print(f"  {lines[0]} (local reference)\n  {lines[1]}")
     for n in cores:
         print(f"  {make_plan(cost, 1_000_000, n).lines(cost)[2]}")
+    if args.usd_per_core_hour is not None:
+        core_hours = make_plan(cost, 1_000_000, cores[0]).cpu_hours
+        print(f"  cost at {args.usd_per_core_hour:g} USD/core-hour: "
+              f"{core_hours * args.usd_per_core_hour:,.0f} USD (any number of cores)")  # fmt: skip
     return 0
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -247,6 +248,7 @@ class WindowStream(IterableDataset):
         self.verify = verify
         self.epoch = 0
         self._readers: list[ShardReader] | None = None
+        self._pid = os.getpid()
         for r in self.readers():  # fail early, in the main process, on a bad root
             outputs = r.index.get("spec", {}).get("outputs", ["points"])
             if "points" not in outputs:
@@ -256,7 +258,9 @@ class WindowStream(IterableDataset):
                 )
 
     def readers(self) -> list[ShardReader]:
-        if self._readers is None:
+        """The opened datasets, reopened once in each new (e.g. forked worker) process."""
+        if self._readers is None or self._pid != os.getpid():
+            self._pid = os.getpid()
             self._readers = [ShardReader(r, verify=self.verify) for r in self.roots]
         return self._readers
 

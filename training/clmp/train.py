@@ -239,6 +239,10 @@ def train_on(
     env.barrier()
     cache = TextCache(out / "text_cache.pt")
     batches = MemoryBatches(split.train, sampler, settings.batch_size, env, settings.seed)
+    log(
+        f"global batch {batches.global_batch} = {batches.batch_size} x {env.world_size} "
+        f"process(es), {batches.steps_per_epoch} steps per epoch on {env.device}"
+    )
     return fit(batches, split.val, len(split.train), cache, labels, settings, progress, log, env)
 
 
