@@ -117,7 +117,11 @@ def _rank(rank: int, world: int, port: int, st: TrainSettings, ws: WindowSet, st
 
 
 def run_ranks(st: TrainSettings, ws: WindowSet, world: int = 2, stop: int = 0) -> None:
-    mp.spawn(_rank, args=(world, free_port(), st, ws, stop), nprocs=world, join=True)
+    # fork: the ranks inherit the imported modules (a spawned rank re-imports torch and mmfm, ~5-20 s
+    # on a busy machine); the parent holds no process group and runs one torch thread
+    mp.start_processes(
+        _rank, args=(world, free_port(), st, ws, stop), nprocs=world, join=True, start_method="fork"
+    )
 
 
 def curve(out: Path) -> list[float]:
@@ -209,7 +213,6 @@ def test_resume_gives_the_uninterrupted_curve(tmp_path: Path, text_cache: Path) 
     assert curve(cut) == curve(whole)  # bit for bit
 
 
-@pytest.mark.slow
 def test_two_gloo_ranks_resume_after_an_interruption(tmp_path: Path, text_cache: Path) -> None:
     ws = windows(16)
     whole = with_cache(tmp_path / "whole", text_cache)

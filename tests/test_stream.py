@@ -179,3 +179,29 @@ def test_cli_refuses_bad_stream_input(dataset: Path, tmp_path: Path, capsys):
     assert len(err) == 1 and "memory://none/index.json: missing" in err[0]
     assert main([*base, "--data", str(dataset), "--stream", "--workers", "-1"]) == 1
     assert "--workers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_stream_through_the_cli(dataset: Path, tmp_path: Path):
+    """``torchrun -m mmfm train clmp --stream``: two gloo ranks, rank 0 alone prints and writes."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = model_config("clmp_points_tiny")
+    cfg["input_contract"].update(window_s=0.4, frames=4, frame_rate_hz=10.0)
+    model = tmp_path / "short.json"
+    model.write_text(json.dumps(cfg))
+    out = tmp_path / "ck"
+    repo = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "mmfm", "train", "clmp", "--data", dataset.as_uri(), "--stream", "--workers", "1",
+           "--model", str(model), "--out", str(out), "--epochs", "2", "--batch-size", "4",
+           "--stride-s", str(STRIDE), "--holdout-every", "4", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo)}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=repo, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("checkpoint: ") == 1  # rank 0 only
+    assert "global batch 8 = 4 x 2 rank(s)" in res.stderr
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["world_size"] == 2 and card["training"]["epochs_done"] == 2
