@@ -15,6 +15,14 @@ schedule trains the point encoder, the text projection and the temperature on au
 loss, zero-shot accuracy over the activities present and R@1 radar->text, a checkpoint in ``OUT/``
 (``model.pt`` + ``card.json``), the resumable state ``OUT/state.pt`` and ``OUT/curves.png``. Rerunning
 the same command resumes after the last finished epoch.
+
+Several processes (DDP, :mod:`training.distributed`): the same command under
+``torchrun --nproc_per_node N -m mmfm train clmp ...``. ``batch_size`` is per process, the global
+batch ``batch_size x N``; each rank encodes its slice (:mod:`training.clmp.batches`), the loss sees
+the gathered embeddings of the whole global batch, rank 0 alone logs, evaluates and writes ``OUT/``.
+In memory every rank loads all windows; ``stream=True`` (``--stream``) reads the shards as a stream
+instead (:mod:`training.clmp.stream`), each rank its own part. The checkpoint keeps the batch and
+augmentation generators, so a resumed run repeats the curve of one that never stopped.
 """
 
 from __future__ import annotations
