@@ -264,3 +264,20 @@ def test_two_gloo_ranks_resume_after_an_interruption(tmp_path: Path, text_cache:
     assert len(curve(cut)) == 1
     run_ranks(settings(cut, 8, epochs=3), ws)
     np.testing.assert_allclose(curve(cut), curve(whole), rtol=REL_TOL)
+
+
+def test_siglip_two_ranks_match_one_process(tmp_path: Path, text_cache: Path) -> None:
+    """SigLIP trains its bias too (the parameter CLIP leaves frozen), under DDP as in one process."""
+    ws = windows(16)
+    curves = []
+    for name, batch, ranks in (("one", 16, 1), ("two", 8, 2)):
+        st = settings(with_cache(tmp_path / name, text_cache), batch, epochs=2)
+        st.loss = "siglip"
+        if ranks == 1:
+            train_on(Split(train=ws, val=None), st, log=lambda s: None)
+        else:
+            run_ranks(st, ws)
+        curves.append(curve(tmp_path / name))
+        bias = torch.load(tmp_path / name / "model.pt", weights_only=True)["logit_bias"]
+        assert float(bias) != -10.0  # trained away from its initial value
+    np.testing.assert_allclose(curves[1], curves[0], rtol=REL_TOL)
