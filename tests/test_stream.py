@@ -1,5 +1,6 @@
 """The shard stream (``mmfm train clmp --stream``): every sample once per epoch over ranks x workers,
-the windows of the in-memory loader, fsspec URLs (``file://``, ``memory://``), the CLI.
+the windows of the in-memory loader, fsspec URLs (``file://``, ``memory://``), WebDataset-style tar
+shards, the CLI.
 
 One small dataset simulated by the real writer (8 samples of 0.5 s in 4 shards, point clouds only)
 and a model contract of 0.4 s windows (3 windows per sample at a 0.05 s stride).
@@ -30,6 +31,7 @@ from training.clmp.stream import (
     load_stream_windows,
     windows_per_sample,
 )
+from training.clmp.tarshards import pack
 
 FAST = TraceOptions(density_per_m2={"person": 300.0, "default": 10.0}, max_bounces=1)
 STRIDE = 0.05
@@ -145,6 +147,33 @@ def test_fsspec_urls_stream_the_same_windows(dataset: Path, contract: dict):
     with pytest.raises(DatasetError, match=r"index\.json: missing"):
         ShardReader("memory://nowhere")
     mem.rm("/sim-copy", recursive=True)
+
+
+def test_tar_shards_stream_each_sample_once_with_the_same_windows(
+    dataset: Path, contract: dict, tmp_path: Path
+):
+    tars = tmp_path / "tars"
+    doc = pack(str(dataset), str(tars))
+    assert [t["samples"] for t in doc["tars"]] == [[0, 4], [1, 5], [2, 6], [3, 7]]
+    assert pack(str(dataset), "memory://tars-again") == doc  # deterministic bytes (sha256 listed)
+    fsspec.filesystem("memory").rm("/tars-again", recursive=True)
+    # 4 tars over 2 ranks x 2 workers: one tar each, every sample's windows once
+    got = _read_all(str(tars), contract, 2, 2, 0, holdout_every=0, shuffle_buffer=4)
+    assert Counter(s for _, s in got) == {k: 3 for k in range(NUM)}
+    by_rank = {r: {s for rr, s in got if rr == r} for r in (0, 1)}
+    assert not by_rank[0] & by_rank[1] and len(by_rank[0]) == 4
+    key = lambda i: (i["sample"], i["points"].tobytes())  # noqa: E731
+    plain = WindowStream([str(dataset)], contract, stride_s=STRIDE, holdout_every=0)
+    packed = WindowStream([tars.as_uri()], contract, stride_s=STRIDE, holdout_every=0)
+    assert sorted(map(key, packed)) == sorted(map(key, plain))
+    # a tar changed where the reader would not notice (a block appended after the archive's end)
+    # still fails its sha256 with verify=True
+    path = tars / doc["tars"][1]["name"]
+    path.write_bytes(path.read_bytes() + bytes(512))
+    assert len(list(WindowStream([str(tars)], contract, stride_s=STRIDE, holdout_every=0))) == 24
+    bad = WindowStream([str(tars)], contract, stride_s=STRIDE, holdout_every=0, verify=True)
+    with pytest.raises(DatasetError, match=r"shard-00001-of-00004\.tar: checksum mismatch"):
+        list(bad)
 
 
 def test_cli_trains_from_a_url_stream_and_resumes(

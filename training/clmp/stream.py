@@ -12,7 +12,10 @@ Per epoch, every training sample is read exactly once across all ranks and DataL
 1. the shards are put in an order drawn from ``(seed, epoch)`` (the same on every rank);
 2. the samples, in that shard order (index order within a shard), are dealt round-robin to the
    ``world_size x num_workers`` readers: reader ``rank * num_workers + worker`` takes samples
-   ``k`` with ``k % readers == reader`` (balanced to within one sample);
+   ``k`` with ``k % readers == reader`` (balanced to within one sample). A dataset packed into
+   WebDataset-style tar shards (:mod:`training.clmp.tarshards`, for object stores) is dealt by
+   whole tars instead, each read front to back by one reader (balanced when the number of tars is
+   a multiple of the readers; ranks stop an epoch together at the shortest);
 3. each reader cuts its samples into windows (:func:`sample_windows`, the cut of
    ``training.clmp.data.load_windows``) and shuffles them through a buffer of ``shuffle_buffer``
    windows with a generator seeded by ``(seed, epoch, rank, worker)``.
@@ -23,6 +26,7 @@ by :func:`load_stream_windows` (``select="heldout"``) for the held-out figures.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -31,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import fsspec
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
@@ -45,6 +50,7 @@ from runtime.dataset import (
 )
 from runtime.inference.window import points_window_arrays
 from training.clmp.data import WindowSet, holdout_mask, sample_activity
+from training.clmp.tarshards import TARS_FORMAT, TARS_NAME, iter_tar
 
 #: The arrays of a sample's ``.npz`` that CLMP reads (the rest, e.g. raw ADC, is skipped).
 POINT_ARRAYS = ("points", "points_offsets", "frame_times_s")
@@ -76,8 +82,6 @@ class ShardReader:
     """
 
     def __init__(self, root: str, *, verify: bool = False) -> None:
-        import fsspec
-
         self.root = str(root).rstrip("/")
         self.verify = verify
         try:
@@ -96,8 +100,17 @@ class ShardReader:
         ]
         self.shards = [str(s["name"]) for s in self.index["shards"]]
         self._manifests: dict[str, dict[str, Any]] = {}
+        self.tars: dict[str, dict[str, Any]] = {}  # shard -> its tars.json row (tar layout)
+        if self.fs.exists(f"{self.path}/{TARS_NAME}"):
+            doc = self._json(TARS_NAME)
+            if doc.get("format") != TARS_FORMAT:
+                raise DatasetError(
+                    f"{self.root}/{TARS_NAME}: format {doc.get('format')!r}, expected {TARS_FORMAT!r}"
+                )
+            self.tars = {str(t["shard"]): t for t in doc["tars"]}
 
-    def _bytes(self, rel: str) -> bytes:
+    def raw(self, rel: str) -> bytes:
+        """The bytes of file ``rel`` (relative to the root); :class:`DatasetError` naming it."""
         try:
             return self.fs.cat_file(f"{self.path}/{rel}")
         except FileNotFoundError:
@@ -107,15 +120,13 @@ class ShardReader:
 
     def _json(self, rel: str) -> Any:
         try:
-            return json.loads(self._bytes(rel).decode("utf-8"))
+            return json.loads(self.raw(rel).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DatasetError(f"{self.root}/{rel}: not valid JSON ({exc})") from None
 
     def _check(self, ref: SampleRef, name: str, data: bytes) -> None:
         if not self.verify:
             return
-        import hashlib
-
         if ref.shard not in self._manifests:
             self._manifests[ref.shard] = self._json(f"{ref.shard}/{MANIFEST_NAME}")
         want = self._manifests[ref.shard].get("files", {}).get(name, {}).get("sha256")
@@ -125,12 +136,39 @@ class ShardReader:
             )
 
     def read(self, ref: SampleRef) -> Sample:
-        """The sample's point clouds, truth JSON and captions (other arrays are not decoded)."""
-        where = f"{self.root}/{ref.shard}/{ref.stem}"
-        raw_json = self._bytes(f"{ref.shard}/{ref.stem}.json")
-        raw_npz = self._bytes(f"{ref.shard}/{ref.stem}.npz")
+        """One sample of a directory dataset (point clouds, truth JSON, captions; nothing else)."""
+        raw_json = self.raw(f"{ref.shard}/{ref.stem}.json")
+        raw_npz = self.raw(f"{ref.shard}/{ref.stem}.npz")
         self._check(ref, ref.stem + ".json", raw_json)
         self._check(ref, ref.stem + ".npz", raw_npz)
+        return self.decode(ref, raw_json, raw_npz, f"{self.root}/{ref.shard}/{ref.stem}")
+
+    def read_shard(self, shard: str, refs: Sequence[SampleRef]) -> Iterator[Sample]:
+        """The samples ``refs`` of one shard, in shard order: its tar read front to back (tar
+        layout, :mod:`training.clmp.tarshards`; ``verify`` checks the tar's sha256), or one sample
+        file pair after the other."""
+        if shard not in self.tars:
+            for ref in refs:
+                yield self.read(ref)
+            return
+        row = self.tars[shard]
+        where = f"{self.root}/{row['name']}"
+        wanted = {r.stem: r for r in refs}
+        try:
+            f = self.fs.open(f"{self.path}/{row['name']}", "rb")
+        except FileNotFoundError:
+            raise DatasetError(f"{where}: missing") from None
+        with f:
+            hashing = _HashingReader(f)
+            for stem, raw_json, raw_npz in iter_tar(hashing, where):
+                if stem in wanted:
+                    yield self.decode(wanted[stem], raw_json, raw_npz, f"{where}:{stem}")
+            if self.verify and hashing.finish() != row["sha256"]:
+                raise DatasetError(f"{where}: checksum mismatch (file corrupt or modified)")
+
+    @staticmethod
+    def decode(ref: SampleRef, raw_json: bytes, raw_npz: bytes, where: str) -> Sample:
+        """A :class:`Sample` from a sample's file bytes, decoding only :data:`POINT_ARRAYS`."""
         try:
             doc = json.loads(raw_json.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -142,6 +180,23 @@ class ShardReader:
             raise DatasetError(f"{where}.npz: unreadable .npz ({exc})") from None
         doc = {**doc, "arrays": {k: v for k, v in doc.get("arrays", {}).items() if k in arrays}}
         return decode_sample(ref.index, doc, arrays, where)  # type: ignore[arg-type]
+
+
+class _HashingReader:
+    """A read-only file wrapper that hashes what passes through (``finish`` reads to the end)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f, self.sha = f, hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.sha.update(data)
+        return data
+
+    def finish(self) -> str:
+        while self.read(1 << 20):
+            pass
+        return self.sha.hexdigest()
 
 
 def sample_windows(
@@ -285,26 +340,38 @@ class WindowStream(IterableDataset):
         """Number of samples one epoch streams over all ranks and workers."""
         return len(self.refs())
 
+    def units(self) -> list[tuple[int, str, list[SampleRef]]]:
+        """This epoch's reading units ``(reader number, shard, refs)`` in stream order: one sample
+        each for a directory dataset, one whole shard (its tar) each for a tar dataset."""
+        out: list[tuple[int, str, list[SampleRef]]] = []
+        for k, ref in self.refs():
+            if out and self.readers()[k].tars and out[-1][:2] == (k, ref.shard):
+                out[-1][2].append(ref)
+            else:
+                out.append((k, ref.shard, [ref]))
+        return out
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         readers_total = self.world_size * workers
         me = self.rank * workers + worker
-        mine = self.refs()[me::readers_total]
+        mine = self.units()[me::readers_total]
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker])
         buffer: list[dict[str, Any]] = []
-        for k, ref in mine:
+        for k, shard, refs in mine:
             reader = self.readers()[k]
-            for item in _window_items(reader.read(ref), self.contract, self.stride_s, reader.root):
-                if self.shuffle_buffer <= 1:
+            for sample in reader.read_shard(shard, refs):
+                for item in _window_items(sample, self.contract, self.stride_s, reader.root):
+                    if self.shuffle_buffer <= 1:
+                        yield item
+                        continue
+                    if len(buffer) < self.shuffle_buffer:
+                        buffer.append(item)
+                        continue
+                    j = int(rng.integers(len(buffer)))
+                    buffer[j], item = item, buffer[j]
                     yield item
-                    continue
-                if len(buffer) < self.shuffle_buffer:
-                    buffer.append(item)
-                    continue
-                j = int(rng.integers(len(buffer)))
-                buffer[j], item = item, buffer[j]
-                yield item
         for j in rng.permutation(len(buffer)):
             yield buffer[j]
 
@@ -349,7 +416,7 @@ def load_stream_windows(stream: WindowStream, limit: int | None = None) -> Windo
 def windows_per_sample(stream: WindowStream) -> int:
     """Windows the first stream sample with points gives (all samples of a dataset are as long)."""
     for k, ref in stream.refs()[:8]:
-        sample = stream.readers()[k].read(ref)
+        sample = next(stream.readers()[k].read_shard(ref.shard, [ref]))
         n = len(sample_windows(sample, stream.contract, stream.stride_s))
         if n:
             return n
