@@ -309,4 +309,6 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
     if args.model:
         out += ["--model", args.model]
     out += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    if args.stream:
+        out += ["--stream"]
     return out
