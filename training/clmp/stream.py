@@ -241,12 +241,12 @@ def _window_items(
 
 def select_samples(refs: Sequence[SampleRef], select: str, holdout_every: int) -> list[SampleRef]:
     """``"train"``: samples not held out; ``"heldout"``: only those; ``"all"``: every one."""
+    if select not in ("train", "heldout", "all"):
+        raise ValueError(f"unknown selection {select!r} (train, heldout, all)")
     if select == "all":
         return list(refs)
     held = holdout_mask(np.array([r.index for r in refs], dtype=np.int64), holdout_every)
     want = select == "heldout"
-    if select not in ("train", "heldout"):
-        raise ValueError(f"unknown selection {select!r} (train, heldout, all)")
     return [r for r, h in zip(refs, held, strict=True) if bool(h) == want]
 
 
@@ -269,7 +269,8 @@ class WindowStream(IterableDataset):
         holdout_every: samples held out as in ``training.clmp.data.holdout_mask`` (0: none).
         select: ``"train"`` (default), ``"heldout"`` or ``"all"``.
         shuffle_buffer: windows held for shuffling per reader (0 or 1: stream order).
-        verify: check sha256 of every file read against the shard manifests.
+        verify: check the sha256 of every file read against the shard manifests (of every tar
+            against ``tars.json``).
 
     Yields:
         dicts ``points`` float32 ``[T, P, 5]``, ``mask`` float32 ``[T, P]``, ``activity`` str,
