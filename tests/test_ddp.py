@@ -281,3 +281,22 @@ def test_siglip_two_ranks_match_one_process(tmp_path: Path, text_cache: Path) ->
         bias = torch.load(tmp_path / name / "model.pt", weights_only=True)["logit_bias"]
         assert float(bias) != -10.0  # trained away from its initial value
     np.testing.assert_allclose(curves[1], curves[0], rtol=REL_TOL)
+
+
+@pytest.mark.gpu
+def test_cuda_bf16_run_learns_and_loads_on_a_cpu(tmp_path: Path, text_cache: Path) -> None:
+    """On a GPU: the same loop on ``cuda:0`` with bf16 autocast; the checkpoint loads on a CPU."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from training.clmp.factory import load_checkpoint
+    from training.distributed import current
+
+    assert current("auto", "auto").precision == "bf16"
+    ws = windows(24)
+    st = settings(with_cache(tmp_path / "gpu", text_cache), 16, epochs=4)
+    st.device = "auto"
+    train_on(Split(train=ws, val=None), st, log=lambda s: None)
+    losses = curve(tmp_path / "gpu")
+    assert losses[-1] < losses[0]
+    model, _ = load_checkpoint(tmp_path / "gpu")
+    assert next(model.parameters()).device.type == "cpu"
