@@ -1,18 +1,20 @@
 """The daemon: starts its parts in a fixed, visible order, watches them, and stops them in reverse.
 
-Start order (each step logged as ``start i/6``)::
+Start order (each step logged as ``start i/7``)::
 
     1 config       the validated MmfmConfig (radars, sources, chirp profiles)
     2 event log    SQLite (runtime.eventlog.EventLog)
     3 activities   the CLMP encoder stage and the embedding log (opt-in: ``activities.enabled``)
-    4 publishers   MQTT (+ Home Assistant discovery), ZeroMQ, the web view (``web:``, needs the
-                   ``mmfm[web]`` extra); the state provider is set here
-    5 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
-    6 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
+    4 questions    the mm-LLM question service (``questions:``; needs the ``mmfm[llm]`` extra):
+                   the LLMs are loaded here, each answering in a thread of its own
+    5 publishers   MQTT (+ Home Assistant discovery), ZeroMQ, the web view (``web:``, needs the
+                   ``mmfm[web]`` extra); the state provider and the question service are set here
+    6 pipelines    one RadarPipeline per radar (capture -> DSP -> event engine threads)
+    7 watchdog     restarts stalled sources; hands periodic stats to the publishers; watches every
                    worker thread; ends the daemon when every source has ended
 
 Stop (SIGTERM/SIGINT set an event; :meth:`App.run` returns after :meth:`App.stop`): watchdog,
-pipelines (each radar goes offline), encoder stage, publishers (MQTT publishes offline and disconnects), event log.
+pipelines (each radar goes offline), encoder stage, question service, publishers (MQTT publishes offline and disconnects), event log.
 
 The daemon never runs on silently with a part missing. Every check the watchdog makes:
 
@@ -59,6 +61,7 @@ from runtime.sources.base import Source, SourceFactory
 
 if TYPE_CHECKING:
     from runtime.inference.stage import EncoderStage
+    from runtime.questions.service import QuestionService
 
 __all__ = ["App", "AppStartError"]
 
@@ -109,6 +112,7 @@ class App:
         self.event_log: EventLog | None = None
         self.encoder_stage: EncoderStage | None = None
         self.embedding_log: EmbeddingLog | None = None
+        self.questions: QuestionService | None = None
         self.pipelines: dict[str, RadarPipeline] = {}
         self._stop_event = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -132,6 +136,7 @@ class App:
             ("config", self._start_config),
             ("event log", self._start_event_log),
             ("activities", self._start_activities),
+            ("questions", self._start_questions),
             ("publishers", self._start_publishers),
             ("pipelines", self._start_pipelines),
             ("watchdog", self._start_watchdog),
@@ -217,6 +222,33 @@ class App:
             f"window {self.encoder_stage.window_s:g} s every {settings.stride_s:g} s{logged}"
         )
 
+    def _start_questions(self) -> str:
+        settings = self.config.questions
+        if settings is None:
+            return "off"
+        from runtime.questions.loader import load_answerers, text_query
+        from runtime.questions.service import QuestionService
+
+        answerers, described = load_answerers(settings)
+        query = None
+        if settings.window == "nearest" and self.config.activities.enabled:
+            query = text_query(self.config.activities.model)
+        self.questions = QuestionService(
+            settings,
+            answerers,
+            radars=list(self.config.enabled_radars),
+            event_log=self.event_log,
+            embedding_log=self.embedding_log,
+            state_provider=self.state,
+            query_vector=query,
+            on_events=self._on_events,
+        )
+        self.questions.start()
+        return (
+            f"{described}, {settings.instances} x {settings.n_threads} thread(s), "
+            f"queue {settings.queue}, {settings.per_client_per_minute}/min per client"
+        )
+
     def _start_publishers(self) -> str:
         if self._given_communicators is not None:
             comms = self._given_communicators
@@ -227,6 +259,9 @@ class App:
         described = []
         for comm in comms:
             comm.set_state_provider(self.state)
+            set_questions = getattr(comm, "set_question_service", None)
+            if set_questions is not None and self.questions is not None:
+                set_questions(self.questions)
             comm.start()
             self.communicators.append(comm)
             described.append(self._describe(comm))
@@ -238,6 +273,8 @@ class App:
         if self.encoder_stage is not None:
             options = tuple(self.encoder_stage.labels)
             radars = [dataclasses.replace(r, activity_labels=options) for r in radars]
+        if self.questions is not None:
+            radars = [dataclasses.replace(r, answers=True) for r in radars]
         comms: list[Communicator] = []
         if self.config.mqtt is not None:
             comms.append(MqttCommunicator(self.config.mqtt, radars))
@@ -402,6 +439,10 @@ class App:
             self.encoder_stage.stop(timeout)
             self.encoder_stage = None
             logger.info("stop: encoder stage")
+        if self.questions is not None:
+            self.questions.stop(timeout)
+            self.questions = None
+            logger.info("stop: question service")
         if self.communicators:
             for comm in reversed(self.communicators):
                 try:
@@ -485,6 +526,8 @@ class App:
             dead = check() if check is not None else []
             if dead:
                 self.fail(f"{comm.name}: thread(s) {', '.join(dead)} died and cannot restart")
+        if self.questions is not None:
+            self.questions.check_threads()
         stage = self.encoder_stage
         if stage is not None and not stage.alive and not self.stopping:
             self.fail("the encoder stage's thread died")
@@ -530,4 +573,5 @@ class App:
             "publishers": {c.name: c.stats() for c in self.communicators},
             "sink_errors": dict(self.sink_errors),
             "encoder": self.encoder_stage.stats() if self.encoder_stage is not None else None,
+            "questions": self.questions.stats() if self.questions is not None else None,
         }

@@ -298,6 +298,8 @@ class RadarInfo:
         zones: names of the radar's zones (one occupancy entity each).
         activity_labels: the activity labels when the encoder stage runs (the Home Assistant
             activity sensor's options); empty = activities off.
+        answers: the daemon answers questions about this radar (Home Assistant gets a "Last
+            answer" sensor; MQTT subscribes to its ask topic).
     """
 
     id: str
@@ -305,6 +307,7 @@ class RadarInfo:
     board: str = ""
     zones: tuple[str, ...] = field(default_factory=tuple)
     activity_labels: tuple[str, ...] = field(default_factory=tuple)
+    answers: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:
