@@ -27,6 +27,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.export",
     "mmfm.commands.models",
     "mmfm.commands.search",
+    "mmfm.commands.ask",
 )
 
 

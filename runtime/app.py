@@ -84,6 +84,25 @@ def _plain_factory(make: Callable[[], Source]) -> SourceFactory:
     return factory
 
 
+class _EmbeddingSink:
+    """Where the encoder stage's window embeddings go: the embedding log (if kept) and every
+    publisher that publishes embeddings (ZeroMQ's ``publish_embeddings``)."""
+
+    def __init__(self, log: EmbeddingLog | None, app: App) -> None:
+        self.log = log
+        self.app = app
+
+    def extend(self, rows: Sequence[Any]) -> None:
+        if self.log is not None:
+            self.log.extend(rows)
+        for comm in list(self.app.communicators):
+            publish = getattr(comm, "publish_embedding", None)
+            if publish is None:
+                continue
+            for t, radar, track, emb, label, conf in rows:
+                publish(radar, t, emb, track=track, label=label, confidence=conf)
+
+
 class App:
     """The mmfm daemon.
 
@@ -200,12 +219,15 @@ class App:
                 )
             except EventLogError as exc:
                 raise AppStartError(str(exc)) from exc
+        sink: Any = self.embedding_log
+        if self.config.zeromq is not None and self.config.zeromq.publish_embeddings:
+            sink = _EmbeddingSink(self.embedding_log, self)
         self.encoder_stage = EncoderStage(
             encoder,
             labels,
             prototypes,
             self._on_events,
-            embedding_log=self.embedding_log,
+            embedding_log=sink,
             stride_s=settings.stride_s,
             queue_size=settings.queue,
             min_points=settings.min_points,
@@ -230,6 +252,13 @@ class App:
         from runtime.questions.service import QuestionService
 
         answerers, described = load_answerers(settings)
+        wanted = getattr(answerers[0], "encoder_name", None)
+        stage = self.encoder_stage
+        if wanted is not None and stage is not None and stage.encoder.model.name != wanted:
+            raise AppStartError(
+                f"questions.model expects embeddings of the CLMP model {wanted!r}, but "
+                f"activities.model is {stage.encoder.model.name!r}: use the same encoder"
+            )
         query = None
         if settings.window == "nearest" and self.config.activities.enabled:
             query = text_query(self.config.activities.model)
@@ -262,6 +291,11 @@ class App:
             set_questions = getattr(comm, "set_question_service", None)
             if set_questions is not None and self.questions is not None:
                 set_questions(self.questions)
+            set_searcher = getattr(comm, "set_searcher", None)
+            if set_searcher is not None and self.embedding_log is not None:
+                from runtime.questions.search import Searcher
+
+                set_searcher(Searcher(self.embedding_log, self.config.activities.model))
             comm.start()
             self.communicators.append(comm)
             described.append(self._describe(comm))

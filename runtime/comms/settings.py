@@ -253,6 +253,11 @@ class ZeroMqSettings(BaseModel):
     linger_s: float = Field(
         default=0.5, ge=0, description="time given to unsent messages when the publisher stops [s]"
     )
+    publish_embeddings: bool = Field(
+        default=False,
+        description="also publish every window embedding of the encoder stage on "
+        "<prefix>/<radar>/embedding/ (about 3 kB of JSON per window; needs activities)",
+    )
 
     @field_validator("pub_endpoint", "request_endpoint")
     @classmethod

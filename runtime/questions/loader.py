@@ -6,7 +6,6 @@ Kept apart from :mod:`runtime.questions.service` so that the service imports no 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,16 +40,11 @@ def load_answerers(settings: QuestionSettings) -> tuple[list[Any], str]:
     from runtime.llm.answer import Answerer  # llama.cpp: loaded only when questions are on
 
     folder = model_dir(settings)
-    kwargs: dict[str, Any] = {"n_threads": settings.n_threads}
-    params = inspect.signature(Answerer).parameters
-    if settings.gguf is not None:
-        for name in ("gguf", "gguf_path", "base_gguf"):
-            if name in params:
-                kwargs[name] = Path(settings.gguf).expanduser()
-                break
-        else:
-            raise ValueError("questions.gguf: this mmfm's Answerer takes no explicit GGUF path")
-    answerers = [Answerer(folder, **kwargs) for _ in range(settings.instances)]
+    gguf = None if settings.gguf is None else Path(settings.gguf).expanduser()
+    answerers = [
+        Answerer(folder, n_threads=settings.n_threads, gguf_path=gguf)
+        for _ in range(settings.instances)
+    ]
     what = f"mm-LLM {folder}" if folder is not None else "base LLM without radar tokens"
     return answerers, what
 

@@ -54,7 +54,7 @@ class QuestionSettings(BaseModel):
         description="questions waiting for a free LLM; beyond this the asker gets a busy reply",
     )
     max_tokens: int = Field(
-        default=64, ge=1, le=1024, title="Answer length", description="most tokens in an answer"
+        default=64, ge=1, le=512, title="Answer length", description="most tokens in an answer"
     )
     max_question_chars: int = Field(
         default=MAX_QUESTION_CHARS,
