@@ -23,7 +23,7 @@ from conftest import REPO
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 
-from runtime.comms.ask_client import ask_mqtt
+from runtime.comms.ask_client import AskError, ask_mqtt
 from runtime.comms.mqtt import MqttCommunicator
 from runtime.comms.settings import MqttSettings, RadarInfo
 from runtime.eventlog import EventLog
@@ -302,3 +302,43 @@ def test_mmfm_ask_cli_over_mqtt(broker: MosquittoBroker, answerer: Any, tmp_path
     finally:
         comm.stop()
         service.stop()
+
+
+def test_the_example_acl_lets_only_listed_users_ask(
+    tmp_path: Path, answerer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = {"mmfm": "daemon-pw", "panel": "panel-pw", "guest": "guest-pw"}
+    b = MosquittoBroker(tmp_path, users=users)
+    acl = REPO / "runtime" / "examples" / "mosquitto.acl"
+    with b.conf_path.open("a", encoding="utf-8") as f:
+        f.write(f"acl_file {acl}\n")
+    monkeypatch.setenv("MMFM_TEST_DAEMON_PW", "daemon-pw")
+    with b:
+        log = EventLog(tmp_path / "events.db")
+        settings = MqttSettings(
+            port=b.port,
+            client_id="mmfm-acl",
+            username="mmfm",
+            password_env="MMFM_TEST_DAEMON_PW",
+            stats_interval_s=0,
+        )
+        comm = MqttCommunicator(settings, RADARS)
+        service = QuestionService(
+            QuestionSettings(max_tokens=4), [answerer], radars=["living"], event_log=log
+        )
+        comm.set_question_service(service)
+        service.start()
+        comm.start(wait=True, timeout=5)
+        try:
+            comm.set_available("living", True)
+            url = f"mqtt://127.0.0.1:{b.port}"
+            monkeypatch.setenv("MMFM_MQTT_PASSWORD", "panel-pw")
+            reply = ask_mqtt(url.replace("//", "//panel@"), "Is anyone here?", timeout=60)
+            assert reply["status"] == "ok" and reply["radar"] == "living"
+            monkeypatch.setenv("MMFM_MQTT_PASSWORD", "guest-pw")
+            with pytest.raises(AskError, match="no answer"):
+                ask_mqtt(url.replace("//", "//guest@"), "Is anyone here?", timeout=3)
+            assert service.stats()["asked"] == 1  # the guest's question never reached the daemon
+        finally:
+            comm.stop()
+            service.stop()
