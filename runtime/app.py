@@ -112,6 +112,8 @@ class App:
             ``config.zeromq`` (tests, embedding).
         sources: radar id -> a callable returning a fresh, unopened source; replaces that radar's
             configured source (``mmfm demo`` plugs the simulator's virtual radar in here).
+        clock: the time questions are asked at [s since the epoch] (default ``time.time``;
+            ``mmfm demo`` faster than real time passes its scene clock, the frames' time base).
     """
 
     def __init__(
@@ -120,8 +122,10 @@ class App:
         *,
         communicators: Sequence[Communicator] | None = None,
         sources: Mapping[str, Callable[[], Source]] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
+        self._clock = clock or time.time
         self._given_communicators = list(communicators) if communicators is not None else None
         self._sources = dict(sources or {})
         unknown = set(self._sources) - set(config.enabled_radars)
@@ -271,6 +275,7 @@ class App:
             state_provider=self.state,
             query_vector=query,
             on_events=self._on_events,
+            clock=self._clock,
         )
         self.questions.start()
         return (
