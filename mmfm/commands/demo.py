@@ -41,6 +41,7 @@ through ``runtime.comms.console.ConsolePublisher``, a publisher beside MQTT.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import queue
 import socket
@@ -377,7 +378,10 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
     if config.mqtt is not None:
         from runtime.comms.mqtt import MqttCommunicator
 
-        comms.append(MqttCommunicator(config.mqtt, config.radar_infos()))
+        infos = config.radar_infos()
+        if config.questions is not None:  # Home Assistant's "Last answer" sensor
+            infos = [dataclasses.replace(r, answers=True) for r in infos]
+        comms.append(MqttCommunicator(config.mqtt, infos))
     zmq_comm = None
     if config.questions is not None:
         from runtime.comms.settings import ZeroMqSettings
@@ -438,6 +442,9 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
                 break
             time.sleep(0.05)
         if zmq_comm is not None and zmq_comm.request_address and llm is not None:
+            # the stream has ended: stop the radar (its watchdog would restart the finished fake)
+            # and let the daemon's logs, encoder stage and question service answer
+            pipeline.stop()
             _print_ready(console, notes, events, scene_time, float("inf"))
             answered = _ask_questions(zmq_comm.request_address, demo, n_frames * period, llm)
     except AppStartError as exc:
@@ -534,7 +541,7 @@ def _print_ready(
             continue
         e = item[1]
         events.append(e)
-        if e.type == "tracks":
+        if e.type in ("tracks", "answer"):  # answers are printed beside their question
             continue
         t = scene_time(e.time)
         line = (
