@@ -25,9 +25,9 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.train",
     "mmfm.commands.eval",
     "mmfm.commands.export",
+    "mmfm.commands.ask",
     "mmfm.commands.models",
     "mmfm.commands.search",
-    "mmfm.commands.ask",
 )
 
 
