@@ -110,8 +110,8 @@ def _ask(args: Any) -> int:
     if args.capture:
         return _ask_capture(args)
     return _fail(
-        "nothing to ask: give --capture PATH (a recording, .bin + .cfg, RadHAR .txt, dataset), "
-        "or --mqtt URL / --zmq URL (a running daemon)"
+        "no capture: give --capture PATH (a recording, .bin + .cfg, RadHAR .txt, dataset), "
+        "or ask a running daemon with --mqtt URL or --zmq URL"
     )
 
 
