@@ -479,7 +479,11 @@ class App:
             self.encoder_stage = None
             logger.info("stop: encoder stage")
         if self.questions is not None:
-            self.questions.stop(timeout)
+            ended = self.questions.stop(timeout)
+            for answerer in self.questions.answerers if ended else []:  # the LLMs the app loaded
+                close = getattr(answerer, "close", None)
+                if close is not None:
+                    close()
             self.questions = None
             logger.info("stop: question service")
         if self.communicators:

@@ -249,9 +249,10 @@ class QuestionService:
         self._threads[i] = thread
         thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
         """Stop the workers (an answer being generated finishes its current token); questions
-        still waiting get an ``error`` reply."""
+        still waiting get an ``error`` reply. True when every worker thread has ended (only then
+        may the answerers be closed)."""
         self._stop.set()
         with self._cond:
             waiting = list(self._pending)
@@ -261,7 +262,9 @@ class QuestionService:
             self._finish(ticket, self._reply(ticket, "error", error="the daemon is stopping"))
         for thread in self._threads.values():
             thread.join(timeout)
+        ended = not any(t.is_alive() for t in self._threads.values())
         self._threads = {}
+        return ended
 
     def check_threads(self) -> list[str]:
         """Restart dead worker threads (the daemon's watchdog calls this); nothing stays dead."""
