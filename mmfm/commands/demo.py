@@ -588,6 +588,14 @@ def _summary(
             f"p99 {lat['p99']:.1f} ms (frames with events: p50 {ev_lat.get('p50', 0):.1f}, "
             f"p99 {ev_lat.get('p99', 0):.1f} ms)"
         )
+    enc = stats.get("encoder")
+    if enc:
+        ms = enc.get("encode_ms", {})
+        print(
+            f"  encoder:  {enc['embedded']} windows embedded ({enc['dropped']} dropped, "
+            f"{enc['skipped_sparse']} too sparse), p50 {ms.get('p50', 0):.1f} ms, p99 "
+            f"{ms.get('p99', 0):.1f} ms per window; {enc['events']} activity events"
+        )
     if use_mqtt:
         mq = stats.get("publishers", {}).get("mqtt", {})
         print(f"  mqtt:     {mq.get('sent', mq.get('published', '?'))} messages published")
