@@ -319,6 +319,8 @@ class App:
             clock=self._clock,
         )
         self.questions.start()
+        for i in range(settings.instances):  # llama.cpp's threads inherit it
+            lower_priority(f"llm-{i}", BACKGROUND_NICE)
         return (
             f"{described}, {settings.instances} x {settings.n_threads} thread(s), "
             f"queue {settings.queue}, {settings.per_client_per_minute}/min per client"
