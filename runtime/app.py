@@ -320,7 +320,7 @@ class App:
         )
         self.questions.start()
         for i in range(settings.instances):  # llama.cpp's threads inherit it
-            lower_priority(f"llm-{i}", BACKGROUND_NICE)
+            lower_priority(f"llm-{i}", settings.nice)
         return (
             f"{described}, {settings.instances} x {settings.n_threads} thread(s), "
             f"queue {settings.queue}, {settings.per_client_per_minute}/min per client"

@@ -38,6 +38,14 @@ class QuestionSettings(BaseModel):
         title="LLM threads",
         description="llama.cpp CPU threads per LLM (keep cores free for the radar pipeline)",
     )
+    nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        title="LLM priority",
+        description="how much nicer (lower CPU priority) the LLM threads run than the radar "
+        "pipeline (Linux, per thread): 0 = the same; 10 = they get what the frame path leaves",
+    )
     instances: int = Field(
         default=1,
         ge=1,
