@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", action="store_true", help="run the CLMP encoder stage too")
     ap.add_argument("--llm", action="store_true", help="answer questions all along (llama.cpp)")
     ap.add_argument("--llm-threads", type=int, default=1, help="llama.cpp threads (default 1)")
-    ap.add_argument("--llm-nice", type=int, default=10, help="the LLM threads' nice (10)")
+    ap.add_argument("--llm-nice", type=int, default=5, help="the LLM threads' nice (5)")
     ap.add_argument("--llm-model", help="mm-LLM model (default: the base LLM, no radar tokens)")
     ap.add_argument("--answer-tokens", type=int, default=48, help="tokens per answer (48)")
     args = ap.parse_args(argv)

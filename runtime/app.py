@@ -73,7 +73,7 @@ MQTT_CONNECT_WAIT_S = 2.0
 
 #: How much nicer (lower CPU priority) the background threads run than the radar pipeline: the
 #: encoder stage and the LLMs take what the frame path leaves (Linux: per-thread nice values).
-BACKGROUND_NICE = 10
+BACKGROUND_NICE = 5
 
 
 def lower_priority(thread_name: str, nice: int) -> int:

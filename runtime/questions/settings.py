@@ -39,12 +39,13 @@ class QuestionSettings(BaseModel):
         description="llama.cpp CPU threads per LLM (keep cores free for the radar pipeline)",
     )
     nice: int = Field(
-        default=10,
+        default=5,
         ge=0,
         le=19,
         title="LLM priority",
         description="how much nicer (lower CPU priority) the LLM threads run than the radar "
-        "pipeline (Linux, per thread): 0 = the same; 10 = they get what the frame path leaves",
+        "pipeline (Linux, per thread): 0 = the same; 5 = about a third of a core's share when "
+        "the CPU is contended; 19 = only what everything else leaves",
     )
     instances: int = Field(
         default=1,
