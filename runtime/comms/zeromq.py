@@ -29,7 +29,7 @@ object per message, ``{"type": ...}``, and answers one JSON object:
   done; with ``"stream": true`` a DEALER client first gets ``{"type": "token", "text": piece}``
   messages as the answer streams (a REQ client only ever gets the final reply, REQ allows one).
   The rate-limit key is ``client``, else the peer's ZeroMQ identity.
-* ``{"type": "search", "text": "...", "since": "24h" | seconds?, "k": 10?, "radar": id?}` (when
+* ``{"type": "search", "text": "...", "since": "24h" | seconds?, "k": 10?, "radar": id?}`` (when
   embeddings are logged) -> ``{"type": "search", "moments": [{"time", "radar", "track", "score",
   "label", "confidence"}, ...]}`` best first, like ``mmfm search``
 * anything else -> ``{"error": "unknown request type 'x'; known: state, ping, ..."}``
