@@ -103,11 +103,13 @@ class V5Asker:
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
         self.reply_topic = f"mmfm/reply/{client_id}"
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self.client.subscribe(self.reply_topic, qos=1)
-        time.sleep(0.3)
+        assert subscribed.wait(10), "no SUBACK"
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         corr = getattr(msg.properties, "CorrelationData", None)
@@ -271,6 +273,9 @@ def test_home_assistant_gets_a_last_answer_sensor(
     comm, service = make_daemon(broker, answerer, tmp_path)
     try:
         topic = "homeassistant/sensor/mmfm/living_last_answer/config"
+        deadline = time.monotonic() + 5  # the broker holds the discovery: a late joiner sees it
+        while comm.stats()["queued"] and time.monotonic() < deadline:
+            time.sleep(0.01)
         with Subscriber(broker.port, (topic,)) as sub:
             (msg,) = sub.wait_for(lambda ms: len(ms) >= 1)
         config = msg.json()
