@@ -150,7 +150,12 @@ def ask_mqtt(
         if radar is None:
             client.subscribe(f"{prefix}/+/available", qos=1)
             wait(lambda: box["subscribed"] >= 1, "no subscription")
-            time.sleep(0.3)  # the retained availability arrives right after the SUBACK
+            # the retained availability follows the SUBACK: wait for the first, then the rest
+            first = time.monotonic() + min(2.0, max(0.0, deadline - time.monotonic()))
+            with cond:
+                while not box["available"] and time.monotonic() < first:
+                    cond.wait(0.05)
+            time.sleep(0.2)
             with cond:
                 online = sorted(r for r, p in box["available"].items() if p == b"online")
                 known = sorted(box["available"])
