@@ -7,7 +7,8 @@ An artifact is a directory written by ``mmfm export onnx`` (``exporters.onnx``):
 Optionally ``text_encoder.onnx`` (+ int8) and ``tokenizer.json``: the text tower, for label sets chosen on
 the hub. An mm-LLM model (kind ``mmllm``, written by ``mmfm export llm`` / ``exporters.gguf``) holds
 ``projector.onnx`` (``embedding [batch, D]`` -> ``soft_tokens [batch, K, E]``), optionally
-``adapter.gguf`` (a llama.cpp LoRA adapter on the base GGUF) and its card (base model sha256, CLMP
+``adapter.gguf`` (a llama.cpp LoRA adapter on the base GGUF) and/or ``model.gguf`` (the base with the
+LoRA merged, card key ``merged``) and its card (base model sha256, CLMP
 encoder name, context version, instruction line); :func:`load_mmllm` loads one. ``card.json`` names every file with its sha256 (``"files"``), the input contract, the embedding size,
 the zero-shot logit scale, the label sets whose text prototypes ship with it, and the training card it
 was exported from. Loading verifies all of it and refuses anything that does not match with one
@@ -301,9 +302,10 @@ def _check_mmllm_card(card_path: Path, card: dict[str, Any]) -> None:
     base = card["base_model"]
     if not isinstance(base.get("file"), str) or not isinstance(base.get("sha256"), str):
         raise ModelError(f"{card_path}: base_model needs 'file' and 'sha256' strings")
-    adapter = card.get("adapter")
-    if adapter is not None and not isinstance(adapter, str):
-        raise ModelError(f"{card_path}: 'adapter' must be a file name or null")
+    for role in ("adapter", "merged"):
+        value = card.get(role)
+        if value is not None and not isinstance(value, str):
+            raise ModelError(f"{card_path}: {role!r} must be a file name or null")
     instruction = card.get("instruction")
     if instruction is not None and not isinstance(instruction, str):
         raise ModelError(f"{card_path}: 'instruction' must be a string or null")
@@ -315,8 +317,9 @@ def _used_files(card: dict[str, Any]) -> list[tuple[str, str]]:
     """``[(role, file name)]`` of every file the runtime loads from a model of this card."""
     if card["kind"] == KIND_MMLLM:
         used = [("projector", card["projector"])]
-        if card.get("adapter"):
-            used.append(("adapter", card["adapter"]))
+        for role in ("adapter", "merged"):
+            if card.get(role):
+                used.append((role, card[role]))
         return used
     return [(role, name) for role, name in card["encoders"].items()]
 
@@ -478,7 +481,7 @@ def _check_projector(file: Path, card: dict[str, Any]) -> None:
 
 
 def _check_gguf_adapter(file: Path) -> None:
-    """A LoRA adapter file starts with the GGUF magic (llama.cpp checks the rest when it loads)."""
+    """A LoRA adapter (or merged model) file starts with the GGUF magic (llama.cpp checks the rest when it loads)."""
     with file.open("rb") as fh:
         magic = fh.read(4)
     if magic != b"GGUF":
@@ -536,8 +539,9 @@ def verify_dir(path: Path, origin: str = "path") -> ModelArtifact:
     _check_files(path, card)
     if card["kind"] == KIND_MMLLM:
         _check_projector(path / card["projector"], card)
-        if card.get("adapter"):
-            _check_gguf_adapter(path / card["adapter"])
+        for role in ("adapter", "merged"):
+            if card.get(role):
+                _check_gguf_adapter(path / card[role])
         return ModelArtifact(path=path, card=card, origin=origin)
     for name in card["encoders"].values():
         _check_encoder(path / name, card)

@@ -207,3 +207,45 @@ def test_recording_made_by_the_recorder(capsys: pytest.CaptureFixture[str], tmp_
     doc = json.loads(out)
     assert doc["capture_kind"] == "recording" and doc["frames"] == 4
     assert doc["now"] == pytest.approx(100.3)
+
+
+def test_simulated_dataset_sample(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from test_dataset import FAST, tiny_cfg_text
+
+    from sim.dataset.writer import GenerateSpec, generate
+
+    cfg = tmp_path / "tiny.cfg"
+    cfg.write_text(tiny_cfg_text(), encoding="utf-8")
+    spec = GenerateSpec(
+        num=1, seed=11, radar=str(cfg), window_s=0.5, outputs=("adc", "points"), trace=FAST
+    )
+    generate(tmp_path / "ds", spec, num_shards=1)
+    rc, out, err = ask(
+        capsys, "Is anyone here?", "--capture", str(tmp_path / "ds"), "--json", "--max-tokens", "2"
+    )
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["capture_kind"] == "dataset" and doc["frames"] == 10  # 0.5 s at 20 frames/s
+    assert doc["now"] == pytest.approx(0.95)
+    rc, out, err = ask(
+        capsys, "Is anyone here?", "--capture", str(tmp_path / "ds"), "--sample", "5"
+    )
+    assert rc == 1 and out == "" and "--sample 5: " in err and err.count("\n") == 1
+
+
+def test_ask_imports_no_torch(tmp_path: Path) -> None:
+    """The edge path: `mmfm ask` runs on onnxruntime + llama.cpp alone (DESIGN.md)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mmfm.cli import main; "
+        f"rc = main(['ask', 'Is anyone here?', '--capture', {str(EXAMPLE_BIN)!r}, '--json', "
+        "'--max-tokens', '1', '--threads', '1']); "
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "NO-TORCH 0"

@@ -146,6 +146,24 @@ def test_export_writes_a_verified_model(exported: tuple[Path, MLPProjector]) -> 
         np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
+def test_int8_projector(tmp_path: Path, exported: tuple[Path, MLPProjector]) -> None:
+    proj = write_checkpoint(tmp_path / "ckpt", lora=False)
+    out = export_mmllm(tmp_path / "ckpt", tmp_path / "m8", int8=True)
+    card = load_mmllm(out).card
+    assert card["projector_precision"]["precision"] == "int8"
+    assert card["projector_precision"]["min_cosine"] >= 0.995
+    fp32 = exported[0] / "projector.onnx"
+    assert (out / "projector.onnx").stat().st_size < fp32.stat().st_size / 2
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(out / "projector.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).normal(size=(4, 256)).astype(np.float32)
+    (got,) = sess.run(["soft_tokens"], {"embedding": x})
+    with torch.no_grad():
+        ref = proj(torch.from_numpy(x)).numpy()
+    assert got.shape == (4, K, 640) and cosine(got.ravel(), ref.ravel()) > 0.999
+
+
 def test_tampered_or_mismatched_models_are_refused(
     exported: tuple[Path, MLPProjector], tmp_path: Path
 ) -> None:
@@ -266,3 +284,26 @@ def test_bad_checkpoints_and_adapters_are_refused(tmp_path: Path, gguf: Path) ->
     write_lora_gguf(tmp_path / "ok", tmp_path / "llama.gguf", architecture="llama")
     with pytest.raises(LLMError, match="could not load this LoRA adapter"):
         LlamaEngine(gguf, n_ctx=64, lora_path=tmp_path / "llama.gguf")
+
+
+@pytest.mark.slow  # writes and hashes a 290 MB GGUF: ~35 s on a loaded 2-core machine
+def test_merged_gguf_matches_base_plus_adapter(
+    exported: tuple[Path, MLPProjector], gguf: Path, tmp_path: Path
+) -> None:
+    """--merged: the base GGUF with the LoRA merged (Q8_0 where adapted) runs alone and gives the
+    logits of base + adapter."""
+    write_checkpoint(tmp_path / "ckpt")
+    out = export_mmllm(tmp_path / "ckpt", tmp_path / "m", merged_from=gguf)
+    card = load_mmllm(out).card
+    assert card["merged"] == "model.gguf" and "model.gguf" in card["files"]
+    soft = np.random.default_rng(0).normal(0, 0.03, (K, 640)).astype(np.float32)
+    segs = chat_segments("Is anyone sitting?", soft_tokens=soft, context="Now: 1 person.")
+    with Answerer(out, gguf_path=gguf, n_ctx=256) as ans:
+        assert ans.engine.path == out / "model.gguf" and ans.engine.lora_path is None
+        merged = ans.engine.feed(segs)
+    with LlamaEngine(gguf, n_ctx=256, lora_path=exported[0] / "adapter.gguf") as eng:
+        adapted = eng.feed(segs)
+    with LlamaEngine(gguf, n_ctx=256) as eng:
+        base = eng.feed(segs)
+    assert cosine(merged, adapted) > 0.999
+    assert cosine(merged, adapted) > cosine(merged, base)

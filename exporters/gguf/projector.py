@@ -125,13 +125,11 @@ def export_projector(
     """Export ``model`` to ONNX at ``path`` and check it against torch with onnxruntime.
 
     Returns:
-        The largest absolute difference between torch and onnxruntime on a random batch of 5.
+        The largest absolute difference between torch and onnxruntime on 16 random embeddings.
 
     Raises:
         ProjectorExportError: wrong output shape, or onnxruntime disagrees by more than 1e-4.
     """
-    import onnxruntime as ort
-
     model = model.eval()
     gen = torch.Generator().manual_seed(0)
     example = torch.nn.functional.normalize(torch.randn(_TRACE_BATCH, in_dim, generator=gen), dim=1)
@@ -155,16 +153,42 @@ def export_projector(
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             do_constant_folding=True,
         )
-    check = torch.nn.functional.normalize(torch.randn(5, in_dim, generator=gen), dim=1)
+    err, _ = compare_with_torch(model, path, in_dim=in_dim)
+    return err
+
+
+def compare_with_torch(
+    model: nn.Module, path: str | Path, *, in_dim: int, min_cosine: float | None = None
+) -> tuple[float, float]:
+    """Run the ONNX file and ``model`` on 16 random unit embeddings.
+
+    Returns:
+        ``(largest absolute difference, smallest cosine between matching soft tokens)``.
+
+    Raises:
+        ProjectorExportError: shapes differ, or (``min_cosine`` None) the difference exceeds 1e-4
+            of the output scale, or the smallest cosine is under ``min_cosine``.
+    """
+    import onnxruntime as ort
+
+    gen = torch.Generator().manual_seed(1)
+    check = torch.nn.functional.normalize(torch.randn(16, in_dim, generator=gen), dim=1)
     with torch.no_grad():
-        ref = model(check).numpy()
+        ref = model.eval()(check).numpy()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     (out,) = session.run([OUTPUT_NAME], {INPUT_NAME: check.numpy().astype(np.float32)})
+    if out.shape != ref.shape:
+        raise ProjectorExportError(f"{path}: onnxruntime output {list(out.shape)} != {ref.shape}")
     err = float(np.max(np.abs(out - ref)))
-    if out.shape != ref.shape or not err <= 1e-4 * max(1.0, float(np.max(np.abs(ref)))):
+    a, b = out.reshape(-1, out.shape[-1]), ref.reshape(-1, ref.shape[-1])
+    cos = np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)).clip(1e-12)
+    worst = float(cos.min())
+    if min_cosine is None and not err <= 1e-4 * max(1.0, float(np.max(np.abs(ref)))):
+        raise ProjectorExportError(f"{path}: onnxruntime differs from torch by {err:.3g}")
+    if min_cosine is not None and not worst >= min_cosine:
         raise ProjectorExportError(
-            f"{path}: onnxruntime output {list(out.shape)} differs from torch by {err:.3g}"
+            f"{path}: soft tokens differ from torch (smallest cosine {worst:.4f} < {min_cosine})"
         )
-    return err
+    return err, worst

@@ -70,6 +70,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--no-adapter", action="store_true", help="leave the LoRA out (projector only)")
     g.add_argument(
+        "--int8",
+        action="store_true",
+        help="projector weights in int8 (~4x smaller; refused if a soft token drifts from torch's "
+        "below cosine 0.995)",
+    )
+    g.add_argument(
+        "--merged",
+        action="store_true",
+        help="also write model.gguf: the base GGUF with the LoRA merged (Q8_0 where adapted, "
+        "~290 MB: for a user model directory, not for models/); the runtime then runs it alone",
+    )
+    g.add_argument(
         "--no-check",
         action="store_true",
         help="skip the llama.cpp load-and-generate check (the sha256/shape checks still run)",
@@ -166,7 +178,7 @@ def _llm(args: Any) -> int:
 
     from exporters.gguf import export_mmllm
     from exporters.gguf.mmllm import base_model_of, read_checkpoint_card
-    from runtime.llm import BASE_MODEL_FILE, BASE_MODEL_SHA256
+    from runtime.llm import BASE_MODEL_FILE, BASE_MODEL_SHA256, base_model_path
     from runtime.models import load_mmllm
 
     ckpt = Path(args.model)
@@ -182,7 +194,13 @@ def _llm(args: Any) -> int:
                 f"({BASE_MODEL_SHA256[:12]}...)"
             )
         path = export_mmllm(
-            ckpt, args.out, name=args.name, encoder=args.encoder, adapter=not args.no_adapter
+            ckpt,
+            args.out,
+            name=args.name,
+            encoder=args.encoder,
+            adapter=not args.no_adapter,
+            int8=args.int8,
+            merged_from=base_model_path() if args.merged else None,
         )
         artifact = load_mmllm(path)
         sample = None if args.no_check else _generate_check(path)

@@ -11,6 +11,8 @@ An mm-LLM model directory (kind ``mmllm``, ``mmfm export llm``; verified by
   ``[batch, K, 640]`` in the units of Gemma's token-embedding table (run with onnxruntime here; the
   engine multiplies them by ``sqrt(640)``);
 - ``adapter.gguf`` (optional): a LoRA adapter loaded by llama.cpp at scale 1.0 on the base GGUF;
+- ``model.gguf`` (optional, card key ``merged``): the base GGUF with the LoRA merged in; when
+  present it is run alone (no adapter, no base GGUF);
 - ``card.json``: the base model's sha256, the CLMP encoder it expects (``encoder``), the context
   layout version and the instruction line the model was trained with.
 
@@ -85,6 +87,7 @@ class Answerer:
         self.model: ModelArtifact | None = None
         self._projector: Any = None
         adapter: Path | None = None
+        merged: Path | None = None
         card_instruction: str | None = None
         if model_dir is not None:
             self.model = load_mmllm(model_dir)
@@ -102,14 +105,15 @@ class Answerer:
                     f"runtime writes layout {CONTEXT_VERSION!r} (re-train or update mmfm)"
                 )
             self._projector = _projector_session(self.model.path / card["projector"], n_threads)
-            if card.get("adapter"):
+            if card.get("merged"):  # the base with the LoRA merged in: run it alone
+                merged = self.model.path / card["merged"]
+            elif card.get("adapter"):
                 adapter = self.model.path / card["adapter"]
             card_instruction = card.get("instruction")
         self.instruction = instruction if instruction is not None else card_instruction
         self.sampling = sampling or SamplingSettings()
-        self.engine = LlamaEngine(
-            base_model_path(gguf_path), n_threads=n_threads, n_ctx=n_ctx, lora_path=adapter
-        )
+        gguf = merged if merged is not None else base_model_path(gguf_path)
+        self.engine = LlamaEngine(gguf, n_threads=n_threads, n_ctx=n_ctx, lora_path=adapter)
 
     # ------------------------------------------------------------------ facts
     @property
@@ -178,6 +182,11 @@ class Answerer:
             embedding: the CLMP window embedding float ``[256]`` most relevant to the question, or
                 None (no radar tokens).
             max_tokens: most tokens generated (1..MAX_ANSWER_TOKENS).
+
+        Returns:
+            An iterator of text pieces. llama.cpp is used (and its lock held) from the first
+            ``next()`` until the iterator ends: exhaust it or ``close()`` it (one question at a
+            time per Answerer; other callers wait on the lock).
 
         Raises:
             ValueError: at call time (before any generation) for an empty or over-long question,
