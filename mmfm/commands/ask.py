@@ -1,5 +1,7 @@
-"""`mmfm ask`: ask the mm-LLM a question about a capture, offline.
+"""`mmfm ask`: ask the mm-LLM a question about a capture (offline) or a running daemon.
 
+    mmfm ask "How many people are in the room?" --mqtt mqtt://hub.local:1883 --radar living
+    mmfm ask "Did anyone fall in the last hour?" --zmq tcp://127.0.0.1:5557
     mmfm ask "Is anyone in the room?" --capture runtime/examples/two_people_iwr1843.bin
     mmfm ask "What is she doing?" --capture rec/ --model mmllm-default --json
     mmfm ask "How many people came in?" --capture data/sim --sample 3     # a simulated sample
@@ -23,8 +25,12 @@ installed; without one the base model answers from the context alone (said on st
 ``--json`` prints one object instead of the stream. Bad input (no capture, an empty or over-long
 question, an unknown capture format, a refused model) is one line on stderr, exit 1.
 
-Other question sources (a daemon over MQTT / ZeroMQ) plug in beside ``--capture``: see
-:func:`register` and :func:`_ask`.
+A running daemon (a ``questions:`` section in its YAML) is asked with ``--mqtt
+mqtt://[USER@]HOST[:PORT][/PREFIX]`` (on ``<prefix>/<radar>/ask`` with an MQTT 5 response topic;
+password from ``$MMFM_MQTT_PASSWORD``; without ``--radar`` the one radar online is used) or ``--zmq
+tcp://HOST:PORT`` (its ``zeromq.request_endpoint``); the answer streams as it comes, ``--json``
+prints the daemon's final reply, ``--timeout`` bounds the wait. Exit status 0 answered; 1 refused
+(too long, too frequent, busy), failed or no reply in time.
 """
 
 from __future__ import annotations
@@ -64,6 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--stride", type=float, default=0.5, help="a CLMP window every this many seconds [s]"
     )
+    d = p.add_argument_group("question to a running daemon")
+    d.add_argument(
+        "--mqtt", metavar="URL", help="ask over MQTT: mqtt://[USER@]HOST[:PORT][/PREFIX]"
+    )
+    d.add_argument("--zmq", metavar="URL", help="ask over ZeroMQ: tcp://HOST:PORT")
+    d.add_argument("--radar", help="the radar asked about (MQTT default: the one online)")
+    d.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="wait this long (default 60 s)"
+    )
     m = p.add_argument_group("model")
     m.add_argument("--model", help="mm-LLM model name or directory (default: mmllm-default)")
     m.add_argument(
@@ -87,9 +102,55 @@ def _ask(args: Any) -> int:
         check_question(args.question)
     except ValueError as exc:
         return _fail(str(exc))
+    given = [o for o in ("capture", "mqtt", "zmq") if getattr(args, o)]
+    if len(given) > 1:
+        return _fail(f"give one of --capture, --mqtt, --zmq (got --{' and --'.join(given)})")
+    if args.mqtt or args.zmq:
+        return _ask_daemon(args)
     if args.capture:
         return _ask_capture(args)
-    return _fail("no capture: give --capture PATH (a recording, .bin + .cfg, RadHAR .txt, dataset)")
+    return _fail(
+        "no capture: give --capture PATH (a recording, .bin + .cfg, RadHAR .txt, dataset), "
+        "or ask a running daemon with --mqtt URL or --zmq URL"
+    )
+
+
+# ---------------------------------------------------------------------- a running daemon
+def _ask_daemon(args: Any) -> int:
+    """Ask the daemon over MQTT or ZeroMQ (``runtime.comms.ask_client``); stream the answer."""
+    from runtime.comms.ask_client import AskError, ask_mqtt, ask_zmq
+
+    if args.timeout <= 0:
+        return _fail("--timeout must be positive")
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        if args.json:
+            return
+        piece = piece if streamed else piece.lstrip()
+        streamed.append(piece)
+        print(piece, end="", flush=True)
+
+    try:
+        if args.mqtt:
+            reply = ask_mqtt(
+                args.mqtt, args.question, radar=args.radar, timeout=args.timeout, on_token=on_token
+            )
+        else:
+            reply = ask_zmq(
+                args.zmq, args.question, radar=args.radar, timeout=args.timeout, on_token=on_token
+            )
+    except AskError as exc:
+        if streamed:
+            print()
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(reply))
+    elif reply.get("status") == "ok":
+        print("" if streamed else str(reply.get("answer", "")))
+    if reply.get("status") != "ok":
+        return _fail(f"{reply.get('status', 'error')}: {reply.get('error', reply)}")
+    return 0
 
 
 # ---------------------------------------------------------------------- the capture
