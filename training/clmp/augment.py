@@ -3,7 +3,8 @@
 Works on ``points [B, T, P, 5]`` (x, y, z [m], v [m/s], snr [dB]) and ``mask [B, T, P]`` in torch, per
 window (every window draws its own strengths):
 
-- mounting and placement: rotation about the vertical axis, shift along boresight and in height;
+- mounting and placement: rotation about the vertical axis (and a tilt), shift along boresight and
+  in height (a tripod or shelf radar from 0.1 m to 1.9 m sees the body at other heights);
 - point dropout (detections missed) and whole-slot dropout (frames lost: lower or uneven frame rate);
 - position and velocity jitter (range/angle/Doppler resolution and noise);
 - SNR offset and scale (another board, gain, CFAR threshold);
@@ -11,6 +12,13 @@ window (every window draws its own strengths):
   detected, and near-radar DC points (leakage at a few tens of centimetres, v = 0) - what a demo without
   static clutter removal reports, as in the RadHAR recordings;
 - ghost points: multipath images behind the body (longer range, the body's velocity).
+- (off in the default preset) a TI demo without static clutter removal: the reported velocity of a
+  fraction of the body's points is 0 (the zero-Doppler cell of static body parts, walls and leakage
+  wins the peak grouping), velocities quantised to a coarse Doppler bin, and elevation noise (a single
+  elevation pair of virtual antennas).
+
+Presets (:data:`AUGMENT_PRESETS`): ``default`` (as the first models were trained) and ``ti_static``
+(the TI-demo effects above plus more DC and clutter points, for boards reporting raw demo points).
 
 New points go into free (masked-out) places only, so the body's points are never overwritten.
 """
@@ -27,6 +35,7 @@ class AugmentConfig:
     """Strengths (maxima; each window draws uniformly below them)."""
 
     rotate_deg: float = 15.0
+    pitch_deg: float = 0.0  # tilt about the radar's x axis (mounting), per window U(-max, max)
     shift_y_m: float = 0.6
     shift_z_m: float = 0.25
     point_drop: float = 0.35
@@ -39,6 +48,11 @@ class AugmentConfig:
     clutter_prob: float = 0.8
     dc_max: int = 4
     ghost_max: int = 4
+    v_zero_max: float = 0.0  # fraction of points whose velocity reads 0 (per window U(0, max))
+    v_zero_prob: float = 0.0  # probability a window gets that velocity zeroing at all
+    v_quant_max_mps: float = 0.0  # Doppler bin: per window U(0, max) [m/s]; 0 = off
+    elev_noise_rad: float = 0.0  # elevation noise std, per window U(0, max) [rad]
+    dc_presence: float = 0.6  # probability a drawn DC point is reported in a slot
 
 
 def _insert(
@@ -79,6 +93,11 @@ def augment(
     x, y = pts[..., 0].clone(), pts[..., 1].clone()
     pts[..., 0] = x * torch.cos(ang) - y * torch.sin(ang)
     pts[..., 1] = x * torch.sin(ang) + y * torch.cos(ang)
+    if cfg.pitch_deg > 0:
+        tilt = torch.deg2rad(u(b, lo=-cfg.pitch_deg, hi=cfg.pitch_deg)).view(b, 1, 1)
+        y, z = pts[..., 1].clone(), pts[..., 2].clone()
+        pts[..., 1] = y * torch.cos(tilt) - z * torch.sin(tilt)
+        pts[..., 2] = y * torch.sin(tilt) + z * torch.cos(tilt)
     pts[..., 1] += u(b, lo=-cfg.shift_y_m, hi=cfg.shift_y_m).view(b, 1, 1)
     pts[..., 2] += u(b, lo=-cfg.shift_z_m, hi=cfg.shift_z_m).view(b, 1, 1)
     # jitter
@@ -89,6 +108,18 @@ def augment(
     # snr
     pts[..., 4] = pts[..., 4] * u(b, lo=1 - cfg.snr_scale, hi=1 + cfg.snr_scale).view(b, 1, 1)
     pts[..., 4] += u(b, lo=-cfg.snr_offset_db, hi=cfg.snr_offset_db).view(b, 1, 1)
+    # TI demo without clutter removal: elevation noise, coarse Doppler bins, zero-Doppler wins
+    if cfg.elev_noise_rad > 0:
+        r = pts[..., :3].norm(dim=-1)  # [B, T, P]
+        se = u(b, hi=cfg.elev_noise_rad).view(b, 1, 1)
+        pts[..., 2] += r * se * torch.randn(b, t, p, generator=gen)
+    if cfg.v_quant_max_mps > 0:
+        q = u(b, lo=0.02, hi=cfg.v_quant_max_mps).view(b, 1, 1)
+        pts[..., 3] = torch.round(pts[..., 3] / q) * q
+    if cfg.v_zero_max > 0:
+        frac = u(b, hi=cfg.v_zero_max).view(b, 1, 1) * (u(b) < cfg.v_zero_prob).view(b, 1, 1)
+        zero = torch.rand(b, t, p, generator=gen) < frac
+        pts[..., 3] = torch.where(zero, torch.zeros_like(pts[..., 3]), pts[..., 3])
     # dropout
     drop = u(b, hi=cfg.point_drop).view(b, 1, 1)
     m = m * (torch.rand(b, t, p, generator=gen) >= drop).float()
@@ -119,7 +150,9 @@ def augment(
         dc[..., 2] = u(b, t, kd, lo=-0.1, hi=0.1)
         dc[..., 4] = u(b, t, kd, lo=10.0, hi=35.0)
         n_dc = (u(b) * (kd + 1)).floor().view(b, 1, 1)
-        on = (torch.arange(kd).view(1, 1, kd) < n_dc) & (torch.rand(b, t, kd, generator=gen) < 0.6)
+        on = (torch.arange(kd).view(1, 1, kd) < n_dc) & (
+            torch.rand(b, t, kd, generator=gen) < cfg.dc_presence
+        )
         _insert(pts, m, dc, on)
     # ghosts: copies of body points pushed to longer range (multipath), same velocity
     kg = cfg.ghost_max
@@ -136,3 +169,21 @@ def augment(
         _insert(pts, m, g, on)
     pts = pts * m.unsqueeze(-1)
     return pts, m
+
+
+#: Named augmentation strengths (``TrainSettings.augment_preset``).
+AUGMENT_PRESETS: dict[str, AugmentConfig] = {
+    "default": AugmentConfig(),
+    "ti_static": AugmentConfig(
+        pitch_deg=10.0,
+        shift_z_m=0.9,
+        point_drop=0.7,
+        clutter_max=20,
+        dc_max=16,
+        dc_presence=0.8,
+        v_zero_max=1.0,
+        v_zero_prob=0.8,
+        v_quant_max_mps=0.7,
+        elev_noise_rad=0.3,
+    ),
+}

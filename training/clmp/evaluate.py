@@ -24,7 +24,7 @@ import torch
 
 from runtime.inference.window import frame_windows, point_window
 from runtime.sources.radhar import read_radhar
-from training.clmp.data import WindowSet, holdout_mask, load_windows
+from training.clmp.data import WindowSet, holdout_mask, load_saved_windows, load_windows
 from training.clmp.labels import activity_of_label
 from training.clmp.model import CLMP
 from training.clmp.sources import ModelSource, TorchSource
@@ -170,13 +170,20 @@ def mmfm_windows(
 def _load(
     root: str | Path, contract: dict[str, Any], stride_s: float | None, every: int
 ) -> WindowSet:
-    """Windows of a simulated dataset (stride None: back to back, one window length apart)."""
+    """Windows of a simulated dataset (stride None: back to back, one window length apart).
+
+    ``root`` may also be a ``.npz`` of prepared windows (``training.clmp.data.save_windows``, e.g. the
+    held-out windows of ``python -m training.clmp.recipe``), taken as they are.
+    """
     from runtime.dataset import DatasetError
 
     stride_s = float(contract["window_s"]) if stride_s is None else stride_s
     try:
-        ws = load_windows(root, contract, stride_s=stride_s)
-    except (DatasetError, ValueError, OSError) as exc:
+        if str(root).endswith(".npz") and Path(root).is_file():
+            ws = load_saved_windows(root, contract)
+        else:
+            ws = load_windows(root, contract, stride_s=stride_s)
+    except (DatasetError, ValueError, OSError, KeyError) as exc:
         raise EvalError(str(exc).splitlines()[0]) from None
     if every > 0:
         ws = ws.subset(np.flatnonzero(holdout_mask(ws.sample, every)))

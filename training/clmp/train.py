@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.clmp.augment import AugmentConfig, augment
+from training.clmp.augment import AUGMENT_PRESETS, augment
 from training.clmp.data import (
     CaptionSampler,
     TextCache,
@@ -66,6 +66,7 @@ class TrainSettings:
     holdout_every: int = 10
     prompt_prob: float = 0.5
     augment: bool = True
+    augment_preset: str = "default"  # training.clmp.augment.AUGMENT_PRESETS
     seed: int = 0
     threads: int = 1
     command: str = ""
@@ -265,7 +266,7 @@ def train_on(
             pts = torch.from_numpy(split.train.points[idx])
             msk = torch.from_numpy(split.train.mask[idx])
             if settings.augment:
-                pts, msk = augment(pts, msk, gen, AugmentConfig())
+                pts, msk = augment(pts, msk, gen, AUGMENT_PRESETS[settings.augment_preset])
             caps, pos = sampler.draw(idx, rng)
             outp = model(pts, msk, cache.get(caps))
             loss = loss_fn(
