@@ -4,7 +4,7 @@ Works on ``points [B, T, P, 5]`` (x, y, z [m], v [m/s], snr [dB]) and ``mask [B,
 window (every window draws its own strengths):
 
 - mounting and placement: rotation about the vertical axis (and a tilt), shift along boresight and
-  in height (a tripod or shelf radar from 0.1 m to 1.9 m sees the body at other heights);
+  in height (a radar from the floor to 2 m high sees the body at other heights);
 - point dropout (detections missed) and whole-slot dropout (frames lost: lower or uneven frame rate);
 - position and velocity jitter (range/angle/Doppler resolution and noise);
 - SNR offset and scale (another board, gain, CFAR threshold);
@@ -14,8 +14,8 @@ window (every window draws its own strengths):
 - ghost points: multipath images behind the body (longer range, the body's velocity).
 - (off in the default preset) a TI demo without static clutter removal: the reported velocity of a
   fraction of the body's points is 0 (the zero-Doppler cell of static body parts, walls and leakage
-  wins the peak grouping), velocities quantised to a coarse Doppler bin, and elevation noise (a single
-  elevation pair of virtual antennas).
+  wins the peak grouping), velocities quantised to a coarse Doppler bin, and elevation noise or a lost
+  elevation (one elevation pair of virtual antennas: phase ambiguity puts points far above or below).
 
 Presets (:data:`AUGMENT_PRESETS`): ``default`` (as the first models were trained) and ``ti_static``
 (the TI-demo effects above plus more DC and clutter points, for boards reporting raw demo points).
@@ -52,6 +52,9 @@ class AugmentConfig:
     v_zero_prob: float = 0.0  # probability a window gets that velocity zeroing at all
     v_quant_max_mps: float = 0.0  # Doppler bin: per window U(0, max) [m/s]; 0 = off
     elev_noise_rad: float = 0.0  # elevation noise std, per window U(0, max) [rad]
+    elev_garble_max: float = 0.0  # fraction of points (per window U(0, max)) whose elevation is
+    # lost: drawn uniformly in +-elev_garble_deg (phase ambiguity of a single elevation baseline)
+    elev_garble_deg: float = 60.0
     dc_presence: float = 0.6  # probability a drawn DC point is reported in a slot
 
 
@@ -113,6 +116,15 @@ def augment(
         r = pts[..., :3].norm(dim=-1)  # [B, T, P]
         se = u(b, hi=cfg.elev_noise_rad).view(b, 1, 1)
         pts[..., 2] += r * se * torch.randn(b, t, p, generator=gen)
+    if cfg.elev_garble_max > 0:
+        r = pts[..., :3].norm(dim=-1)  # [B, T, P]
+        horiz = pts[..., :2].norm(dim=-1).clamp(min=1e-6)
+        el = torch.deg2rad(u(b, t, p, lo=-cfg.elev_garble_deg, hi=cfg.elev_garble_deg))
+        lost = torch.rand(b, t, p, generator=gen) < u(b, hi=cfg.elev_garble_max).view(b, 1, 1)
+        scale = torch.where(lost, r * torch.cos(el) / horiz, torch.ones_like(r))
+        pts[..., 0] = pts[..., 0] * scale
+        pts[..., 1] = pts[..., 1] * scale
+        pts[..., 2] = torch.where(lost, r * torch.sin(el), pts[..., 2])
     if cfg.v_quant_max_mps > 0:
         q = u(b, lo=0.02, hi=cfg.v_quant_max_mps).view(b, 1, 1)
         pts[..., 3] = torch.round(pts[..., 3] / q) * q
@@ -176,14 +188,15 @@ AUGMENT_PRESETS: dict[str, AugmentConfig] = {
     "default": AugmentConfig(),
     "ti_static": AugmentConfig(
         pitch_deg=10.0,
-        shift_z_m=0.9,
-        point_drop=0.7,
-        clutter_max=20,
-        dc_max=16,
+        shift_z_m=1.0,
+        point_drop=0.5,
+        clutter_max=32,
+        dc_max=24,
         dc_presence=0.8,
         v_zero_max=1.0,
         v_zero_prob=0.8,
         v_quant_max_mps=0.7,
         elev_noise_rad=0.3,
+        elev_garble_max=0.6,
     ),
 }
