@@ -7,6 +7,7 @@ makes an encoder blind to the radar's own DC points, and `mmfm eval retrieval` r
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from training.clmp.data import load_saved_windows, save_windows
 from training.clmp.evaluate import retrieval
 from training.clmp.factory import build_model
 from training.clmp.kinematic import kinematic_windows
+from training.clmp.model import CLMP
 from training.clmp.recipe import RECIPES, run
 from training.clmp.window_stats import window_stats
 
@@ -73,8 +75,11 @@ def test_ti_static_augmentation_zeroes_velocities_and_adds_near_points():
 def test_range_gate_ignores_points_near_the_radar():
     torch.manual_seed(0)
     gated = build_model("clmp_points_v2").eval()
-    plain = build_model("clmp_points_s").eval()
-    plain.load_state_dict(gated.state_dict())  # same weights; only the config's gate differs
+    assert gated.config["point_encoder"]["min_range_m"] == 0.4
+    cfg = copy.deepcopy(gated.config)
+    cfg["point_encoder"]["min_range_m"] = 0.0
+    plain = CLMP(cfg).eval()
+    plain.load_state_dict(gated.state_dict())  # same weights; only the gate differs
     t, p = gated.input_contract["frames"], gated.input_contract["max_points"]
     g = torch.Generator().manual_seed(1)
     pts = torch.zeros(2, t, p, 5)
