@@ -136,3 +136,36 @@ def test_smoke_recipe_runs_from_nothing_and_reuses_its_windows(tmp_path):
         tmp_path / "train-radhar.npz", build_model(recipe.model).input_contract
     )
     np.testing.assert_array_equal(first.points, again.points)
+
+
+class _ClassOracle:
+    """An encoder that knows each window's class (the first point's x) and each text's class (its
+    first word): retrieval must then count every paraphrase of the right class as a hit."""
+
+    name, kind, card = "oracle", "test", {}
+
+    def __init__(self, contract: dict) -> None:
+        self.input_contract = contract
+
+    def embed(self, points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.eye(3, dtype=np.float32)[points[:, 0, 0, 0].astype(int)]
+
+    def embed_texts(self, texts) -> np.ndarray:
+        return np.eye(3, dtype=np.float32)[[int(t.split()[0]) for t in texts]]
+
+
+def test_retrieval_counts_any_true_caption_of_a_window(tmp_path):
+    from training.clmp.data import WindowSet
+
+    contract = build_model("clmp_points_tiny").input_contract
+    t, p = contract["frames"], contract["max_points"]
+    n = 12
+    pts = np.zeros((n, t, p, 5), np.float32)
+    pts[:, 0, 0, 0] = np.arange(n) % 3
+    caps = [[f"{k % 3} a", f"{k % 3} b", f"{k % 3} c"] for k in range(n)]
+    ws = WindowSet(pts, np.ones((n, t, p), np.float32), ["a"] * n, caps, np.arange(n), ["x"] * n)
+    path = tmp_path / "w.npz"
+    save_windows(ws, path, contract)
+    res = retrieval(_ClassOracle(contract), path, pool=n)
+    assert res["radar_to_text"]["R@1"] == 1.0
+    assert res["text_to_radar"]["R@1"] == 1.0

@@ -88,7 +88,7 @@ RECIPES: dict[str, Recipe] = {
         radhar_samples=300,
         home_samples=300,
         heldout_samples=240,
-        epochs=8,
+        epochs=14,
         batch_size=128,
     ),
     "smoke": Recipe(
@@ -290,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", required=True, help="work directory (windows, ckpt/)")
     ap.add_argument("--recipe", default="clmp-points-v2", choices=sorted(RECIPES))
+    ap.add_argument("--ship", help="exported model directory to finish (see ship())")
+    ap.add_argument("--real", help="with --ship: RadHAR class folders to measure zero-shot on")
     ap.add_argument(
         "--step",
         default="all",
