@@ -74,17 +74,28 @@ class Recipe:
     threads: int = 1
 
     def digest(self) -> str:
-        """Short hash of everything that shapes the windows (not the training settings)."""
-        keys = ("model", "radhar_samples", "home_samples", "heldout_samples", "sample_s")
-        keys += ("stride_s", "seed", "frame_step")
-        blob = json.dumps({k: getattr(self, k) for k in keys}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """Short hash of everything that shapes the windows (the input contract, not the model)."""
+        keys = ("radhar_samples", "home_samples", "heldout_samples", "sample_s", "stride_s")
+        keys += ("seed", "frame_step")
+        spec = {k: getattr(self, k) for k in keys}
+        spec["contract"] = build_model(self.model).input_contract
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 RECIPES: dict[str, Recipe] = {
     "clmp-points-v2": Recipe(
         name="clmp-points-v2",
         model="clmp_points_v2",
+        radhar_samples=300,
+        home_samples=300,
+        heldout_samples=240,
+        epochs=14,
+        batch_size=128,
+    ),
+    # ablation: the same, with an encoder blind to velocity (channel_scale v = 0)
+    "clmp-points-v2-novel": Recipe(
+        name="clmp-points-v2-novel",
+        model="clmp_points_v2_novel",
         radhar_samples=300,
         home_samples=300,
         heldout_samples=240,
