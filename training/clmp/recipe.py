@@ -244,7 +244,8 @@ def ship(recipe: Recipe, out: str | Path, artifact: str | Path, real: str | None
 
     ``artifact`` is what ``mmfm export onnx --model OUT/ckpt --out ARTIFACT`` wrote. Copies
     ``OUT/ckpt/{model.pt,card.json}`` to ``ARTIFACT/checkpoint/`` (for new labels and LoRA), and adds
-    to ``ARTIFACT/card.json``: ``reproduce`` (the commands, in order) and ``metrics`` (the held-out
+    to ``ARTIFACT/card.json``: ``reproduce`` (the commands, in order), ``source`` (the repository's
+    commit: the windows depend on the simulator's code) and ``metrics`` (the held-out
     figures of ``OUT/ckpt/heldout.json``; with ``real``, the zero-shot accuracy of the exported int8
     and fp32 encoders on those RadHAR recordings: measured, never trained or tuned on).
     """
@@ -289,9 +290,27 @@ def ship(recipe: Recipe, out: str | Path, artifact: str | Path, real: str | None
         "--real ../shared/realdata/radhar-fewshot",
     ]
     card["metrics"] = metrics
+    card["source"] = _git_head()
     (art / "card.json").write_text(json.dumps(card, indent=2) + "\n", "utf-8")
     verify_dir(art)
     return metrics
+
+
+def _git_head() -> str | None:
+    """The repository's commit (the windows depend on the simulator's code), None outside git."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"git {out.stdout.strip()}"
 
 
 def main(argv: list[str] | None = None) -> int:
