@@ -102,6 +102,17 @@ RECIPES: dict[str, Recipe] = {
         epochs=14,
         batch_size=128,
     ),
+    # ablation: the same, with the first models' augmentation (no TI-demo effects)
+    "clmp-points-v2-defaug": Recipe(
+        name="clmp-points-v2-defaug",
+        model="clmp_points_v2",
+        radhar_samples=300,
+        home_samples=300,
+        heldout_samples=240,
+        epochs=14,
+        batch_size=128,
+        augment_preset="default",
+    ),
     "smoke": Recipe(
         name="smoke",
         model="clmp_points_tiny",
