@@ -23,11 +23,20 @@ alone (receive + decode, no DSP) with an unpaced sender, in frames/s and as a mu
 
 Targets (issue 5): p99 <= 100 ms, under one core, <= 300 MB RSS.
 
+With ``--encoder`` the CLMP encoder stage runs too (activities on the shipped model, int8, embeddings
+logged), and with ``--llm`` the question service (Gemma 3 270M in llama.cpp, ``--llm-threads``
+threads; the base model, or ``--llm-model`` an mm-LLM) answers one question after another for the
+whole measurement (each ``--answer-tokens`` tokens): the issue-14 run. It then also reports the
+encoder stage's time per window and drops, the questions' time to first token and answer time
+(p50/p99), and checks p99 frame -> event <= 100 ms while questions are answered and RSS <= 700 MB
+(the LLM's weights are mapped into this process).
+
 Run (from the repository root; needs mosquitto)::
 
     .venv/bin/python benchmarks/bench_daemon.py                  # 60 s at 20 frames/s + 5 s ingest
     .venv/bin/python benchmarks/bench_daemon.py --duration 15    # quick
     .venv/bin/python benchmarks/bench_daemon.py --soak 3600 --sample-s 30   # one-hour soak: MB/hour
+    .venv/bin/python benchmarks/bench_daemon.py --duration 30 --encoder --llm   # encoder + LLM
 
 ``--soak SECONDS`` runs the daemon that long instead, sampling RSS every ``--sample-s`` and reporting
 the memory growth (least-squares slope after the first 10 % of the run, MB/hour) beside the figures
@@ -199,7 +208,49 @@ def ingest_only(seconds: float) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------- the daemon
-def run_daemon(duration: float, warmup: float, sample_s: float, soak: bool) -> dict[str, object]:
+def _extra_sections(args: argparse.Namespace | None) -> str:
+    """The YAML of the encoder stage and the question service, as the flags ask."""
+    if args is None:
+        return ""
+    text = ""
+    if args.encoder:
+        text += "activities: {enabled: true, labels: home}\n"
+    if args.llm:
+        model = "null" if args.llm_model is None else f'"{args.llm_model}"'
+        text += (
+            f"questions: {{model: {model}, n_threads: {args.llm_threads}, nice: {args.llm_nice}, "
+            f"max_tokens: {args.answer_tokens}, per_client_per_minute: 10000, queue: 1}}\n"
+        )
+    return text
+
+
+QUESTIONS = (
+    "How many people are in the room?",
+    "Did anyone fall in the last hour?",
+    "What is the person doing right now?",
+    "Is anyone lying on the floor?",
+)
+
+
+def _asker(app: object, stop: threading.Event, answered: list[float]) -> None:
+    """Ask the daemon's question service one question after another until ``stop``."""
+    service = app.questions  # type: ignore[attr-defined]
+    i = 0
+    while not stop.is_set():
+        ticket = service.ask(QUESTIONS[i % len(QUESTIONS)], client="bench")
+        reply = ticket.wait(300)
+        if reply is not None and reply.ok:
+            answered.append(time.monotonic())
+        i += 1
+
+
+def run_daemon(
+    duration: float,
+    warmup: float,
+    sample_s: float,
+    soak: bool,
+    args: argparse.Namespace | None = None,
+) -> dict[str, object]:
     from broker import MosquittoBroker, Subscriber, have_mosquitto
 
     from runtime.app import App
@@ -237,7 +288,7 @@ radars:
     events:
       tracking: {{birth_min_points: 3, cluster_min_points: 2}}
       tracks_period_s: 0.05
-"""
+""" + _extra_sections(args)
     cfg = parse_config(text, source="bench.yaml", env={})
     from runtime.log import setup_logging
 
@@ -272,9 +323,18 @@ radars:
                 raise RuntimeError("no frame from the fake DCA1000 within 60 s")
             time.sleep(0.1)
         time.sleep(warmup)
+        asking = threading.Event()
+        answered: list[float] = []
+        asker = None
+        if app.questions is not None:
+            asker = threading.Thread(target=_asker, args=(app, asking, answered), daemon=True)
+            asker.start()
+            while app.questions.stats()["answering"] == 0:  # measure while the LLM works
+                time.sleep(0.01)
         with lock:
             received.clear()
         s0 = pipe.stats()
+        q0 = app.questions.stats() if app.questions is not None else None
         t0, cpu0 = time.monotonic(), time.process_time()
         next_sample = t0
         while True:
@@ -291,6 +351,11 @@ radars:
         cpu = time.process_time() - cpu0
         s1 = pipe.stats()
         publishers = {c.name: c.stats() for c in app.communicators}
+        encoder = app.encoder_stage.stats() if app.encoder_stage is not None else None
+        questions = app.questions.stats() if app.questions is not None else None
+        if questions is not None and q0 is not None:
+            questions["answered_in_window"] = questions["answered"] - q0["answered"]
+        asking.set()
     finally:
         app.stop()
         sub.stop()
@@ -315,6 +380,8 @@ radars:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_samples": rss_samples,
         "mqtt": publishers.get("mqtt", {}),
+        "encoder": encoder,
+        "questions": questions,
     }
 
 
@@ -346,12 +413,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-s", type=float, default=5.0, help="ingest-only measurement [s]")
     ap.add_argument("--soak", type=float, default=0.0, help="soak mode: run this long [s]")
     ap.add_argument("--sample-s", type=float, default=10.0, help="RSS sample period [s]")
+    ap.add_argument("--encoder", action="store_true", help="run the CLMP encoder stage too")
+    ap.add_argument("--llm", action="store_true", help="answer questions all along (llama.cpp)")
+    ap.add_argument("--llm-threads", type=int, default=1, help="llama.cpp threads (default 1)")
+    ap.add_argument("--llm-nice", type=int, default=5, help="the LLM threads' nice (5)")
+    ap.add_argument("--llm-model", help="mm-LLM model (default: the base LLM, no radar tokens)")
+    ap.add_argument("--answer-tokens", type=int, default=48, help="tokens per answer (48)")
     args = ap.parse_args(argv)
     soak = args.soak > 0
     duration = args.soak if soak else args.duration
     print(f"bench_daemon: {PROFILE} (3 TX x 4 RX x 128 loops x 256 samples) at 20 frames/s")
     print(f"  CPUs: {os.cpu_count()}, measuring {duration:g} s after {args.warmup:g} s warm-up")
-    d = run_daemon(duration, args.warmup, args.sample_s, soak)
+    d = run_daemon(duration, args.warmup, args.sample_s, soak, args)
     ingest = ingest_only(args.ingest_s)
 
     lat, elat = d["latency"], d["event_latency"]
@@ -409,6 +482,31 @@ def main(argv: list[str] | None = None) -> int:
         ("RSS <= 300 MB", d["peak_rss_mb"] <= 300.0, f"{d['peak_rss_mb']:.0f} MB peak"),
         ("keeps up with 20 frames/s", fps >= 19.0, f"{fps:.2f} frames/s"),
     ]
+    enc, qs = d["encoder"], d["questions"]
+    if enc is not None:
+        ms = enc.get("encode_ms", {})
+        print(
+            f"  encoder stage: {enc['embedded']} windows embedded, {enc['dropped']} dropped, "
+            f"{enc['skipped_sparse']} sparse; time per window p50 {ms.get('p50')} ms, p99 "
+            f"{ms.get('p99')} ms; activity events {enc['events']}"
+        )
+    if qs is not None:
+        ttft, total = qs.get("ttft_ms", {}), qs.get("answer_ms", {})
+        print(
+            f"  questions: {qs['answered_in_window']} answered in the window ({qs['answered']} in "
+            f"all, {qs['busy']} busy, {qs['errors']} errors); time to first token p50 "
+            f"{ttft.get('p50')} ms, p99 {ttft.get('p99')} ms; answer time p50 {total.get('p50')} "
+            f"ms, p99 {total.get('p99')} ms ({args.answer_tokens} tokens max, "
+            f"{args.llm_threads} thread(s))"
+        )
+    if enc is not None or qs is not None:
+        checks = [c for c in checks if not c[0].startswith("RSS")]
+        checks.append(
+            ("RSS <= 700 MB (encoder + LLM)", d["peak_rss_mb"] <= 700.0,
+             f"{d['peak_rss_mb']:.0f} MB peak")
+        )  # fmt: skip
+        if qs is not None:
+            checks[0] = ("p99 latency <= 100 ms while answering", p99 <= 100.0, f"{p99:.1f} ms")
     for name, ok, value in checks:
         print(f"  [{'ok' if ok else 'MISS'}] {name}: {value}")
     if soak:

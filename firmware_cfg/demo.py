@@ -46,9 +46,30 @@ class DemoConfig(BaseModel):
         default_factory=lambda: CfarConfig(averaging=CfarAveraging.CA, window_len=4, guard_len=2),
         description="cfarCfg direction 1",
     )
+    doppler_cfar: bool = Field(
+        default=True,
+        description="CFAR along Doppler too (SDK 2.x/3.x); the xWR14xx SDK 1.x demo runs it along "
+        "range only (its cfarCfg has no direction)",
+    )
     multi_obj_beamforming: bool = Field(default=True, description="report a 2nd azimuth peak")
     multi_obj_threshold: float = Field(
         default=0.5, ge=0, le=1, description="2nd peak must exceed this fraction of the 1st"
+    )
+    multi_obj_on_magnitude: bool = Field(
+        default=False,
+        description="multi_obj_threshold compares azimuth-FFT magnitudes (xWR14xx SDK 1.x: the "
+        "HWA's magnitude output), not powers",
+    )
+    range_bin_limits: tuple[int, int] | None = Field(
+        default=None,
+        description="peakGrouping startRangeIdx/endRangeIdx: the xWR14xx SDK 1.x demo drops "
+        "detections outside these range bins (None: all bins)",
+    )
+    angle_fft_size: int | None = Field(
+        default=None,
+        gt=1,
+        description="the demo's azimuth FFT size, the peak taken at an FFT bin without "
+        "interpolation (xWR14xx SDK 1.x: 64); None: a fine grid with parabolic refinement",
     )
     clutter_removal: bool = Field(default=False, description="subtract the per-chirp mean (static)")
     azimuth_fov_deg: tuple[float, float] = Field(default=(-90.0, 90.0), description="aoaFovCfg")

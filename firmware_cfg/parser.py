@@ -549,6 +549,8 @@ def _build_demo(
             rng, dop = _int(cmd, off + 1, ctx) == 1, _int(cmd, off + 2, ctx) == 1
             cfar[0] = cfar[0].model_copy(update={"peak_grouping": rng})
             cfar[1] = cfar[1].model_copy(update={"peak_grouping": dop})
+            if dialect == "1.x":  # MmwDemo_peakGrouping: minRangeIdx <= rangeIdx <= maxRangeIdx
+                fields["range_bin_limits"] = (_int(cmd, 3, ctx), _int(cmd, 4, ctx))
         elif cmd.name == "guiMonitor":
             v = [_int(cmd, i, ctx) for i in range(off, off + 6)]
             fields.update(
@@ -583,6 +585,10 @@ def _build_demo(
                 complex(vals[i], vals[i + 1]) for i in range(1, len(vals), 2)
             )
     fields["cfar_range"], fields["cfar_doppler"] = cfar[0], cfar[1]
+    if dialect == "1.x":
+        # xWR14xx SDK 1.x demo (HWA): range-direction CFAR only, a 64-point azimuth FFT read at its
+        # peak bin, and multiObjBeamForming's threshold on the HWA's magnitude output
+        fields.update(doppler_cfar=False, angle_fft_size=64, multi_obj_on_magnitude=True)
     try:
         return DemoConfig(**fields)
     except ValidationError as exc:

@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "mmfm.commands.train",
     "mmfm.commands.eval",
     "mmfm.commands.export",
+    "mmfm.commands.ask",
     "mmfm.commands.models",
     "mmfm.commands.search",
 )

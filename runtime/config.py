@@ -41,6 +41,7 @@ from pydantic import (
 from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg
 from runtime.comms.settings import MqttSettings, RadarInfo, ZeroMqSettings
 from runtime.events.settings import EventSettings, Mounting
+from runtime.questions.settings import QuestionSettings
 from runtime.sources.registry import SOURCE_TYPES, SourceSettings
 from runtime.web.settings import WebSettings
 
@@ -452,6 +453,12 @@ class MmfmConfig(BaseModel):
         default_factory=ActivitySettings,
         title="Activities",
         description="learned activity events and the embedding log (opt-in)",
+    )
+    questions: QuestionSettings | None = Field(
+        default=None,
+        title="Questions",
+        description="answer questions with the mm-LLM over MQTT, ZeroMQ and the web view "
+        "(absent/null = off; needs the mmfm[llm] extra)",
     )
     logging: LoggingSettings = Field(
         default_factory=LoggingSettings, title="Logging", description="log level and format"

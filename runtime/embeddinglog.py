@@ -229,3 +229,48 @@ class EmbeddingLog(RetainedTable):
             for s, i in zip(scores[0], ids[0], strict=True)
             if i >= 0
         ]
+
+    def window(
+        self,
+        query: np.ndarray | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        radar: str | None = None,
+    ) -> tuple[float, np.ndarray] | None:
+        """One logged window and its embedding: the newest in the range, or (``query`` given) the
+        one most similar to ``query``.
+
+        Args:
+            query: float ``[D]`` or None (= the newest window).
+            since / until: ``since <= time < until`` [s since the epoch].
+            radar: only this radar.
+
+        Returns:
+            ``(time [s], embedding float32 [D])``, or None when no window is logged in the range.
+        """
+        where, args = [], []
+        for clause, arg in (("time >= ?", since), ("time < ?", until), ("radar = ?", radar)):
+            if arg is not None:
+                where.append(clause)
+                args.append(arg)
+        if query is not None:
+            best = self.search(query, k=1, since=since, until=until, radar=radar)
+            if not best:
+                return None
+            where.append("time = ?")
+            args.append(best[0].time)
+            where.append("radar = ?")
+            args.append(best[0].radar)
+        sql = "SELECT time, vector FROM embeddings"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY time DESC, id DESC LIMIT 1"
+        with self._lock:
+            try:
+                row = self._conn.execute(sql, args).fetchone()
+            except sqlite3.Error as e:
+                raise EventLogError(f"embedding log {self.path}: cannot read ({e})") from e
+        if row is None:
+            return None
+        return float(row[0]), np.frombuffer(row[1], dtype=np.float32).copy()

@@ -5,7 +5,11 @@ An artifact is a directory written by ``mmfm export onnx`` (``exporters.onnx``):
     DIR/encoder.onnx, DIR/encoder.int8.onnx, DIR/text_prototypes.npz, DIR/card.json
 
 Optionally ``text_encoder.onnx`` (+ int8) and ``tokenizer.json``: the text tower, for label sets chosen on
-the hub. ``card.json`` names every file with its sha256 (``"files"``), the input contract, the embedding size,
+the hub. An mm-LLM model (kind ``mmllm``, written by ``mmfm export llm`` / ``exporters.gguf``) holds
+``projector.onnx`` (``embedding [batch, D]`` -> ``soft_tokens [batch, K, E]``), optionally
+``adapter.gguf`` (a llama.cpp LoRA adapter on the base GGUF) and/or ``model.gguf`` (the base with the
+LoRA merged, card key ``merged``) and its card (base model sha256, CLMP
+encoder name, context version, instruction line); :func:`load_mmllm` loads one. ``card.json`` names every file with its sha256 (``"files"``), the input contract, the embedding size,
 the zero-shot logit scale, the label sets whose text prototypes ship with it, and the training card it
 was exported from. Loading verifies all of it and refuses anything that does not match with one
 :class:`ModelError` whose message names the file and says expected vs actual:
@@ -41,10 +45,14 @@ from runtime.checksums import sha256_file
 
 MODEL_FORMAT = "mmfm.model/1"
 KIND_POINTS = "clmp-points"
-KINDS = frozenset({KIND_POINTS})
+#: The mm-LLM's radar half: projector ONNX (+ a GGUF LoRA adapter) on top of the base GGUF.
+KIND_MMLLM = "mmllm"
+KINDS = frozenset({KIND_POINTS, KIND_MMLLM})
 CARD_FILE = "card.json"
 # Name of the model the daemon and `mmfm eval` use when none is given (shipped under models/).
 DEFAULT_MODEL = "clmp-default"
+#: Name of the mm-LLM model `mmfm ask` and the daemon use when none is given (shipped under models/).
+DEFAULT_MMLLM = "mmllm-default"
 _REQUIRED = {
     "format": str,
     "name": str,
@@ -54,6 +62,23 @@ _REQUIRED = {
     "logit_scale": (int, float),
     "label_sets": dict,
     "encoders": dict,
+    "training": dict,
+    "files": dict,
+}
+
+
+#: Keys of an ``mmllm`` card (``mmfm export llm``, ``exporters.gguf``) and their types.
+_REQUIRED_MMLLM = {
+    "format": str,
+    "name": str,
+    "kind": str,
+    "embedding_dim": int,
+    "num_soft_tokens": int,
+    "soft_token_dim": int,
+    "encoder": str,
+    "context_version": str,
+    "base_model": dict,
+    "projector": str,
     "training": dict,
     "files": dict,
 }
@@ -103,7 +128,7 @@ class ModelArtifact:
 
     @property
     def label_sets(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in self.card["label_sets"].items()}
+        return {k: list(v) for k, v in (self.card.get("label_sets") or {}).items()}
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -219,7 +244,8 @@ def _read_card(path: Path) -> dict[str, Any]:
         raise ModelError(f"{card_path}: a JSON object expected, got {type(card).__name__}")
     if card.get("format") != MODEL_FORMAT:
         raise ModelError(f"{card_path}: format {card.get('format')!r}, expected {MODEL_FORMAT!r}")
-    for key, kind in _REQUIRED.items():
+    required = _REQUIRED_MMLLM if card.get("kind") == KIND_MMLLM else _REQUIRED
+    for key, kind in required.items():
         if key not in card:
             raise ModelError(f"{card_path}: missing key {key!r}")
         if not isinstance(card[key], kind) or isinstance(card[key], bool):
@@ -230,6 +256,9 @@ def _read_card(path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{card_path}: kind {card['kind']!r} is not one this runtime loads ({', '.join(sorted(KINDS))})"
         )
+    if card["kind"] == KIND_MMLLM:
+        _check_mmllm_card(card_path, card)
+        return card
     scale = card["logit_scale"]
     if not (math.isfinite(scale) and scale > 0):
         raise ModelError(f"{card_path}: logit_scale {scale!r} is not a positive number")
@@ -265,6 +294,36 @@ def _check_shapes_of_card(card_path: Path, card: dict[str, Any]) -> None:
         raise ModelError(f"{card_path}: training.files is not an object")
 
 
+def _check_mmllm_card(card_path: Path, card: dict[str, Any]) -> None:
+    """The nested values of an ``mmllm`` card have the types and ranges the runtime expects."""
+    for key in ("embedding_dim", "num_soft_tokens", "soft_token_dim"):
+        if card[key] < 1:
+            raise ModelError(f"{card_path}: {key} {card[key]} is not positive")
+    base = card["base_model"]
+    if not isinstance(base.get("file"), str) or not isinstance(base.get("sha256"), str):
+        raise ModelError(f"{card_path}: base_model needs 'file' and 'sha256' strings")
+    for role in ("adapter", "merged"):
+        value = card.get(role)
+        if value is not None and not isinstance(value, str):
+            raise ModelError(f"{card_path}: {role!r} must be a file name or null")
+    instruction = card.get("instruction")
+    if instruction is not None and not isinstance(instruction, str):
+        raise ModelError(f"{card_path}: 'instruction' must be a string or null")
+    if not all(isinstance(v, str) for v in card["files"].values()):
+        raise ModelError(f"{card_path}: every value of 'files' must be a string")
+
+
+def _used_files(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """``[(role, file name)]`` of every file the runtime loads from a model of this card."""
+    if card["kind"] == KIND_MMLLM:
+        used = [("projector", card["projector"])]
+        for role in ("adapter", "merged"):
+            if card.get(role):
+                used.append((role, card[role]))
+        return used
+    return [(role, name) for role, name in card["encoders"].items()]
+
+
 def _check_files(path: Path, card: dict[str, Any]) -> None:
     card_path = path / CARD_FILE
     files = card["files"]
@@ -284,6 +343,13 @@ def _check_files(path: Path, card: dict[str, Any]) -> None:
                 f"{file}: sha256 mismatch (tampered with or replaced): card expects {expected}, "
                 f"file has {actual}"
             )
+    if card["kind"] == KIND_MMLLM:
+        for role, name in _used_files(card):
+            if name not in files:
+                raise ModelError(
+                    f"{card_path}: {role} file {name!r} is not listed (with its sha256) in 'files'"
+                )
+        return
     if not card["encoders"]:
         raise ModelError(f"{card_path}: 'encoders' names no encoder")
     used = [(role, name) for role, name in card["encoders"].items()]
@@ -386,6 +452,42 @@ def _check_text_encoder(file: Path, card: dict[str, Any]) -> None:
         )
 
 
+def _check_projector(file: Path, card: dict[str, Any]) -> None:
+    """An mm-LLM projector's metadata and shapes against its card: ``embedding [batch, D]`` ->
+    ``soft_tokens [batch, K, E]``."""
+    session = _session(file)
+    meta = session.get_modelmeta().custom_metadata_map
+    checkpoint = str(card["training"].get("files", {}).get("projector.pt", ""))
+    checks = [
+        ("format", meta.get("mmfm.format"), MODEL_FORMAT),
+        ("kind", meta.get("mmfm.kind"), card["kind"]),
+        ("role", meta.get("mmfm.role"), "projector"),
+        ("num_soft_tokens", meta.get("mmfm.num_soft_tokens"), str(card["num_soft_tokens"])),
+        ("training.files['projector.pt']", meta.get("mmfm.checkpoint_sha256"), checkpoint),
+    ]
+    for key, actual, expected in checks:
+        if actual != expected:
+            raise ModelError(
+                f"{file}: does not match {CARD_FILE} (another model's card?): card {key} is "
+                f"{expected!r}, the projector was exported with {actual!r}"
+            )
+    inputs = [(i.name, list(i.shape)) for i in session.get_inputs()]
+    outputs = [(o.name, list(o.shape)) for o in session.get_outputs()]
+    dim, k, e = card["embedding_dim"], card["num_soft_tokens"], card["soft_token_dim"]
+    if len(inputs) != 1 or inputs[0][0] != "embedding" or inputs[0][1][1:] != [dim]:
+        raise ModelError(f"{file}: inputs {inputs}, the card gives embedding [batch, {dim}]")
+    if len(outputs) != 1 or outputs[0][0] != "soft_tokens" or outputs[0][1][1:] != [k, e]:
+        raise ModelError(f"{file}: outputs {outputs}, the card gives soft_tokens [batch, {k}, {e}]")
+
+
+def _check_gguf_adapter(file: Path) -> None:
+    """A LoRA adapter (or merged model) file starts with the GGUF magic (llama.cpp checks the rest when it loads)."""
+    with file.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != b"GGUF":
+        raise ModelError(f"{file}: not a GGUF file (magic {magic!r}, expected b'GGUF')")
+
+
 def _load_prototypes(path: Path, card: dict[str, Any]) -> dict[str, np.ndarray]:
     label_sets = card["label_sets"]
     if not card.get("prototypes"):
@@ -435,6 +537,12 @@ def verify_dir(path: Path, origin: str = "path") -> ModelArtifact:
     path = Path(path)
     card = _read_card(path)
     _check_files(path, card)
+    if card["kind"] == KIND_MMLLM:
+        _check_projector(path / card["projector"], card)
+        for role in ("adapter", "merged"):
+            if card.get(role):
+                _check_gguf_adapter(path / card[role])
+        return ModelArtifact(path=path, card=card, origin=origin)
     for name in card["encoders"].values():
         _check_encoder(path / name, card)
     for role, name in (card.get("text_encoder") or {}).items():
@@ -442,6 +550,21 @@ def verify_dir(path: Path, origin: str = "path") -> ModelArtifact:
             _check_text_encoder(path / name, card)
     prototypes = _load_prototypes(path, card)
     return ModelArtifact(path=path, card=card, origin=origin, _prototypes=prototypes)
+
+
+def load_mmllm(name_or_dir: str | Path | None = None) -> ModelArtifact:
+    """Find and verify an mm-LLM model (kind ``mmllm``; None = :data:`DEFAULT_MMLLM`).
+
+    Raises:
+        ModelError: not found, a CLMP model given, or any check fails.
+    """
+    path, origin = find_model(name_or_dir if name_or_dir is not None else DEFAULT_MMLLM)
+    artifact = verify_dir(path, origin)
+    if artifact.kind != KIND_MMLLM:
+        raise ModelError(
+            f"{path / CARD_FILE}: kind {artifact.kind!r}, an mm-LLM model ({KIND_MMLLM!r}) is needed"
+        )
+    return artifact
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from runtime.config import (
     parse_config,
 )
 from runtime.events.settings import EventSettings
+from runtime.questions.settings import QuestionSettings
 from runtime.sources.dca1000 import Dca1000SourceSettings
 from runtime.sources.replay import ReplaySourceSettings
 from runtime.sources.uart import SerialSourceSettings
@@ -116,6 +117,7 @@ def test_example_documents_every_option() -> None:
         QueueSettings,
         EventSettings,
         WebSettings,
+        QuestionSettings,
     )
     seen: set[type] = set()
     wanted = set().union(*(_fields(m, seen) for m in models))

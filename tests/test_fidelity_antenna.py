@@ -51,9 +51,25 @@ def test_coupling_gives_the_demo_near_range_static_points() -> None:
     assert not np.any(np.sqrt(pts0["x"] ** 2 + pts0["y"] ** 2 + pts0["z"] ** 2) < 0.1)
 
 
+def test_coupling_fills_range_bins_1_to_4_like_radhar() -> None:
+    """RadHAR's every frame: leakage points in range bins 1-4 (0.04-0.17 m), none in bin 0 (the demo's
+    peak grouping starts at bin 1). The feed-line route alone reaches bins 1-2; the longer route
+    adds 3-4; nothing beyond 0.2 m."""
+    rc = load_cfg("iwr1443boost_radhar")
+    cfg = rc.chirp
+    for seed in range(3):
+        frame = synthesize_adc(cfg, coupling_paths(cfg, 0.0), rng=np.random.default_rng(seed))
+        det = process_frame(frame, make_plan(rc)).detections
+        assert set(det["range_bin"].tolist()) == {1, 2, 3, 4}
+        assert np.all(det["velocity_mps"] == 0)
+
+
 def test_simulated_person_moving_points_lie_within_the_body_height() -> None:
-    """A person walking in RadHAR's setup: every moving point's height lies on the body (floor to
-    head, +- 0.3 m for the demo's elevation error), none below the floor or above the head."""
+    """A person walking in RadHAR's setup: the moving points' heights lie on the body (floor to
+    head, +- 0.3 m for the demo's elevation error). Nearly all, not all: TI's SDK 1.x demo takes the
+    elevation from the wrapped phase difference of the raised TX's antennas (``z = r * Wz``, any
+    value in ``[-r, r]``), so a cell that mixes scatterers can land anywhere; RadHAR's real moving
+    points are 0-5 % below the floor and 0-2.4 % above 2.1 m per activity."""
     from sim.dataset.scenario import sample_scenario
     from sim.dataset.simulate import simulate_sample
 
@@ -69,5 +85,6 @@ def test_simulated_person_moving_points_lie_within_the_body_height() -> None:
     height = moving["z"] + pose.position[2]
     joints_z = data.arrays["joints"][0][..., 2]  # [frames, joints] world height [m]
     lo, hi = float(joints_z.min()), float(joints_z.max())
-    assert np.all(height >= max(lo - 0.3, 0.0)), (height.min(), lo)
-    assert np.all(height <= hi + 0.3), (height.max(), hi)
+    on_body = (height >= max(lo - 0.3, 0.0)) & (height <= hi + 0.3)
+    assert on_body.mean() >= 0.9, (on_body.mean(), np.sort(height), lo, hi)
+    assert lo <= float(np.median(height)) <= hi

@@ -26,8 +26,17 @@ def test_context_lines_from_logged_events() -> None:
         ev("count", 700.0, 1),
         ev("fall", 700.0, True, track_id=1, zone="kitchen"),
         ev("count", 820.0, 2),
-        ev("tracks", 990.0, [{"id": 1, "position": [-0.73, 2.0, 1.0]}, {"id": 2, "position": [0, 3.4, 1]}]),
-        ev("vitals", 995.0, {"breathing_per_min": 14.2, "heart_per_min": 68.4, "quality": 9}, track_id=1),
+        ev(
+            "tracks",
+            990.0,
+            [{"id": 1, "position": [-0.73, 2.0, 1.0]}, {"id": 2, "position": [0, 3.4, 1]}],
+        ),
+        ev(
+            "vitals",
+            995.0,
+            {"breathing_per_min": 14.2, "heart_per_min": 68.4, "quality": 9},
+            track_id=1,
+        ),
         ev("activity", 960.0, "sitting", track_id=1),
         ev("count", 999.0, 3, refresh=True),  # refresh copies are not news
         ev("count", 1500.0, 5),  # after the question: ignored
@@ -43,7 +52,9 @@ def test_context_lines_from_logged_events() -> None:
 
 
 def test_old_falls_are_kept_when_the_log_is_cut() -> None:
-    events = [ev("fall", 10.0, True, track_id=4)] + [ev("count", 100.0 + i, i % 3) for i in range(30)]
+    events = [ev("fall", 10.0, True, track_id=4)] + [
+        ev("count", 100.0 + i, i % 3) for i in range(30)
+    ]
     text = format_context(events, 200.0, max_log_entries=3)
     log = text.splitlines()[-1]
     assert log.startswith("Log: 3 min ago fall (person 4)")

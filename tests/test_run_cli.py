@@ -74,12 +74,13 @@ def test_run_sigterm_leaves_every_radar_offline(
     # the start order is fixed and visible; the stop is the reverse
     starts = [m.split(":")[0] for m in messages if m.startswith("start ")]
     assert starts == [
-        "start 1/6 config",
-        "start 2/6 event log",
-        "start 3/6 activities",
-        "start 4/6 publishers",
-        "start 5/6 pipelines",
-        "start 6/6 watchdog",
+        "start 1/7 config",
+        "start 2/7 event log",
+        "start 3/7 activities",
+        "start 4/7 questions",
+        "start 5/7 publishers",
+        "start 6/7 pipelines",
+        "start 7/7 watchdog",
     ]
     stops = [m for m in messages if m.startswith("stop: ")]
     assert [s.split(" ")[1] for s in stops] == ["watchdog", "pipelines", "publishers", "event"]

@@ -6,6 +6,7 @@ non-loopback bind without a token is a config error, a missing token gets 401, a
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import shutil
@@ -283,3 +284,108 @@ def test_range_doppler_map_of_a_raw_adc_replay(tmp_path: Path) -> None:
     assert not runner.is_alive()
     assert abs(peak_r - strongest["range_m"]) <= 2 * chirp.range_bin_m, peak_r
     assert abs(peak_v - strongest["velocity_mps"]) <= 2 * chirp.velocity_bin_mps, peak_v
+
+
+# ---------------------------------------------------------------------------- the question box
+@pytest.fixture(scope="module")
+def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base GGUF of the real LLM (Gemma 3 270M): from $MMFM_CACHE, else assembled in a temp dir."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("the question box needs llama-cpp-python (mmfm[llm])")
+    from runtime.llm import base_model as bm
+
+    if importlib.util.find_spec(bm.BASE_MODEL_MODULE) is None:
+        pytest.skip(f"needs the base LLM package {bm.BASE_MODEL_PACKAGE}")
+    if os.environ.get("MMFM_CACHE"):
+        return bm.base_model_path()
+    return bm.assemble_base_model(tmp_path_factory.mktemp("cache") / "llm" / bm.BASE_MODEL_FILE)
+
+
+@pytest.fixture
+def asking(fake_radar: FakeUartRadar, gguf: Path, tmp_path: Path) -> Iterator[App]:
+    """The daemon with the web view and the question service (real LLM, short answers)."""
+    for name in ("starlette", "uvicorn"):
+        pytest.importorskip(name, reason="the web view needs the optional extra mmfm[web]")
+    text = config_text(fake_radar, "web: {port: 0, push_interval_s: 0.1}\n").replace(
+        "event_log: {enabled: false, path: x.db}\n",
+        f"event_log: {{path: {tmp_path / 'events.db'}}}\n"
+        f"questions: {{gguf: {gguf}, max_tokens: 8, per_client_per_minute: 3}}\n",
+    )
+    app = App(parse_config(text, source="test.yaml", env={}))
+    runner = threading.Thread(target=app.run, kwargs={"install_signal_handlers": False})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not any(c.name == "web" for c in app.communicators):
+            assert runner.is_alive() and time.monotonic() < deadline, "daemon did not start"
+            time.sleep(0.05)
+        yield app
+    finally:
+        app.request_stop()
+        runner.join(15)
+    assert not runner.is_alive()
+
+
+def post_ask(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, list[dict]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/ask", body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+    finally:
+        conn.close()
+    if resp.getheader("content-type", "").startswith("application/x-ndjson"):
+        return resp.status, [json.loads(line) for line in text.splitlines() if line.strip()]
+    return resp.status, [json.loads(text)] if text.startswith("{") else []
+
+
+def test_ask_endpoint_streams_and_applies_the_rules(asking: App) -> None:
+    port = web_of(asking).port
+    json_type = {"Content-Type": "application/json"}
+    status, lines = post_ask(port, b'{"question": "How many people are here?"}', json_type)
+    assert status == 200 and lines[-1]["type"] == "answer", lines
+    final = lines[-1]
+    assert (
+        final["status"] == "ok" and final["radar"] == "hall" and final["client"] == "web-127.0.0.1"
+    )
+    pieces = [m["text"] for m in lines if m["type"] == "token"]
+    assert len(pieces) >= 2 and "".join(pieces).strip() == final["answer"]
+    # another origin may not ask through a browser here; a form post is not JSON
+    status, _ = post_ask(
+        port, b'{"question": "x?"}', {**json_type, "Origin": "http://evil.example"}
+    )
+    assert status == 403
+    assert post_ask(port, b"question=x", {"Content-Type": "text/plain"})[0] == 415
+    # the same limits as every transport: too long, then too many from this address
+    status, lines = post_ask(port, json.dumps({"question": "z" * 501}).encode(), json_type)
+    assert lines[-1]["status"] == "refused" and "question too long" in lines[-1]["error"]
+    for _ in range(2):
+        post_ask(port, b'{"question": "Is anyone here?"}', json_type)
+    status, lines = post_ask(port, b'{"question": "Is anyone here?"}', json_type)
+    assert lines[-1]["status"] == "refused" and "at most 3 a minute" in lines[-1]["error"]
+    assert asking.questions is not None and asking.questions.stats()["answered"] == 3
+
+
+def test_question_box_gets_its_answer(asking: App, tmp_path: Path) -> None:
+    sync_api = _browser_or_skip()
+    web = web_of(asking)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.goto(web.url)
+            page.wait_for_selector('#radar-hall[data-tracks="2"]', timeout=15_000)
+            page.fill("#question", "How many people are in the room?")
+            page.click("#ask-form button")
+            page.wait_for_selector('#answer[data-state="ok"]', timeout=60_000)
+            answer = page.text_content("#answer") or ""
+            # the answer went through the question service: it is also an `answer` event
+            page.wait_for_selector('#events li[data-type="answer"]', timeout=10_000)
+            shots = SHOTS or tmp_path
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "web_view_question.png"), full_page=True)
+        finally:
+            browser.close()
+    assert answer.strip()
+    assert asking.questions is not None
+    assert asking.questions.stats()["answered"] == 1

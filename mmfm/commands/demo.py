@@ -16,10 +16,20 @@ file) and, when a broker answers on ``--mqtt-host``/``--mqtt-port`` within a sec
 Home Assistant discovery (radar ``demo``, topics ``mmfm/demo/...``).
 
 Live events are printed as they come, one line each (time into the scene, radar, type, value,
-confidence), between the scene's ground-truth notes; at the end a summary (events by type, frames,
-drops, latency p50/p99) and the checks. Exit code 0 when the daemon saw what happened (occupancy on,
-a count of 1 then 2, a breathing rate close to the truth, exactly one fall), 1 otherwise, naming
-what was missing: the demo doubles as a smoke test.
+confidence), between the scene's ground-truth notes, including the learned ``activity`` events of the
+CLMP encoder stage (zero-shot over the shipped ``home`` labels; ``--no-activities`` turns it off); at
+the end a summary (events by type, frames, drops, latency p50/p99) and the checks. Exit code 0 when
+the daemon saw what happened (occupancy on, a count of 1 then 2, a breathing rate close to the truth,
+exactly one fall), 1 otherwise, naming what was missing: the demo doubles as a smoke test.
+
+Questions (needs ``mmfm[llm]``; ``--no-questions`` skips them): after the last frame the demo asks
+the daemon three questions through its ZeroMQ request endpoint, the same path as ``mmfm ask --zmq``
+(:mod:`mmfm.commands.demo_questions`: "How many people are in the room?", "Did anyone fall?", "Is
+anyone lying on the floor?"), and prints each answer next to the truth. The mm-LLM is ``--llm``
+(default ``mmllm-default`` when installed); their checks count in the exit status then. Without a
+trained mm-LLM the base Gemma 3 270M answers from the logged facts alone: its answers are printed
+but not counted (a pretrained base model does not follow questions; judging it would test Gemma,
+not mmfm).
 
 At ``--speed 1`` frames carry their arrival time, exactly as under ``mmfm run``. At another speed the
 source is the same DCA1000 source from the same config, wrapped (``sim.radar.scene_clock``) so that
@@ -31,6 +41,7 @@ through ``runtime.comms.console.ConsolePublisher``, a publisher beside MQTT.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import queue
 import socket
@@ -44,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 RADAR_ID = "demo"
+#: The mm-LLM the demo answers with when it is installed (runtime.models.DEFAULT_MMLLM's name).
+DEFAULT_LLM = "mmllm-default"
 
 #: The daemon's configuration for the demo (a dca1000 radar on loopback); ``{...}`` filled in at run time.
 CONFIG_TEMPLATE = """
@@ -80,6 +93,19 @@ radars:
       # the demo profile's sparse frames (64 loops, 12 dB CFAR) give few points per person
       tracking: {{cluster_min_points: 2, birth_min_points: 3}}
       tracks_period_s: 1.0
+"""
+
+ACTIVITIES_TEMPLATE = """
+activities:
+  enabled: true
+  labels: home
+"""
+
+QUESTIONS_TEMPLATE = """
+questions:
+  model: {model}
+  max_tokens: 32
+  queue: 3
 """
 
 MQTT_TEMPLATE = """
@@ -129,6 +155,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="daemon log level on stderr (default WARNING)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar while rendering")
+    p.add_argument("--no-activities", action="store_true", help="no CLMP activity events")
+    p.add_argument(
+        "--no-questions", action="store_true", help="do not ask the daemon questions at the end"
+    )
+    p.add_argument(
+        "--llm",
+        metavar="MODEL",
+        help=f"mm-LLM model for the questions (default: {DEFAULT_LLM} if installed, else the "
+        "base LLM, whose answers are shown but not checked)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -314,6 +350,12 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
         data_port=data_port,
         **sc.mounting(),
     )
+    if not args.no_activities:
+        text += ACTIVITIES_TEMPLATE
+    llm = None if args.no_questions else _pick_llm(args.llm)
+    if llm is not None:
+        model, _ = llm
+        text += QUESTIONS_TEMPLATE.format(model="null" if model is None else f'"{model}"')
     use_mqtt = not args.no_mqtt and mqtt_reachable(args.mqtt_host, args.mqtt_port)
     if use_mqtt:
         text += MQTT_TEMPLATE.format(host=args.mqtt_host, port=args.mqtt_port, pid=os.getpid())
@@ -336,7 +378,18 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
     if config.mqtt is not None:
         from runtime.comms.mqtt import MqttCommunicator
 
-        comms.append(MqttCommunicator(config.mqtt, config.radar_infos()))
+        infos = config.radar_infos()
+        if config.questions is not None:  # Home Assistant's "Last answer" sensor
+            infos = [dataclasses.replace(r, answers=True) for r in infos]
+        comms.append(MqttCommunicator(config.mqtt, infos))
+    zmq_comm = None
+    if config.questions is not None:
+        from runtime.comms.settings import ZeroMqSettings
+        from runtime.comms.zeromq import ZeroMqCommunicator
+
+        loopback = {"pub_endpoint": "tcp://127.0.0.1:*", "request_endpoint": "tcp://127.0.0.1:*"}
+        zmq_comm = ZeroMqCommunicator(ZeroMqSettings.model_validate(loopback), [{"id": RADAR_ID}])
+        comms.append(zmq_comm)
 
     clock_t0 = time.time()
     sources = None
@@ -352,12 +405,18 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
         t0 = stream_t0[0] if stream_t0 else clock_t0
         return t - t0
 
-    app = App(config, communicators=comms, sources=sources)
+    def scene_clock() -> float:  # the frames' time base (scene time when faster than real time)
+        if sources is None:
+            return time.time()
+        return clock_t0 + fake.report.frames * period
+
+    app = App(config, communicators=comms, sources=sources, clock=scene_clock)
     print(
         f"daemon: radar '{RADAR_ID}' = fake DCA1000 on 127.0.0.1:{fake.config_port} "
         f"(data -> :{data_port}), {sc.frame_period_s * 1000:.0f} ms frames at x{args.speed:g}\n"
     )
     events: list[Any] = []
+    answered: list[Any] | None = None
     notes = list(sc.notes)
     t_wall0 = time.monotonic()
     interrupted = False
@@ -382,6 +441,12 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
                 print("mmfm demo: the daemon stopped processing frames", file=sys.stderr)
                 break
             time.sleep(0.05)
+        if zmq_comm is not None and zmq_comm.request_address and llm is not None:
+            # the stream has ended: stop the radar (its watchdog would restart the finished fake)
+            # and let the daemon's logs, encoder stage and question service answer
+            pipeline.stop()
+            _print_ready(console, notes, events, scene_time, float("inf"))
+            answered = _ask_questions(zmq_comm.request_address, demo, n_frames * period, llm)
     except AppStartError as exc:
         print(f"mmfm demo: the daemon could not start: {exc}", file=sys.stderr)
         fake.stop()
@@ -395,9 +460,67 @@ def _stream(args: argparse.Namespace, demo: Any, frames: Any, n_frames: int, tmp
         fake.stop()
     _print_ready(console, notes, events, scene_time, float("inf"))
     wall = time.monotonic() - t_wall0
-    return _summary(
+    code = _summary(
         events, radar_stats, stats, demo, scene_time, n_frames, wall, use_mqtt, interrupted
     )
+    if code == 0 and answered is not None and llm is not None and llm[1]:
+        wrong = [a.question for a in answered if not a.ok]
+        if wrong:
+            print(f"mmfm demo: FAILED: wrong answers to {'; '.join(wrong)}")
+            return 1
+    return code
+
+
+def _pick_llm(name: str | None) -> tuple[str | None, bool] | None:
+    """``(model or None for the base LLM, answers checked)``, or None when no LLM can run here."""
+    import importlib.util
+
+    from runtime.llm import base_model as bm
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        print("questions: skipped (llama-cpp-python is not installed: pip install 'mmfm[llm]')")
+        return None
+    if importlib.util.find_spec(bm.BASE_MODEL_MODULE) is None:
+        print(f"questions: skipped (the base LLM package {bm.BASE_MODEL_PACKAGE} is missing)")
+        return None
+    if name is not None:
+        return name, True
+    from runtime.models import ModelError, find_model
+
+    try:
+        find_model(DEFAULT_LLM)
+    except ModelError:
+        print(
+            f"questions: no trained mm-LLM ({DEFAULT_LLM} is not installed): the base LLM answers "
+            "from the logged facts; its answers are shown, not checked"
+        )
+        return None, False
+    return DEFAULT_LLM, True
+
+
+def _ask_questions(url: str, demo: Any, t_end: float, llm: tuple[str | None, bool]) -> list[Any]:
+    """Ask the daemon the demo's questions over ZeroMQ and print answers beside the truth."""
+    from mmfm.commands.demo_questions import ask_all, truths
+    from runtime.comms.ask_client import AskError, ask_zmq
+
+    truth = truths(demo.scripted, list(demo.scripted.notes), t_end)
+    model, checked = llm
+    print(
+        f"\nquestions (over ZeroMQ {url}; {model or 'base LLM, not checked'}):",
+        flush=True,
+    )
+
+    def ask(question: str) -> dict[str, Any]:
+        try:
+            return ask_zmq(url, question, radar=RADAR_ID, timeout=120.0)
+        except AskError as exc:
+            return {"status": "error", "error": str(exc)}
+
+    answered = ask_all(ask, truth, lambda line: print(line, flush=True))
+    if checked:
+        right = sum(a.ok for a in answered)
+        print(f"  {right} of {len(answered)} answers right")
+    return answered
 
 
 def _print_ready(
@@ -418,7 +541,7 @@ def _print_ready(
             continue
         e = item[1]
         events.append(e)
-        if e.type == "tracks":
+        if e.type in ("tracks", "answer"):  # answers are printed beside their question
             continue
         t = scene_time(e.time)
         line = (
@@ -464,6 +587,14 @@ def _summary(
             f"  latency:  frame arrival -> events handed to the publishers p50 {lat['p50']:.1f} ms, "
             f"p99 {lat['p99']:.1f} ms (frames with events: p50 {ev_lat.get('p50', 0):.1f}, "
             f"p99 {ev_lat.get('p99', 0):.1f} ms)"
+        )
+    enc = stats.get("encoder")
+    if enc:
+        ms = enc.get("encode_ms", {})
+        print(
+            f"  encoder:  {enc['embedded']} windows embedded ({enc['dropped']} dropped, "
+            f"{enc['skipped_sparse']} too sparse), p50 {ms.get('p50', 0):.1f} ms, p99 "
+            f"{ms.get('p99', 0):.1f} ms per window; {enc['events']} activity events"
         )
     if use_mqtt:
         mq = stats.get("publishers", {}).get("mqtt", {})

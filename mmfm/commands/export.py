@@ -5,10 +5,16 @@
     mmfm export onnx --model runs/clmp/ --out /tmp/m --label-sets radhar   # prototypes of one set
     mmfm export onnx --model runs/clmp/ --out ~/.cache/mmfm/models/mine --text  # + text tower
 
+    mmfm export llm --model runs/mmllm/ --out models/mmllm-default/    # projector ONNX + LoRA GGUF
+
 ``onnx`` loads a CLMP checkpoint directory (``model.pt`` + ``card.json``, checked by
 ``training.clmp.load_checkpoint``), computes prompt-ensembled text prototypes for the default label sets
 (``training.clmp.labels``), writes an ``mmfm.model/1`` directory with ``exporters.onnx.export_clmp`` and
 verifies it with the runtime's own loader (``runtime.models``) before saying it is done.
+
+``llm`` exports an mm-LLM checkpoint with ``exporters.gguf.export_mmllm`` (its base model must be
+the runtime's: ``runtime.llm.BASE_MODEL_SHA256``), verifies it with ``runtime.models.load_mmllm``,
+then loads it in llama.cpp with the adapter and generates a few tokens (``--no-check`` skips that).
 """
 
 from __future__ import annotations
@@ -48,6 +54,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated default label sets to ship prototypes for (default: all of them)",
     )
     o.set_defaults(func=_onnx)
+    g = sub.add_parser(
+        "llm",
+        help="an mm-LLM checkpoint -> projector.onnx + adapter.gguf (llama.cpp LoRA) + card",
+        description="Export an mm-LLM checkpoint (projector.pt/.json, adapter/, card.json from "
+        "`mmfm train llm`) to a model directory the runtime loads without torch: the projector as "
+        "ONNX (dynamic batch), the peft LoRA as a llama.cpp adapter GGUF, a card with every file's "
+        "sha256. Verified with the runtime's loader (and a short llama.cpp run) before it says done.",
+    )
+    g.add_argument("--model", required=True, help="checkpoint directory (card.json, projector.*)")
+    g.add_argument("--out", required=True, help="model directory (created; replaced if one)")
+    g.add_argument("--name", help="model name in the card (default: the output directory's name)")
+    g.add_argument(
+        "--encoder", help="CLMP model name the projector expects (default: the checkpoint card's)"
+    )
+    g.add_argument("--no-adapter", action="store_true", help="leave the LoRA out (projector only)")
+    g.add_argument(
+        "--int8",
+        action="store_true",
+        help="projector weights in int8 (~4x smaller; refused if a soft token drifts from torch's "
+        "below cosine 0.995)",
+    )
+    g.add_argument(
+        "--merged",
+        action="store_true",
+        help="also write model.gguf: the base GGUF with the LoRA merged (Q8_0 where adapted, "
+        "~290 MB: for a user model directory, not for models/); the runtime then runs it alone",
+    )
+    g.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip the llama.cpp load-and-generate check (the sha256/shape checks still run)",
+    )
+    g.set_defaults(func=_llm)
 
 
 def export_checkpoint(
@@ -132,3 +171,69 @@ def _onnx(args: Any) -> int:
     sets = ", ".join(f"{k} ({len(v)})" for k, v in artifact.label_sets.items()) or "none"
     print(f"  label sets: {sets}; verified by runtime.models")
     return 0
+
+
+def _llm(args: Any) -> int:
+    import json
+
+    from exporters.gguf import export_mmllm
+    from exporters.gguf.mmllm import base_model_of, read_checkpoint_card
+    from runtime.llm import BASE_MODEL_FILE, BASE_MODEL_SHA256, base_model_path
+    from runtime.models import load_mmllm
+
+    ckpt = Path(args.model)
+    if not ckpt.is_dir():
+        print(f"mmfm export llm: {ckpt}: no such checkpoint directory", file=sys.stderr)
+        return 1
+    try:
+        base = base_model_of(read_checkpoint_card(ckpt), str(ckpt / "card.json"))
+        if base["sha256"] != BASE_MODEL_SHA256:
+            raise ValueError(
+                f"{ckpt / 'card.json'}: trained on base model {base['file']} "
+                f"({base['sha256'][:12]}...), this runtime runs {BASE_MODEL_FILE} "
+                f"({BASE_MODEL_SHA256[:12]}...)"
+            )
+        path = export_mmllm(
+            ckpt,
+            args.out,
+            name=args.name,
+            encoder=args.encoder,
+            adapter=not args.no_adapter,
+            int8=args.int8,
+            merged_from=base_model_path() if args.merged else None,
+        )
+        artifact = load_mmllm(path)
+        sample = None if args.no_check else _generate_check(path)
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"mmfm export llm: {exc}", file=sys.stderr)
+        return 1
+    card = artifact.card
+    files = ", ".join(
+        f"{f} ({(path / f).stat().st_size / 1e6:.2f} MB)" for f in sorted(card["files"])
+    )
+    print(f"exported {artifact.name} (mmllm, K={card['num_soft_tokens']} soft tokens) to {path}")
+    print(f"  files: {files}")
+    lora = card.get("lora")
+    if lora:
+        print(
+            f"  LoRA: rank {lora['rank']}, alpha {lora['alpha']}, {lora['layers']} layers, "
+            f"{', '.join(lora['modules'])}"
+        )
+    print(f"  encoder: {card['encoder']}; context v{card['context_version']}; verified by runtime")
+    if sample is not None:
+        print(f"  llama.cpp check: {json.dumps(sample)}")
+    return 0
+
+
+def _generate_check(path: Path) -> str:
+    """Load the exported model in the runtime's Answerer and generate a few tokens (greedy)."""
+    import numpy as np
+
+    from runtime.llm.answer import Answerer
+
+    with Answerer(path, n_ctx=512) as answerer:
+        dim = int(answerer.model.card["embedding_dim"]) if answerer.model else 256
+        emb = np.full(dim, 1.0 / np.sqrt(dim), dtype=np.float32)  # a unit-norm embedding
+        return answerer.answer_text(
+            "Is anyone in the room?", events=[], now=0.0, embedding=emb, max_tokens=8
+        )

@@ -18,8 +18,10 @@ mmfm sim preview --prompt "an elderly woman doing squats in the kitchen" --seed 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from mmfm.commands.common import InputError as _InputError
@@ -74,6 +76,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scene",
         metavar="FILE.json",
         help="a scene program (room + people; schema in sim/dataset/SCENES.md) instead of --prompt",
+    )
+    g.add_argument(
+        "--judge",
+        choices=("rules", "llm", "both"),
+        default="rules",
+        help="who turns --prompt into a scene program: rules (default: the rule parser), llm (the "
+        "local base LLM under a grammar of the program's schema; the rule parser if it fails), both "
+        "(the LLM's program, and whether the rule parser agrees)",
+    )
+    g.add_argument(
+        "--judge-model",
+        metavar="GGUF",
+        help="the LLM judge's model (default: the mm-LLM's base Gemma 3 270M, which often adds "
+        "people copied from its examples: benchmarks/bench_prompt_judge.py; a larger local "
+        "instruction-tuned GGUF does better)",
     )
     g.add_argument(
         "--setup",
@@ -271,6 +288,32 @@ def _pair(text: str | None, option: str) -> tuple[float, float] | None:
     return a, b
 
 
+def _judged_program(args: argparse.Namespace) -> tuple[dict[str, Any], str] | None:
+    """With ``--judge llm|both`` and ``--prompt``: the judged scene program as a dict and the file
+    it is written to (``DIR/scene_program.json``, which the card's command reads); None otherwise."""
+    if args.judge == "rules":
+        return None
+    if not args.prompt:
+        raise _InputError("--judge llm|both reads --prompt: give one")
+    from sim.dataset.llm_judge import judge_scene_program
+
+    try:
+        judged = judge_scene_program(args.prompt, args.judge, gguf=args.judge_model)
+    except ValueError as exc:
+        raise _InputError(str(exc)) from None
+    note = f" ({judged.note})" if judged.note else ""
+    program = judged.program.model_dump(mode="json")
+    # the card's regenerating command reads the program from this file (no LLM needed again)
+    path = Path(args.out) / "scene_program.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(program, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"mmfm sim generate: scene program by the {judged.judge} judge{note}: {path}",
+        file=sys.stderr,
+    )
+    return program, str(path)
+
+
 def _scene_program(path: str | None) -> dict[str, Any] | None:
     """The ``--scene`` file's program as a dict (validated; errors name the file and key)."""
     if path is None:
@@ -293,6 +336,7 @@ def _run_generate(args: argparse.Namespace) -> int:
             raise _InputError(f"--workers must be >= 1, got {args.workers}")
         if args.num_shards < 1:
             raise _InputError(f"--num-shards must be >= 1, got {args.num_shards}")
+        judged = _judged_program(args)
         spec = GenerateSpec(
             num=args.num,
             seed=args.seed,
@@ -300,10 +344,10 @@ def _run_generate(args: argparse.Namespace) -> int:
             radar=args.radar,
             window_s=args.window_s,
             outputs=outputs,
-            prompt=args.prompt,
+            prompt=None if judged is not None else args.prompt,
             trace=_trace_options(args),
-            scene=args.scene,
-            program=_scene_program(args.scene),
+            scene=judged[1] if judged is not None else args.scene,
+            program=judged[0] if judged is not None else _scene_program(args.scene),
             setup=None if args.setup == "home" else args.setup,
             mount_height_m=args.mount_height,
             tilt_deg=args.tilt,

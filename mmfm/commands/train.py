@@ -5,6 +5,12 @@ mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/
 mmfm train lora --real ../shared/realdata/radhar-fewshot --format radhar --out runs/lora-home \
     --labels "boxing,jumping jacks,jumping,squats,walking"          # --base: default clmp-default
 
+Data-parallel on several processes (DDP; gloo on CPUs, NCCL on GPUs), the same command under torchrun:
+
+torchrun --standalone --nproc_per_node 2 -m mmfm train clmp --data /data/sim --batch-size 64 ...
+mmfm train clmp --data s3://bucket/sim --stream --workers 2 ...   # shards read as a stream (fsspec)
+
+``--batch-size`` is per process: the global batch is ``--batch-size x`` the number of processes.
 Rerunning the same command resumes after the last finished epoch (``OUT/state.pt``). The checkpoint
 (``OUT/model.pt`` + ``OUT/card.json``) carries the command, the datasets' card hashes and the held-out
 figures; ``OUT/curves.png`` plots loss and accuracy per epoch. Bad input is one line and exit 1.
@@ -29,7 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="contrastive radar-language pre-training on `mmfm sim generate` datasets",
         description="Contrastive radar-language pre-training (training/clmp/train.py).",
     )
-    c.add_argument("--data", required=True, help="dataset directory; several: comma-separated")
+    c.add_argument(
+        "--data",
+        required=True,
+        help="dataset directory, or an fsspec URL with --stream; several: comma-separated",
+    )
     c.add_argument(
         "--windows",
         default="",
@@ -38,7 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--model", default=None, help="architecture name (default clmp_points_s)")
     c.add_argument("--out", default="clmp-out", help="checkpoint directory (default ./clmp-out)")
     c.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
-    c.add_argument("--batch-size", type=int, default=128, help="windows per step (default 128)")
+    c.add_argument(
+        "--batch-size",
+        type=int,
+        default=128,
+        help="windows per step and process; global batch = this x processes (default 128)",
+    )
     c.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     c.add_argument("--loss", choices=("clip", "siglip"), help="loss (default: the config's)")
     c.add_argument(
@@ -59,6 +74,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="torch CPU threads (default 1: fastest on a busy machine)",
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the shards as a stream (directory or fsspec URL; the dataset need not fit in "
+        "memory) instead of loading every window",
+    )
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --stream: reader processes per rank (default 0)",
+    )
+    c.add_argument(
+        "--shuffle-buffer",
+        type=int,
+        default=1024,
+        help="with --stream: windows per reader's shuffle buffer (default 1024)",
+    )
+    c.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto: cuda:LOCAL_RANK when CUDA is there, else cpu (default auto)",
+    )
+    c.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="auto: bf16 autocast on CUDA, fp32 on CPU (default auto)",
+    )
     c.set_defaults(func=_train_clmp)
 
     lo = sub.add_parser(
@@ -102,7 +147,9 @@ def _train_clmp(args: argparse.Namespace) -> int:
 
     from runtime.dataset import DatasetError
     from training.clmp import DEFAULT_MODEL, list_models
+    from training.clmp.stream import ShardReader, is_url
     from training.clmp.train import TrainSettings, train_clmp
+    from training.distributed import DistributedError, distributed_session
 
     model = args.model or DEFAULT_MODEL
     if model not in list_models() and not Path(model).is_file():
@@ -110,7 +157,16 @@ def _train_clmp(args: argparse.Namespace) -> int:
         return 1
     data = [d.strip() for d in args.data.split(",") if d.strip()]
     for d in data:
-        if not (Path(d) / "index.json").is_file():
+        if is_url(d) and not args.stream:
+            print(f"error: {d}: a URL is read with --stream only", file=sys.stderr)
+            return 1
+        if args.stream:
+            try:
+                ShardReader(d)
+            except DatasetError as exc:
+                print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+                return 1
+        elif not (Path(d) / "index.json").is_file():
             print(f"error: {d}: not a dataset (no index.json)", file=sys.stderr)
             return 1
     windows = [w.strip() for w in args.windows.split(",") if w.strip()]
@@ -120,6 +176,9 @@ def _train_clmp(args: argparse.Namespace) -> int:
             return 1
     if args.epochs < 1 or args.batch_size < 2:
         print("error: --epochs must be >= 1 and --batch-size >= 2", file=sys.stderr)
+        return 1
+    if args.workers < 0:
+        print("error: --workers must be >= 0", file=sys.stderr)
         return 1
     settings = TrainSettings(
         data=data,
@@ -135,22 +194,34 @@ def _train_clmp(args: argparse.Namespace) -> int:
         augment=not args.no_augment,
         seed=args.seed,
         threads=args.threads,
+        stream=args.stream,
+        workers=args.workers,
+        shuffle_buffer=args.shuffle_buffer,
+        device=args.device,
+        precision=args.precision,
         command="mmfm " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         if sys.argv[1:2] == ["train"]
         else "mmfm train clmp " + " ".join(shlex.quote(a) for a in _argv_of(args)),
     )
-    progress = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        def progress(it, total, desc):
-            return tqdm(it, total=total, desc=desc, leave=False, file=sys.stderr)
-
     try:
-        card = train_clmp(settings, progress=progress)
-    except (DatasetError, ValueError, OSError) as exc:
+        with distributed_session(args.device, args.precision) as env:
+            progress = None
+            if not args.no_progress and env.is_main:  # one progress bar, rank 0's
+                from tqdm import tqdm
+
+                def progress(it, total, desc):
+                    return tqdm(it, total=total, desc=desc, leave=False, file=sys.stderr)
+
+            def log(line: str) -> None:
+                if env.is_main:
+                    print(line, file=sys.stderr, flush=True)
+
+            card = train_clmp(settings, progress=progress, log=log, env=env)
+    except (DatasetError, DistributedError, ValueError, OSError) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
+    if not env.is_main:
+        return 0
     held = card.get("metrics", {}).get("held_out", {})
     figures = ", ".join(f"{k} {v:.3f}" for k, v in held.items() if isinstance(v, float))
     print(f"checkpoint: {args.out} ({figures})")
@@ -238,4 +309,6 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
     if args.model:
         out += ["--model", args.model]
     out += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    if args.stream:
+        out += ["--stream"]
     return out

@@ -18,7 +18,12 @@ breathing_rate         sensor           <prefix>/<radar>/vitals                b
 heart_rate             sensor           <prefix>/<radar>/vitals                bpm, measurement
 fall                   binary_sensor    <prefix>/<radar>/fall                  problem
 activity               sensor           <prefix>/<radar>/activity              (text)
+last_answer            sensor           <prefix>/<radar>/answer                (text; questions on)
 =====================  ===============  =====================================  ==================
+
+``last_answer`` (only when the daemon answers questions) shows the latest answer, cut to Home
+Assistant's 255-character state limit; its attributes (the message's JSON) hold the question, who
+asked and the time range the answer covers.
 
 Units: Home Assistant has no device class for heart or breathing rate, so any unit string works;
 ``bpm`` and ``br/min`` are what Home Assistant's own Withings integration uses, so long-term statistics
@@ -173,6 +178,17 @@ class Discovery:
                 ),
             ),
         ]
+        if radar.answers:
+            entities.append(
+                Entity(
+                    "sensor",
+                    "last_answer",
+                    "Last answer",
+                    t.answer(rid),
+                    "{{ value_json.value | string | truncate(250, true) }}",
+                    {"icon": "mdi:chat-question"},
+                )
+            )
         return entities
 
     # -- payloads ---------------------------------------------------------------------------------

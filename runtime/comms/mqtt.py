@@ -10,7 +10,7 @@ with :func:`~runtime.comms.settings.topic_slug`; the table is :class:`~runtime.c
     <prefix>/<radar>/<type>/<zone>         events with attributes["zone"] (zone occupancy)
     <prefix>/<radar>/tracks                tracks, QoS 0, never retained
     <prefix>/<radar>/stats                 periodic stats, QoS 0
-    <prefix>/<radar>/ask                   (reserved, inbound) questions, with the mm-LLM issue
+    <prefix>/<radar>/ask                   (inbound) questions, when the daemon answers them
     <prefix>/<radar>/answer                answers (an ``answer`` event; the MQTT 3.1.1 reply topic)
     homeassistant/...                      discovery, see :mod:`runtime.comms.homeassistant`
 
@@ -31,9 +31,21 @@ against CA: unable to get local issuer certificate"), counted in ``stats()["tls_
 given by :meth:`MqttCommunicator.connect_problem`, never as an unreachable broker.
 
 Inbound topics are routed through one table (:meth:`MqttCommunicator._routes`) that is subscribed
-after every (re)connect; today it holds only Home Assistant's ``homeassistant/status``. Questions
-will add ``<prefix>/+/ask`` with a handler that replies on the MQTT 5 response topic with the
-correlation data (or on ``<prefix>/<radar>/answer`` for 3.1.1 clients).
+after every (re)connect: Home Assistant's ``homeassistant/status`` and, once a question service is
+set (:meth:`MqttCommunicator.set_question_service`), ``<prefix>/+/ask``.
+
+Questions: the payload of ``<prefix>/<radar>/ask`` is the question as plain UTF-8 text, or a JSON
+object ``{"question": ..., "id": ..., "client": ...}`` (``id`` is echoed back; ``client`` names the
+asker for the per-client rate limit). An MQTT 5 asker sets the *response topic* (and usually
+*correlation data*): the answer streams there as ``{"type": "token", "text": piece}`` messages
+followed by one final ``{"type": "answer", "status": "ok"|"refused"|"busy"|"error", "answer" or
+"error", "question", "id", "range", ...}`` (QoS 1, each with the request's correlation data).
+Every successful answer is also an ``answer`` event on ``<prefix>/<radar>/answer`` (value = the
+text, ``attributes`` = question, client, id, status ``ok``, time range) -- the reply topic of MQTT
+3.1.1 askers, who cannot name a response topic; a 3.1.1 asker's refusal goes there too, as the final
+message above plus ``"value"`` (the refusal in words, for Home Assistant's "Last answer" sensor).
+The rate-limit key is ``client`` from the JSON, else the response topic, else ``mqtt``: limit who
+may publish on ``<prefix>/+/ask`` with the broker's ACL (``runtime/examples/mosquitto.acl``).
 
 Reliability: paho reconnects with exponential backoff (``reconnect_*_delay_s``). While the broker is
 away, QoS>0 messages wait in paho's in-memory queue (at most ``max_queued_messages``; beyond that new
@@ -65,10 +77,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 from runtime.comms.availability import RadarAvailability
 from runtime.comms.base import StateProvider
 from runtime.comms.homeassistant import Discovery
+from runtime.comms.mqtt_ask import handle_ask
 from runtime.comms.settings import MqttSettings, RadarInfo, radar_infos, topic_slug
 from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
 from runtime.events import Event
 from runtime.process_stats import ProcessStats
+from runtime.questions.service import QuestionService
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +143,7 @@ class MqttCommunicator:
         )
         self._client: mqtt.Client | None = None
         self._state_provider: StateProvider | None = None
+        self._questions: QuestionService | None = None
         self._lock = threading.Lock()  # guards the fields below; never held while calling paho
         # Serialises publishing availability and retained states, so that a republish after a
         # reconnect never overtakes a newer value published from another thread.
@@ -160,6 +175,7 @@ class MqttCommunicator:
                 "tls_failures",
                 "discovery_announcements",
                 "ha_restarts",
+                "questions",
             ),
             0,
         )
@@ -398,13 +414,18 @@ class MqttCommunicator:
         """Kept for request/reply over MQTT (questions); nothing queries it over MQTT yet."""
         self._state_provider = provider
 
+    def set_question_service(self, service: QuestionService) -> None:
+        """Answer questions on ``<prefix>/+/ask`` (set before :meth:`start`; see the module
+        docstring)."""
+        self._questions = service
+
     def stats(self) -> dict[str, int]:
         """Counters: connects, reconnects, disconnects, connect_failures, auth_failures, published
         (accepted by paho), delivered (QoS>0 acknowledged by the broker, QoS 0 written), queued
         (published, not yet delivered: waiting for the broker), dropped_queue_full (over
         max_queued_messages), dropped_offline (QoS 0 while away, or before start), tls_failures
         (a TLS handshake failed: the broker's certificate did not verify, and so on),
-        discovery_announcements, ha_restarts, connected (0/1)."""
+        discovery_announcements, ha_restarts, questions (ask messages received), connected (0/1)."""
         with self._lock:
             out = dict(self._counters)
         out["queued"] = max(0, out["published"] - out["delivered"])
@@ -448,7 +469,30 @@ class MqttCommunicator:
         routes = []
         if self.settings.discovery:
             routes.append((self.discovery.status_topic, self._on_ha_status))
+        if self._questions is not None:
+            routes.append((f"{self.topics.prefix}/+/ask", self._on_ask))
         return routes
+
+    def _on_ask(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        """A question on ``<prefix>/<radar>/ask`` (paho's network thread; never waits)."""
+        if self._questions is None or msg.retain:
+            return  # a retained question is stale: never answer it on subscribe
+        self._count("questions")
+        handle_ask(msg, self._questions, self.topics, list(self.radars), self._publish_reply)
+
+    def _publish_reply(self, topic: str, payload: str, correlation: bytes | None) -> None:
+        """One reply message (QoS 1, never retained), with MQTT 5 correlation data if given."""
+        client = self._client
+        if client is None:
+            self._count("dropped_offline")
+            return
+        properties = None
+        if correlation is not None and self.settings.protocol == "5":
+            properties = mqtt.Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = correlation
+        info = client.publish(topic, payload, qos=1, properties=properties)
+        ok = info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
+        self._count("published" if ok else "dropped_queue_full")
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:

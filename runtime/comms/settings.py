@@ -253,6 +253,11 @@ class ZeroMqSettings(BaseModel):
     linger_s: float = Field(
         default=0.5, ge=0, description="time given to unsent messages when the publisher stops [s]"
     )
+    publish_embeddings: bool = Field(
+        default=False,
+        description="also publish every window embedding of the encoder stage on "
+        "<prefix>/<radar>/embedding/ (about 3 kB of JSON per window; needs activities)",
+    )
 
     @field_validator("pub_endpoint", "request_endpoint")
     @classmethod
@@ -298,6 +303,8 @@ class RadarInfo:
         zones: names of the radar's zones (one occupancy entity each).
         activity_labels: the activity labels when the encoder stage runs (the Home Assistant
             activity sensor's options); empty = activities off.
+        answers: the daemon answers questions about this radar (Home Assistant gets a "Last
+            answer" sensor; MQTT subscribes to its ask topic).
     """
 
     id: str
@@ -305,6 +312,7 @@ class RadarInfo:
     board: str = ""
     zones: tuple[str, ...] = field(default_factory=tuple)
     activity_labels: tuple[str, ...] = field(default_factory=tuple)
+    answers: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -8,6 +8,10 @@ PUB messages are two frames, ``[topic, JSON]``; topics end with ``/`` so that a 
     <prefix>/<radar>/tracks/                  tracks (a ``tracks`` event's JSON)
     <prefix>/<radar>/stats/                   {"radar", "time", "pipeline": {...}, "zeromq": {...}}
     <prefix>/<radar>/available/               {"radar", "time", "online": bool}
+    <prefix>/<radar>/embedding/               (opt-in: publish_embeddings) {"time", "radar",
+                                              "track", "label", "confidence", "embedding": [D]}
+
+Activity events (``event/activity/``) and answers (``event/answer/``) go out like every event.
 
 The PUB socket's high-water mark is ``sndhwm``. With ``count_drops`` (default) the socket is made
 ``ZMQ_XPUB_NODROP``, so a send that would overflow a subscriber's queue raises ``zmq.Again`` under
@@ -19,11 +23,21 @@ object per message, ``{"type": ...}``, and answers one JSON object:
 
 * ``{"type": "ping"}`` -> ``{"type": "pong", "time": ..., "radars": [...]}``
 * ``{"type": "state"}`` -> the state provider's JSON (per radar: occupancy, count, tracks, vitals...)
-* anything else -> ``{"error": "unknown request type 'x'; known: state, ping"}``
+* ``{"type": "ask", "question": "...", "radar": id?, "client": name?, "id": any?, "stream": bool?}``
+  (when the daemon answers questions) -> the final reply ``{"type": "answer", "status": "ok" |
+  "refused" | "busy" | "error", "answer" or "error", "question", "range", ...}`` once the LLM is
+  done; with ``"stream": true`` a DEALER client first gets ``{"type": "token", "text": piece}``
+  messages as the answer streams (a REQ client only ever gets the final reply, REQ allows one).
+  The rate-limit key is ``client``, else the peer's ZeroMQ identity.
+* ``{"type": "search", "text": "...", "since": "24h" | seconds?, "k": 10?, "radar": id?}`` (when
+  embeddings are logged) -> ``{"type": "search", "moments": [{"time", "radar", "track", "score",
+  "label", "confidence"}, ...]}`` best first, like ``mmfm search``
+* anything else -> ``{"error": "unknown request type 'x'; known: state, ping, ..."}``
 
-Request types live in one table (:meth:`ZeroMqCommunicator._request_handlers`); questions (``ask``)
-are added there with the mm-LLM issue. ROUTER rather than REP so that a slow answer can later be
-sent when it is ready without holding up pings and state queries.
+Request types live in one table (:meth:`ZeroMqCommunicator._request_handlers`). ROUTER rather than
+REP so that a slow answer is sent when it is ready without holding up pings and state queries: the
+question service's worker thread queues the reply messages in an outbox that the request thread
+(the socket's owner) sends.
 
 Hostile requests: every body gets a JSON answer. Bodies that ``json`` cannot take (a 5,000-digit
 number, 50,000 nested ``[``, bad UTF-8) are answered ``{"error": ...}`` and counted in
@@ -41,6 +55,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -51,12 +66,15 @@ import zmq
 from runtime.comms.base import StateProvider
 from runtime.comms.settings import RadarInfo, ZeroMqSettings, radar_infos, topic_slug
 from runtime.events import Event
+from runtime.questions.search import Searcher
+from runtime.questions.service import QuestionService, Reply
 
 logger = logging.getLogger(__name__)
 
 _REBIND_TRIES = 20  # binding a dead request thread's endpoint again: tries 0.1 s apart
 
-RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
+#: A request's JSON -> the reply's, or None when the reply comes later (through the outbox).
+RequestHandler = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 def _json_default(obj: Any) -> Any:
@@ -104,12 +122,20 @@ class ZeroMqCommunicator:
                 "requests",
                 "request_errors",
                 "request_thread_restarts",
+                "questions",
+                "searches",
+                "embeddings",
             ),
             0,
         )
         self.pub_address: str | None = None  # the bound endpoint (a '*' port resolved)
         self.request_address: str | None = None
         self._thread_error: str | None = None  # why the request thread ended, if it failed
+        self._questions: QuestionService | None = None
+        self._searcher: Searcher | None = None
+        self._envelope: list[bytes] | None = None  # the request being handled (request thread)
+        self._outbox: queue.SimpleQueue[tuple[list[bytes], bytes]] = queue.SimpleQueue()
+        self._in_flight = 0  # questions whose final reply has not been queued yet
 
     # -- Communicator -----------------------------------------------------------------------------
 
@@ -241,6 +267,39 @@ class ZeroMqCommunicator:
     def set_state_provider(self, provider: StateProvider) -> None:
         self._state_provider = provider
 
+    def set_question_service(self, service: QuestionService) -> None:
+        """Answer ``ask`` requests with ``service``."""
+        self._questions = service
+
+    def set_searcher(self, searcher: Searcher) -> None:
+        """Answer ``search`` requests with ``searcher``."""
+        self._searcher = searcher
+
+    def publish_embedding(
+        self,
+        radar: str,
+        t: float,
+        embedding: Any,
+        *,
+        track: int | None = None,
+        label: str | None = None,
+        confidence: float | None = None,
+    ) -> None:
+        """One window embedding on ``<prefix>/<radar>/embedding/`` (only with
+        ``publish_embeddings``; never blocks)."""
+        if not self.settings.publish_embeddings:
+            return
+        doc = {
+            "time": t,
+            "radar": radar,
+            "track": track,
+            "label": label,
+            "confidence": confidence,
+            "embedding": [round(float(v), 6) for v in embedding],
+        }
+        self._count("embeddings")
+        self._send(f"{self._radar_topic(radar)}embedding/", _dumps(doc))
+
     def stats(self) -> dict[str, int]:
         """Counters: sent, dropped_hwm (a subscriber's queue was full), dropped_not_started,
         send_errors, requests, request_errors (malformed or unknown requests, failed handlers),
@@ -277,8 +336,66 @@ class ZeroMqCommunicator:
     # -- requests ---------------------------------------------------------------------------------
 
     def _request_handlers(self) -> dict[str, RequestHandler]:
-        """Request types and their handlers (questions are added here later)."""
-        return {"state": self._handle_state, "ping": self._handle_ping}
+        """Request types and their handlers (``ask``/``search`` when a service is set)."""
+        handlers: dict[str, RequestHandler] = {
+            "state": self._handle_state,
+            "ping": self._handle_ping,
+        }
+        if self._questions is not None:
+            handlers["ask"] = self._handle_ask
+        if self._searcher is not None:
+            handlers["search"] = self._handle_search
+        return handlers
+
+    def _handle_search(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self._searcher is not None
+        self._count("searches")
+        try:
+            return self._searcher.search(
+                request.get("text"),
+                since=request.get("since", "24h"),
+                k=request.get("k", 10),
+                radar=request.get("radar"),
+            )
+        except ValueError as err:  # bad text/since/k, or the model cannot embed free text
+            self._count("request_errors")
+            return {"type": "search", "error": str(err)}
+
+    def _handle_ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        service = self._questions
+        envelope = self._envelope
+        assert service is not None
+        self._count("questions")
+        if envelope is None:
+            return {"type": "answer", "status": "error", "error": "ask needs the request socket"}
+        radar = request.get("radar")
+        if radar is not None and not isinstance(radar, str):
+            return {"type": "answer", "status": "refused", "error": "radar must be a radar id"}
+        who = request.get("client")
+        client = str(who)[:100] if who is not None else "zmq-" + envelope[0].hex()
+        rid = request.get("id")
+        is_req = len(envelope) > 1 and envelope[-1] == b""  # REQ puts an empty delimiter
+        stream = bool(request.get("stream")) and not is_req
+        with self._counts_lock:
+            self._in_flight += 1
+
+        def on_token(piece: str) -> None:
+            self._outbox.put((envelope, _dumps({"type": "token", "text": piece})))
+
+        def on_done(reply: Reply) -> None:
+            self._outbox.put((envelope, _dumps(reply.to_dict())))
+            with self._counts_lock:
+                self._in_flight -= 1
+
+        service.ask(
+            request.get("question"),
+            client=client,
+            radar=radar,
+            request_id=None if rid is None else str(rid)[:100],
+            on_token=on_token if stream else None,
+            on_done=on_done,
+        )
+        return None
 
     def _handle_ping(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"type": "pong", "time": time.time(), "radars": list(self.radars)}
@@ -290,8 +407,10 @@ class ZeroMqCommunicator:
             return {"error": "no state yet: the daemon has not set a state provider"}
         return provider()
 
-    def handle_request(self, body: bytes) -> bytes:
-        """The JSON reply to one request body (also usable without sockets); never raises."""
+    def handle_request(self, body: bytes, envelope: list[bytes] | None = None) -> bytes | None:
+        """The JSON reply to one request body (also usable without sockets); never raises.
+        None: the reply comes later through the outbox (``ask`` with an ``envelope``)."""
+        self._envelope = envelope
         try:
             return self._answer(body)
         except Exception as err:  # a reply that cannot be encoded, or a bug: answer, never die
@@ -299,7 +418,7 @@ class ZeroMqCommunicator:
             logger.warning("ZeroMQ: request failed: %s: %s", type(err).__name__, err)
             return _dumps({"error": f"request failed: {type(err).__name__}"})
 
-    def _answer(self, body: bytes) -> bytes:
+    def _answer(self, body: bytes) -> bytes | None:
         handlers = self._request_handlers()
         known = ", ".join(handlers)
         try:
@@ -319,7 +438,8 @@ class ZeroMqCommunicator:
             self._count("request_errors")
             return _dumps({"error": f"unknown request type {kind!r}; known: {known}"})
         try:
-            return _dumps(handler(request))
+            doc = handler(request)
+            return None if doc is None else _dumps(doc)
         except Exception as err:  # a failing provider must not kill the request thread
             self._count("request_errors")
             logger.exception("ZeroMQ: %r request failed", kind)
@@ -330,14 +450,18 @@ class ZeroMqCommunicator:
         poller.register(router, zmq.POLLIN)
         try:
             while not self._stop.is_set():
-                if not poller.poll(50):  # [ms]: how soon stop() is noticed
+                self._send_outbox(router)
+                # [ms]: how soon stop() (and a streamed answer's next piece) is noticed
+                if not poller.poll(10 if self._in_flight else 50):
                     continue
                 frames = router.recv_multipart(zmq.NOBLOCK)
                 if len(frames) < 2:
                     continue  # a ROUTER always prefixes the peer identity
                 self._count("requests")
                 envelope, body = frames[:-1], frames[-1]  # REQ: [id, b"", body]; DEALER: [id, body]
-                reply = self.handle_request(body)
+                reply = self.handle_request(body, envelope)
+                if reply is None:
+                    continue  # an answer to come (outbox)
                 try:
                     router.send_multipart([*envelope, reply], flags=zmq.NOBLOCK)
                 except zmq.ZMQError as err:  # the peer went away
@@ -350,3 +474,15 @@ class ZeroMqCommunicator:
                 raise
         finally:
             router.close()
+
+    def _send_outbox(self, router: zmq.Socket[bytes]) -> None:
+        """Send the replies the question service queued (request thread only)."""
+        while True:
+            try:
+                envelope, payload = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                router.send_multipart([*envelope, payload], flags=zmq.NOBLOCK)
+            except zmq.ZMQError as err:  # the asker went away
+                logger.debug("ZeroMQ: answer not sent: %s", err)

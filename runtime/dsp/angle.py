@@ -8,7 +8,9 @@ Azimuth: a beamforming grid uniform in ``u`` over ``[-1, 1)`` (``grid_size`` poi
 azimuth row (the most populated height): ``P(u) = |sum_x s_x exp(-j pi x u)|^2``. On a uniform
 half-wavelength row this *is* a zero-padded FFT (TI's demo: a 64-point FFT); as a matrix product it
 also handles rows with gaps or overlaps, and it only runs on detected cells. The peak is refined by a
-parabola through the log-power of the peak and its two neighbours.
+parabola through the log-power of the peak and its two neighbours, except when the demo reads its
+azimuth FFT at the peak bin (``DemoConfig.angle_fft_size``, the xWR14xx SDK 1.x demo: a 64-point FFT,
+``x = r * 2 k / 64``): then the grid is that FFT and the peak stays on it.
 
 Elevation (boards with an elevated row, e.g. TX1 of the xWR14/18/68 BOOST/ISK layout): as TI's demo,
 the phase difference between the elevated row and the azimuth row, both beamformed at the azimuth
@@ -16,7 +18,8 @@ peak ``u``: ``w = angle(S_el(u) conj(S_az(u))) / (pi dz)``. Then ``az = arcsin(u
 
 Multi-object beamforming (``DemoConfig.multi_obj_beamforming``): the strongest *other* local maximum
 of ``P(u)`` is reported as a second object when its power exceeds ``multi_obj_threshold`` times the
-main peak's.
+main peak's (its magnitude, i.e. ``multi_obj_threshold ** 2`` in power, when
+``DemoConfig.multi_obj_on_magnitude``: the xWR14xx SDK 1.x demo compares the HWA's magnitudes).
 """
 
 from __future__ import annotations
@@ -183,10 +186,13 @@ def estimate_angles(
         masked[cell, peak] = 0.0
         second = np.argmax(masked, axis=1)
         top = spec[cell, peak]
-        keep = masked[cell, second] > demo.multi_obj_threshold * top
+        ratio = demo.multi_obj_threshold ** (2 if demo.multi_obj_on_magnitude else 1)
+        keep = masked[cell, second] > ratio * top
         cell = np.concatenate([cell, cell[keep]])
         peak = np.concatenate([peak, second[keep]])
-    u = geom.grid_u[peak] + _refine(spec, cell, peak, du)
+    u = geom.grid_u[peak]
+    if demo.angle_fft_size is None:
+        u = u + _refine(spec, cell, peak, du)
     u = (u + 1.0) % 2.0 - 1.0
     flat = v.reshape(n, -1)[cell]  # [m, virtual]
     s_az = _beam_at(flat[:, geom.az_index], geom.az_x, u)

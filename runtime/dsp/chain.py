@@ -12,7 +12,8 @@ field-of-view mask. :func:`process_frame` then runs
 3. range FFT (last, contiguous axis) then Doppler FFT (loop axis), in place, complex64, one
    ``scipy.fft.fftn`` call with one worker, and the block's power accumulated while it is in cache,
 4. detection map ``10 log10(mean_virtual |X|^2)`` ``[doppler, range]``,
-5. CFAR along range and along Doppler (sliding window sums), AND, peak grouping, field of view,
+5. CFAR along range and along Doppler (sliding window sums; range only when the demo runs no
+   Doppler CFAR, ``DemoConfig.doppler_cfar``), AND, peak grouping, field of view,
 6. angles on the detected cells only (after TDM compensation), points.
 
 Output cube layout: ``[tx, rx, doppler, range]``.
@@ -66,7 +67,8 @@ class DspPlan:
         velocity_axis_mps: ``[doppler_fft_size]`` [m/s], zero at ``N/2``.
         tdm_table: complex64 ``[doppler_fft_size, num_tx]`` TDM compensation factors.
         geometry: angle-estimation data (:class:`~runtime.dsp.angle.ArrayGeometry`).
-        fov: bool ``[doppler, range]`` cells inside the range and Doppler fields of view.
+        fov: bool ``[doppler, range]`` cells inside the range and Doppler fields of view (and the
+            demo's peak-grouping range bins, ``DemoConfig.range_bin_limits``).
         remove_dc: subtract each chirp's mean before the FFT.
     """
 
@@ -134,7 +136,8 @@ def make_plan(
         radar_config: the radar's chirp and demo settings (range bias, RX phase calibration, CFAR,
             fields of view, clutter removal).
         range_window, doppler_window: window names (TI's demo: Blackman, Hann).
-        angle_grid_size: azimuth grid points over ``u`` in ``[-1, 1)``.
+        angle_grid_size: azimuth grid points over ``u`` in ``[-1, 1)`` (the demo's
+            ``angle_fft_size`` instead when it sets one).
         remove_dc: subtract each chirp's mean ADC value before the range FFT.
     """
     key = (
@@ -177,6 +180,10 @@ def _build_plan(
         interval_mask(vel_axis, demo.doppler_fov_mps)[:, None]
         & interval_mask(rng_axis, demo.range_fov_m)[None, :]
     )
+    if demo.range_bin_limits is not None:  # the demo's peak grouping drops other range bins
+        bins = np.arange(rng_axis.size)
+        lo, hi = demo.range_bin_limits
+        fov &= ((bins >= lo) & (bins <= hi))[None, :]
     for arr in (window_2d, window_iq, rng_axis, vel_axis, fov):
         arr.setflags(write=False)
     return DspPlan(
@@ -186,7 +193,7 @@ def _build_plan(
         range_axis_m=rng_axis,
         velocity_axis_mps=vel_axis,
         tdm_table=tdm_phase_table(cfg),
-        geometry=array_geometry(radar_config, angle_grid_size),
+        geometry=array_geometry(radar_config, demo.angle_fft_size or angle_grid_size),
         fov=fov,
         remove_dc=remove_dc,
     )
@@ -314,7 +321,10 @@ def detect_cells(det_db: np.ndarray, plan: DspPlan) -> tuple[np.ndarray, np.ndar
     flat = np.flatnonzero(hit)
     if flat.size:
         cells = np.divmod(flat, hit.shape[1])  # (doppler, range) of each candidate
-        keep, _ = cfar_at(det_db, demo.cfar_doppler, cells, axis=0, scale="db")
+        if demo.doppler_cfar:
+            keep, _ = cfar_at(det_db, demo.cfar_doppler, cells, axis=0, scale="db")
+        else:  # xWR14xx SDK 1.x: CFAR along range only
+            keep = np.ones(flat.size, dtype=bool)
         if demo.cfar_range.peak_grouping:
             keep &= local_max_at(det_db, cells, axis=1, cyclic=False)
         if demo.cfar_doppler.peak_grouping:

@@ -149,6 +149,10 @@ class LlamaEngine:
         n_threads: CPU threads for generation and prompt processing (default 1).
         n_ctx: context length [tokens] (prompt + soft tokens + answer).
         n_batch: most inputs per llama.cpp batch; longer inputs are split.
+        lora_path: a llama.cpp LoRA adapter GGUF (``general.type = adapter``, written by
+            ``exporters.gguf``) applied on top of the model, or None.
+        lora_scale: the adapter's scale (1.0 = as trained; llama.cpp also applies the adapter's own
+            ``adapter.lora.alpha / rank``).
 
     Not thread-safe by itself: :meth:`generate` holds a lock for the whole stream; the low-level
     ``reset`` / ``feed_*`` calls are for one caller (tests, benchmarks) at a time.
@@ -161,6 +165,8 @@ class LlamaEngine:
         n_threads: int = 1,
         n_ctx: int = 1024,
         n_batch: int = 256,
+        lora_path: str | Path | None = None,
+        lora_scale: float = 1.0,
     ) -> None:
         if n_threads < 1:
             raise LLMError(f"n_threads must be >= 1, got {n_threads}")
@@ -197,6 +203,11 @@ class LlamaEngine:
             self.close()
             raise LLMError(f"{path}: llama.cpp could not create a context (n_ctx={n_ctx})")
         self._ctx = ctx
+        #: The LoRA adapter file applied, or None.
+        self.lora_path: Path | None = None
+        self._adapter: Any = None
+        if lora_path is not None:
+            self._load_lora(Path(lora_path), float(lora_scale))
         self._vocab = ll.llama_model_get_vocab(model)
         self.n_vocab = int(ll.llama_vocab_n_tokens(self._vocab))
         n_inp = getattr(ll, "llama_model_n_embd_inp", ll.llama_model_n_embd)
@@ -210,6 +221,32 @@ class LlamaEngine:
         self._n_past = 0
         self._last_logits: np.ndarray | None = None
 
+    def _load_lora(self, path: Path, scale: float) -> None:
+        """Load a LoRA adapter GGUF and set it on the context at ``scale`` (llama.cpp frees the
+        adapter with the model)."""
+        ll = self._ll
+        if not path.is_file():
+            self.close()
+            raise LLMError(f"{path}: no such LoRA adapter file")
+        if not math.isfinite(scale):
+            self.close()
+            raise LLMError(f"lora_scale must be finite, got {scale}")
+        adapter = ll.llama_adapter_lora_init(self._model, str(path).encode("utf-8"))
+        if not adapter:
+            self.close()
+            raise LLMError(
+                f"{path}: llama.cpp could not load this LoRA adapter (not an adapter GGUF, or made "
+                f"for another model than {self.path.name})"
+            )
+        adapters = (ll.llama_adapter_lora_p_ctypes * 1)(adapter)
+        scales = (ctypes.c_float * 1)(scale)
+        rc = ll.llama_set_adapters_lora(self._ctx, adapters, 1, scales)
+        if rc != 0:
+            self.close()
+            raise LLMError(f"{path}: llama.cpp refused to apply the LoRA adapter (code {rc})")
+        self._adapter = adapter
+        self.lora_path = path
+
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Free the context and the model (idempotent)."""
@@ -217,6 +254,7 @@ class LlamaEngine:
         if self._ctx:
             ll.llama_free(self._ctx)
             self._ctx = None
+        self._adapter = None  # freed by llama.cpp with its model
         if self._model:
             ll.llama_model_free(self._model)
             self._model = None

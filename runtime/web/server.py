@@ -14,7 +14,14 @@ message::
                                       "db_min", "db_max", "data": base64 uint8 [doppler, range]}}},
      "events": [{"seq", "type", "time", "value", "radar", ...}, ...]}      # newest last, <= max_events
 
-``GET /state.json`` is one snapshot. Off loopback every request needs the token (``?token=`` or
+``GET /state.json`` is one snapshot. ``POST /ask`` (when the daemon answers questions; body
+``{"question": "...", "radar": id?}`` with ``Content-Type: application/json``) goes through the
+daemon's question service (:mod:`runtime.questions.service`, the same queue and limits as MQTT and
+ZeroMQ; the rate-limit key is the browser's address) and streams newline-delimited JSON:
+``{"type": "token", "text": piece}`` lines as the answer comes, then the final
+``{"type": "answer", "status": "ok"|"refused"|"busy"|"error", "answer"|"error", ...}`` line. A POST
+from another origin (an ``Origin`` header that is not this page's) is refused with 403, so other web
+sites cannot ask through a browser on this machine. Off loopback every request needs the token (``?token=`` or
 ``Authorization: Bearer``): none -> 401, a wrong one -> 403. Without a token (loopback) a request
 whose ``Host`` header is not a loopback name gets 403 (DNS rebinding).
 
@@ -38,6 +45,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import uvicorn
@@ -50,6 +58,7 @@ from runtime.comms.base import StateProvider
 from runtime.config import MmfmConfig, RadarSettings
 from runtime.dsp.doppler import velocity_axis_mps
 from runtime.events import Event
+from runtime.questions.service import QuestionService, Reply
 from runtime.tracking import to_floor
 from runtime.web.settings import WebSettings, is_loopback
 
@@ -129,6 +138,7 @@ class WebView:
         self._chirps = {rid: r.radar_config.chirp for rid, r in config.enabled_radars.items()}
         self._live_provider = live_provider
         self._state_provider: StateProvider | None = None
+        self._questions: QuestionService | None = None
         self._events: deque[dict[str, Any]] = deque(maxlen=settings.max_events)
         self._seq = 0
         self._available: dict[str, bool] = {}
@@ -146,6 +156,7 @@ class WebView:
                 Route("/", self._index),
                 Route("/events", self._stream),
                 Route("/state.json", self._state_json),
+                Route("/ask", self._ask, methods=["POST"]),
             ]
         )
 
@@ -227,6 +238,10 @@ class WebView:
 
     def set_state_provider(self, provider: StateProvider) -> None:
         self._state_provider = provider
+
+    def set_question_service(self, service: QuestionService) -> None:
+        """Answer the page's question box with ``service`` (``POST /ask``)."""
+        self._questions = service
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -340,6 +355,59 @@ class WebView:
 
     async def _state_json(self, request: Request) -> Response:
         return self._refuse(request) or JSONResponse(self.snapshot())
+
+    async def _ask(self, request: Request) -> Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+            with self._lock:
+                self.counters["refused"] += 1
+            return Response("cross-origin question refused\n", status_code=403)
+        service = self._questions
+        if service is None:
+            return JSONResponse(
+                {"type": "answer", "status": "error", "error": "this daemon answers no questions "
+                 "(no questions: section in its config)"}, status_code=404,
+            )  # fmt: skip
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "send the question as application/json"}, 415)
+        try:
+            doc = json.loads(await request.body())
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            return JSONResponse({"error": 'expected {"question": "..."}'}, status_code=400)
+        radar = doc.get("radar")
+        loop = asyncio.get_running_loop()
+        out: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        def put(item: dict[str, Any] | None) -> None:
+            loop.call_soon_threadsafe(out.put_nowait, item)
+
+        def on_done(reply: Reply) -> None:
+            put(reply.to_dict())
+            put(None)
+
+        service.ask(
+            doc.get("question"),
+            client="web-" + (request.client.host if request.client else "unknown"),
+            radar=radar if isinstance(radar, str) else None,
+            on_token=lambda piece: put({"type": "token", "text": piece}),
+            on_done=on_done,
+        )
+
+        async def lines() -> AsyncIterator[str]:
+            while True:
+                item = await out.get()
+                if item is None:
+                    return
+                yield json.dumps(item, default=str) + "\n"
+
+        return StreamingResponse(
+            lines(), media_type="application/x-ndjson", headers={"Cache-Control": "no-store"}
+        )
 
     async def _stream(self, request: Request) -> Response:
         refused = self._refuse(request)

@@ -228,15 +228,34 @@ def _es_kernel(z: np.ndarray, beta: float) -> np.ndarray:
     return np.exp(beta * (np.sqrt(np.maximum(1.0 - z * z, 0.0)) - 1.0)) * (np.abs(z) <= 1.0)
 
 
+@functools.lru_cache(maxsize=1)
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    """200-point Gauss-Legendre nodes and weights on [-1, 1] (an eigenproblem: computed once)."""
+    return np.polynomial.legendre.leggauss(200)
+
+
+#: Degree of the Chebyshev interpolant of the kernel's transform (:func:`_es_transform`).
+_CHEB_DEGREE = 64
+
+
 def _es_transform(freq_cycles: np.ndarray, beta: float) -> np.ndarray:
     """Fourier transform of the kernel spread over ``KERNEL_WIDTH`` cells, at ``freq_cycles`` per cell.
 
     ``(w/2) int_{-1}^{1} psi(z) cos(pi w f z) dz`` by Gauss-Legendre quadrature (float64, shape of
     ``freq_cycles``); dividing by it deconvolves the spreading.
     """
-    zq, wq = np.polynomial.legendre.leggauss(200)
-    kern = _es_kernel(zq, beta) * wq  # [q]
     flat = np.asarray(freq_cycles, dtype=np.float64).reshape(-1)
+    lo, hi = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 0.0)
+    if flat.size > 4 * _CHEB_DEGREE and hi > lo:
+        # a smooth, slowly varying function of one variable: a Chebyshev interpolant through
+        # quadratures at its nodes matches direct quadrature to ~1e-13 and costs O(points), not
+        # O(points x 200) (1-2 s per chirp configuration before)
+        cheb = np.polynomial.chebyshev.Chebyshev.interpolate(
+            lambda f: _es_transform(f, beta), _CHEB_DEGREE, domain=[lo, hi]
+        )
+        return cheb(flat).reshape(np.shape(freq_cycles))
+    zq, wq = _gauss_legendre()
+    kern = _es_kernel(zq, beta) * wq  # [q]
     out = np.empty(flat.size)
     step = 8192
     for i in range(0, flat.size, step):

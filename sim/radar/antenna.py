@@ -28,10 +28,18 @@ TX->RX coupling
 Each RX also hears each TX directly through the board (antenna-to-antenna leakage and the package):
 a static return at a few centimetres of "range" that TI's demo removes only when ``calibDcRangeSig``
 is enabled. RadHAR's recordings (calibration off) show it in every frame: three points at 0.04-0.08 m
-with v = 0. :func:`coupling_paths` models it as one static path per (TX, RX) pair whose delay is the
-antenna separation on the board plus :data:`COUPLING_EXTRA_DELAY_M` of feed line, with a field level
-relative to the radar-equation scaling (:data:`COUPLING_LEVEL`, set so that the simulated demo reports
-the real number of near-range points; a property of the board, not of any activity).
+with v = 0. :func:`coupling_paths` models it as one static path per (TX, RX) pair and leakage route
+whose delay is the antenna separation on the board plus the route's extra length
+(:data:`COUPLING_ROUTES`; the first route is :data:`COUPLING_EXTRA_DELAY_M` of feed line), with a
+field level relative to the radar-equation scaling (:data:`COUPLING_LEVEL` times the route's relative
+level; a property of the board, not of any activity).
+
+Calibration on RadHAR (SDK 1.x demo, peak grouping along Doppler only, range bin 0 dropped by the
+demo): every real frame holds leakage points in range bins 1, 2, 3 and 4 (0.04-0.17 m; 6 points with
+the second azimuth peaks of bins 2 and 3). One route at 0.10 m gives bins 1-2 (and bin 3 in 16 % of
+the frames): the Blackman window's main lobe does not reach bin 4, so the leakage must also take a
+longer route. A second one, 0.22 m extra at half the field level (about 12 cm longer than the first:
+the board's edge, its connector and mount are at that distance), gives bins 1-4 in every frame.
 """
 
 from __future__ import annotations
@@ -96,6 +104,11 @@ def element_field(cfg: ChirpConfig, dirs_radar: np.ndarray) -> np.ndarray:
 COUPLING_EXTRA_DELAY_M = 0.10
 #: Coupling field level relative to the radar-equation gain unit (``PathSet.gain``) per board.
 COUPLING_LEVEL: dict[str, float] = {"IWR1443BOOST": 3e-4}
+#: Leakage routes per board: (extra one-way length [m], field level relative to COUPLING_LEVEL);
+#: boards without an entry have the feed-line route alone (module docstring).
+COUPLING_ROUTES: dict[str, tuple[tuple[float, float], ...]] = {
+    "IWR1443BOOST": ((COUPLING_EXTRA_DELAY_M, 1.0), (0.22, 0.5)),
+}
 
 
 def coupling_paths(cfg: ChirpConfig, t_ref_s: float, level: float | None = None) -> PathSet:
@@ -107,27 +120,31 @@ def coupling_paths(cfg: ChirpConfig, t_ref_s: float, level: float | None = None)
         level: field level (default :data:`COUPLING_LEVEL` of the board; 0 when it has none).
 
     Returns:
-        :class:`PathSet` with ``num_tx * num_rx`` paths (``bounces = 0``, ``object_names =
-        ("coupling",)``).
+        :class:`PathSet` with ``num_tx * num_rx`` paths per leakage route (``bounces = 0``,
+        ``object_names = ("coupling",)``).
     """
     board = cfg.board_spec
     lvl = COUPLING_LEVEL.get(board.name, 0.0) if level is None else level
+    routes = COUPLING_ROUTES.get(board.name, ((COUPLING_EXTRA_DELAY_M, 1.0),))
     half_wl = 0.5 * cfg.wavelength_m
     tx = np.asarray(board.tx_positions, np.float64) * half_wl  # [n_tx, 2] (x, z) [m]
     rx = np.asarray(board.rx_positions, np.float64) * half_wl
     n_tx, n_rx = tx.shape[0], rx.shape[0]
     # the RX row sits ~1.5 cm beside the TX row on the BOOST layout (x offset of the two groups)
     sep = np.linalg.norm(tx[:, None, :] - rx[None, :, :] - np.array([0.015, 0.0]), axis=2)
-    length = sep + COUPLING_EXTRA_DELAY_M  # [n_tx, n_rx] one-way [m]
-    delay = (length / SPEED_OF_LIGHT_M_S).reshape(-1)  # round-trip-equivalent delay [s]
-    gain = np.zeros((n_tx, n_rx, n_tx * n_rx), np.complex128)
-    k = np.arange(n_tx * n_rx)
-    gain[k // n_rx, k % n_rx, k] = lvl  # the carrier phase of the delay is the synthesis's
-    zi = np.zeros(k.size, np.int64)
+    n_pair = n_tx * n_rx
+    delay = np.concatenate(
+        [((sep + extra) / SPEED_OF_LIGHT_M_S).reshape(-1) for extra, _ in routes]
+    )  # round-trip-equivalent delay [s] of each route's one-way length
+    gain = np.zeros((n_tx, n_rx, n_pair * len(routes)), np.complex128)
+    k = np.arange(n_pair)
+    for i, (_, rel) in enumerate(routes):  # the carrier phase of the delay is the synthesis's
+        gain[k // n_rx, k % n_rx, i * n_pair + k] = lvl * rel
+    zi = np.zeros(delay.size, np.int64)
     return PathSet(
         t_ref_s=float(t_ref_s),
         delay_s=delay,
-        delay_rate=np.zeros(k.size),
+        delay_rate=np.zeros(delay.size),
         gain=gain,
         object_ids=zi,
         part_ids=zi - 1,

@@ -15,6 +15,14 @@ schedule trains the point encoder, the text projection and the temperature on au
 loss, zero-shot accuracy over the activities present and R@1 radar->text, a checkpoint in ``OUT/``
 (``model.pt`` + ``card.json``), the resumable state ``OUT/state.pt`` and ``OUT/curves.png``. Rerunning
 the same command resumes after the last finished epoch.
+
+Several processes (DDP, :mod:`training.distributed`): the same command under
+``torchrun --nproc_per_node N -m mmfm train clmp ...``. ``batch_size`` is per process, the global
+batch ``batch_size x N``; each rank encodes its slice (:mod:`training.clmp.batches`), the loss sees
+the gathered embeddings of the whole global batch, rank 0 alone logs, evaluates and writes ``OUT/``.
+In memory every rank loads all windows; ``stream=True`` (``--stream``) reads the shards as a stream
+instead (:mod:`training.clmp.stream`), each rank its own part. The checkpoint keeps the batch and
+augmentation generators, so a resumed run repeats the curve of one that never stopped.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import numpy as np
 import torch
 
 from training.clmp.augment import AUGMENT_PRESETS, augment
+from training.clmp.batches import MemoryBatches, StreamBatches
 from training.clmp.data import (
     CaptionSampler,
     TextCache,
@@ -46,6 +55,14 @@ from training.clmp.factory import DEFAULT_MODEL, build_model, save_checkpoint
 from training.clmp.labels import label_prompts
 from training.clmp.loss import make_loss
 from training.clmp.model import CLMP
+from training.clmp.stream import WindowStream, is_url, load_stream_windows, windows_per_sample
+from training.distributed import (
+    DistEnv,
+    all_gather_objects,
+    current,
+    gather_with_grad,
+    rank_seed,
+)
 
 
 @dataclass
@@ -69,6 +86,12 @@ class TrainSettings:
     augment_preset: str = "default"  # training.clmp.augment.AUGMENT_PRESETS
     seed: int = 0
     threads: int = 1
+    stream: bool = False  # read the shards as a stream (training.clmp.stream), not into memory
+    workers: int = 0  # DataLoader workers per rank when streaming
+    shuffle_buffer: int = 1024  # windows per stream reader's shuffle buffer
+    val_max: int = 2048  # held-out windows kept in memory when streaming
+    device: str = "auto"  # auto (cuda:LOCAL_RANK when there), cpu, cuda
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU), fp32, bf16
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -101,9 +124,10 @@ def single_activities(windows: WindowSet) -> list[str]:
 @torch.no_grad()
 def prototypes_from_cache(model: CLMP, cache: TextCache, labels: Sequence[str]) -> torch.Tensor:
     """Prompt-ensemble prototypes ``[L, D]`` from cached frozen embeddings."""
+    dev = model.logit_scale.device
     out = []
     for lab in labels:
-        emb = model.encode_sentence_embeddings(cache.get(label_prompts(lab)))
+        emb = model.encode_sentence_embeddings(cache.get(label_prompts(lab)).to(dev)).cpu()
         out.append(torch.nn.functional.normalize(emb.mean(0), dim=0))
     return torch.stack(out)
 
@@ -112,11 +136,12 @@ def prototypes_from_cache(model: CLMP, cache: TextCache, labels: Sequence[str]) 
 def embed_windows(model: CLMP, windows: WindowSet, batch: int = 256) -> torch.Tensor:
     """``[N, D]`` radar embeddings of prepared windows (eval mode)."""
     model.eval()
+    dev = model.logit_scale.device
     out = []
     for i in range(0, len(windows), batch):
-        p = torch.from_numpy(windows.points[i : i + batch])
-        m = torch.from_numpy(windows.mask[i : i + batch])
-        out.append(model.encode_points(p, m))
+        p = torch.from_numpy(windows.points[i : i + batch]).to(dev)
+        m = torch.from_numpy(windows.mask[i : i + batch]).to(dev)
+        out.append(model.encode_points(p, m).float().cpu())
     return torch.cat(out) if out else torch.zeros(0, model.embedding_dim)
 
 
@@ -135,7 +160,7 @@ def evaluate_windows(
         res["zeroshot_acc"] = float((pred == truth).mean())
     # retrieval: one caption per window (the first), pool = the windows
     texts = [c[0] for c in windows.captions]
-    temb = model.encode_sentence_embeddings(cache.get(texts))
+    temb = model.encode_sentence_embeddings(cache.get(texts).to(model.logit_scale.device)).cpu()
     sims = emb @ temb.t()
     ranks = (sims > sims.diag().unsqueeze(1)).sum(1)
     res["r2t_r1"] = float((ranks < 1).float().mean())
@@ -181,10 +206,18 @@ def train_clmp(
     settings: TrainSettings,
     progress: Callable[..., Any] | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+    env: DistEnv | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) a CLMP model; returns the final card (module docstring)."""
+    """Train (or resume) a CLMP model; returns the final card (module docstring).
+
+    Under torchrun every rank calls this with its :class:`~training.distributed.DistEnv` (default:
+    :func:`training.distributed.current`); ``settings.stream`` reads the shards as a stream.
+    """
+    env = env or current(settings.device, settings.precision)
     contract = build_model(settings.model).input_contract
-    return train_on(prepare(settings, contract), settings, progress=progress, log=log)
+    if settings.stream:
+        return train_stream(settings, contract, progress=progress, log=log, env=env)
+    return train_on(prepare(settings, contract), settings, progress=progress, log=log, env=env)
 
 
 def train_on(
@@ -192,28 +225,115 @@ def train_on(
     settings: TrainSettings,
     progress: Callable[..., Any] | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+    env: DistEnv | None = None,
 ) -> dict[str, Any]:
     """The training loop on prepared windows (``train_clmp`` without the loading)."""
-    torch.set_num_threads(max(1, settings.threads))
+    env = env or current(settings.device, settings.precision)
     out = Path(settings.out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(settings.seed)
-    model = build_model(settings.model)
     log(
         f"windows: {len(split.train)} train, {len(split.val) if split.val else 0} held-out; "
         f"activities: {', '.join(sorted(set(split.train.activity)))}"
     )
-    if len(split.train) < 2:
-        raise ValueError("fewer than 2 training windows")
+    if len(split.train) < 2 * env.world_size:
+        raise ValueError(f"fewer than {2 * env.world_size} training windows")
     sampler = CaptionSampler(split.train, prompt_prob=settings.prompt_prob)
     labels = single_activities(split.val) if split.val is not None else []
-    cache = TextCache(out / "text_cache.pt")
     texts = sampler.all_texts()
     if split.val is not None:
         texts += [t for caps in split.val.captions for t in caps]
         texts += [p for lab in labels for p in label_prompts(lab)]
-    cache.ensure(texts)
+    if env.is_main:  # rank 0 embeds the captions once; the others read its file
+        out.mkdir(parents=True, exist_ok=True)
+        TextCache(out / "text_cache.pt").ensure(texts)
+    env.barrier()
+    cache = TextCache(out / "text_cache.pt")
+    batches = MemoryBatches(split.train, sampler, settings.batch_size, env, settings.seed)
+    log(
+        f"global batch {batches.global_batch} = {batches.batch_size} x {env.world_size} "
+        f"process(es), {batches.steps_per_epoch} steps per epoch on {env.device}"
+    )
+    return fit(batches, split.val, len(split.train), cache, labels, settings, progress, log, env)
 
+
+def train_stream(
+    settings: TrainSettings,
+    contract: dict[str, Any],
+    progress: Callable[..., Any] | None = None,
+    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+    env: DistEnv | None = None,
+) -> dict[str, Any]:
+    """The training loop on shards read as a stream (``--stream``, :mod:`training.clmp.stream`).
+
+    Held-out figures use up to ``settings.val_max`` windows of the held-out samples (rank 0 reads
+    them into memory); captions are embedded as they first appear.
+    """
+    env = env or current(settings.device, settings.precision)
+    if settings.windows:
+        raise ValueError("--windows (prepared windows in memory) cannot be combined with --stream")
+    common = dict(stride_s=settings.stride_s, seed=settings.seed, verify=False)
+    stream = WindowStream(
+        settings.data,
+        contract,
+        rank=env.rank,
+        world_size=env.world_size,
+        holdout_every=settings.holdout_every,
+        shuffle_buffer=settings.shuffle_buffer,
+        **common,
+    )
+    n_est = stream.count_samples() * windows_per_sample(stream)
+    val = None
+    if env.is_main and settings.holdout_every > 0:
+        held = WindowStream(settings.data, contract, select="heldout", shuffle_buffer=0, **common)
+        val = load_stream_windows(held, limit=settings.val_max)
+    global_batch = settings.batch_size * env.world_size
+    if n_est < global_batch:
+        raise ValueError(f"about {n_est} training windows: fewer than one global batch")
+    log(
+        f"streaming about {n_est} training windows from {len(settings.data)} dataset(s), "
+        f"{len(val) if val else 0} held-out windows in memory; global batch {global_batch} "
+        f"= {settings.batch_size} x {env.world_size} rank(s)"
+    )
+    out = Path(settings.out)
+    labels = single_activities(val) if val is not None else []
+    cache = TextCache(out / "text_cache.pt")  # read the existing table
+    cache.path = None  # rank 0 writes it at checkpoints, not at every new caption
+    if env.is_main and val is not None:
+        cache.ensure([t for caps in val.captions for t in caps])
+        cache.ensure([p for lab in labels for p in label_prompts(lab)])
+    batches = StreamBatches(
+        stream,
+        settings.batch_size,
+        env,
+        settings.seed,
+        steps_per_epoch=n_est // global_batch,
+        workers=settings.workers,
+        prompt_prob=settings.prompt_prob,
+    )
+    return fit(batches, val, n_est, cache, labels, settings, progress, log, env)
+
+
+def fit(
+    batches: MemoryBatches | StreamBatches,
+    val: WindowSet | None,
+    n_train: int,
+    cache: TextCache,
+    labels: list[str],
+    settings: TrainSettings,
+    progress: Callable[..., Any] | None,
+    log: Callable[[str], None],
+    env: DistEnv,
+) -> dict[str, Any]:
+    """AdamW + cosine schedule over ``batches`` on every rank; rank 0 evaluates and checkpoints.
+
+    The loss of a step is computed on the gathered embeddings of the global batch (the same value
+    on every rank); DDP averages the gradients. Resumes from ``OUT/state.pt`` after its epoch.
+    """
+    torch.set_num_threads(max(1, settings.threads))
+    out = Path(settings.out)
+    if env.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(settings.seed)  # the same initial weights on every rank
+    model = build_model(settings.model)
     loss_name = settings.loss or str(model.config.get("loss", "clip"))
     loss_fn = make_loss(loss_name)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -226,13 +346,12 @@ def train_on(
         ],
         lr=settings.lr,
     )
-    n = len(split.train)
-    bs = min(settings.batch_size, n)
-    steps_per_epoch = max(1, n // bs)
+    steps_per_epoch = batches.steps_per_epoch
     total = steps_per_epoch * settings.epochs
     history: list[dict[str, Any]] = []
     start_epoch = 0
     state_path = out / "state.pt"
+    state: dict[str, Any] = {}
     if state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         same = state.get("data") == settings.data and state.get("windows", []) == settings.windows
@@ -244,34 +363,42 @@ def train_on(
             log(f"resuming after epoch {start_epoch} from {state_path}")
         else:
             log(f"{state_path} belongs to another run (model/data differ): starting afresh")
-    gen = torch.Generator().manual_seed(settings.seed + 1000 * start_epoch)
-    rng = np.random.default_rng([settings.seed, start_epoch])
+            state = {}
+    # generators: the batch order and captions (the same on every rank) and this rank's augmentation
+    batches.start(start_epoch, state.get("batch_rng"))
+    gen = torch.Generator().manual_seed(rank_seed(settings.seed, env.rank) + 1000 * start_epoch)
+    gen_states = state.get("gen_states") or []
+    if len(gen_states) == env.world_size:
+        gen.set_state(gen_states[env.rank])
+    if loss_name != "siglip":  # the bias is SigLIP's; DDP needs every trainable parameter used
+        model.logit_bias.requires_grad_(False)
+    net = env.wrap(model)  # on env.device; DistributedDataParallel when world > 1
+    for group in opt.state.values():  # resumed optimiser moments follow the parameters' device
+        for k, v in group.items():
+            if torch.is_tensor(v) and k != "step":
+                group[k] = v.to(env.device)
     card: dict[str, Any] = {}
     for epoch in range(start_epoch, settings.epochs):
         model.train()
-        order = rng.permutation(n)
         losses = []
-        batches = range(steps_per_epoch)
-        it = (
-            progress(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}")
-            if progress
-            else batches
-        )
+        it = batches.epoch(epoch)
+        if progress and env.is_main:
+            it = progress(it, total=steps_per_epoch, desc=f"epoch {epoch + 1}")
         t0 = time.time()
-        for b in it:
+        for b, batch in enumerate(it):
             step = epoch * steps_per_epoch + b
             for g in opt.param_groups:
                 g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
-            idx = order[b * bs : (b + 1) * bs]
-            pts = torch.from_numpy(split.train.points[idx])
-            msk = torch.from_numpy(split.train.mask[idx])
+            pts, msk = batch.points, batch.mask
             if settings.augment:
                 pts, msk = augment(pts, msk, gen, AUGMENT_PRESETS[settings.augment_preset])
-            caps, pos = sampler.draw(idx, rng)
-            outp = model(pts, msk, cache.get(caps))
-            loss = loss_fn(
-                outp["radar"], outp["text"], outp["logit_scale"], outp["logit_bias"], pos
-            )
+            cache.ensure(batch.texts)
+            text_in = cache.get(batch.texts).to(env.device)
+            with env.autocast():
+                outp = net(pts.to(env.device), msk.to(env.device), text_in)
+            radar = gather_with_grad(outp["radar"].float(), env)  # [B, D] the global batch
+            text = gather_with_grad(outp["text"].float(), env)  # [B, D]
+            loss = loss_fn(radar, text, outp["logit_scale"], outp["logit_bias"], batch.pos)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -285,48 +412,71 @@ def train_on(
             "seconds": round(time.time() - t0, 1),
             "logit_scale": model.logit_scale.exp().item(),
         }
-        if split.val is not None and len(split.val) > 1:
-            rec.update(evaluate_windows(model, split.val, cache, labels))
-            rec["val_loss"] = _val_loss(model, split.val, cache, loss_fn, settings.seed)
-        history.append(rec)
-        log(json.dumps(rec))
-        card = {
-            "dataset": {
-                "path": ",".join(
-                    [str(Path(d).resolve()) for d in settings.data]
-                    + [str(Path(w).resolve()) for w in settings.windows]
-                ),
-                "card_sha256": ",".join(str(dataset_card_sha256(d)) for d in settings.data),
-                "version": ",".join(str(dataset_version(d)) for d in settings.data),
-            },
-            "command": settings.command,
-            "training": {**asdict(settings), "epochs_done": epoch + 1, "loss": loss_name},
-            "metrics": {
-                "held_out": {k: v for k, v in rec.items() if k not in ("epoch", "seconds")},
-                "held_out_labels": labels,
-                "windows": {"train": n, "held_out": len(split.val) if split.val else 0},
-            },
-        }
-        save_checkpoint(model, card, out)
-        torch.save(
-            {
-                "model": settings.model,
-                "data": settings.data,
-                "windows": settings.windows,
-                "model_state": model.state_dict(),
-                "opt_state": opt.state_dict(),
-                "history": history,
-                "epoch": epoch + 1,
-            },
-            out / "state.pt.tmp",
-        )
-        (out / "state.pt.tmp").replace(state_path)
-        plot_curves(history, out / "curves.png")
-    if not card:  # resumed a finished run
+        if env.distributed:
+            rec["steps"], rec["world_size"] = len(losses), env.world_size
+        gen_states = all_gather_objects(gen.get_state(), env)
+        if env.is_main:
+            if val is not None and len(val) > 1:
+                rec.update(evaluate_windows(model, val, cache, labels))
+                rec["val_loss"] = _val_loss(model, val, cache, loss_fn, settings.seed)
+            history.append(rec)
+            log(json.dumps(rec))
+            card = _card(settings, rec, labels, n_train, len(val) if val else 0, loss_name)
+            card["training"].update(epochs_done=epoch + 1, world_size=env.world_size)
+            save_checkpoint(model, card, out)
+            torch.save(
+                {
+                    "model": settings.model,
+                    "data": settings.data,
+                    "windows": settings.windows,
+                    "model_state": model.state_dict(),
+                    "opt_state": opt.state_dict(),
+                    "history": history,
+                    "epoch": epoch + 1,
+                    "batch_rng": batches.rng_state(),
+                    "gen_states": gen_states,
+                },
+                out / "state.pt.tmp",
+            )
+            (out / "state.pt.tmp").replace(state_path)
+            if cache.path is None:  # streaming: the captions embedded so far
+                torch.save(cache.table, out / "text_cache.pt.tmp")
+                (out / "text_cache.pt.tmp").replace(out / "text_cache.pt")
+            plot_curves(history, out / "curves.png")
+        env.barrier()  # every rank ends the epoch after its checkpoint is on disk
+    if not card:  # resumed a finished run, or a rank other than 0
         from training.clmp.factory import read_card
 
         card = read_card(out)
     return card
+
+
+def _card(
+    settings: TrainSettings,
+    rec: dict[str, Any],
+    labels: list[str],
+    n_train: int,
+    n_val: int,
+    loss_name: str,
+) -> dict[str, Any]:
+    local = [d for d in settings.data if not is_url(d)]
+    return {
+        "dataset": {
+            "path": ",".join(
+                [d if is_url(d) else str(Path(d).resolve()) for d in settings.data]
+                + [str(Path(w).resolve()) for w in settings.windows]
+            ),
+            "card_sha256": ",".join(str(dataset_card_sha256(d)) for d in local),
+            "version": ",".join(str(dataset_version(d)) for d in local),
+        },
+        "command": settings.command,
+        "training": {**asdict(settings), "loss": loss_name},
+        "metrics": {
+            "held_out": {k: v for k, v in rec.items() if k not in ("epoch", "seconds")},
+            "held_out_labels": labels,
+            "windows": {"train": n_train, "held_out": n_val},
+        },
+    }
 
 
 @torch.no_grad()
@@ -334,6 +484,7 @@ def _val_loss(
     model: CLMP, val: WindowSet, cache: TextCache, loss_fn: torch.nn.Module, seed: int
 ) -> float:
     model.eval()
+    dev = model.logit_scale.device
     sampler = CaptionSampler(val, prompt_prob=0.5)
     rng = np.random.default_rng([seed, 77])
     losses = []
@@ -344,7 +495,9 @@ def _val_loss(
         caps, pos = sampler.draw(idx, rng)
         cache.ensure(caps)
         outp = model(
-            torch.from_numpy(val.points[idx]), torch.from_numpy(val.mask[idx]), cache.get(caps)
+            torch.from_numpy(val.points[idx]).to(dev),
+            torch.from_numpy(val.mask[idx]).to(dev),
+            cache.get(caps).to(dev),
         )
         losses.append(
             float(
