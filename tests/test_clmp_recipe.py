@@ -169,3 +169,20 @@ def test_retrieval_counts_any_true_caption_of_a_window(tmp_path):
     res = retrieval(_ClassOracle(contract), path, pool=n)
     assert res["radar_to_text"]["R@1"] == 1.0
     assert res["text_to_radar"]["R@1"] == 1.0
+
+
+def test_mixed_preset_takes_each_window_whole_from_one_preset():
+    from training.clmp.augment import augment_preset
+
+    rng = np.random.default_rng(1)
+    b, t, p = 32, 10, 32
+    pts = torch.from_numpy(rng.normal(0, 1, (b, t, p, 5)).astype(np.float32))
+    mask = torch.from_numpy((rng.random((b, t, p)) < 0.5).astype(np.float32))
+    pm, mm = augment_preset(pts, mask, torch.Generator().manual_seed(3), "mixed")
+    gen = torch.Generator().manual_seed(3)
+    p0, m0 = augment(pts, mask, gen, AUGMENT_PRESETS["default"])
+    p1, m1 = augment(pts, mask, gen, AUGMENT_PRESETS["ti_static"])
+    first = [bool(torch.equal(pm[i], p0[i]) and torch.equal(mm[i], m0[i])) for i in range(b)]
+    second = [bool(torch.equal(pm[i], p1[i]) and torch.equal(mm[i], m1[i])) for i in range(b)]
+    assert all(a or c for a, c in zip(first, second, strict=True))
+    assert 4 <= sum(second) <= b - 4  # about half of each

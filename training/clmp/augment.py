@@ -183,6 +183,24 @@ def augment(
     return pts, m
 
 
+def augment_mixture(
+    points: torch.Tensor,
+    mask: torch.Tensor,
+    gen: torch.Generator,
+    configs: tuple[AugmentConfig, AugmentConfig],
+    prob_second: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each window augmented by ``configs[1]`` with probability ``prob_second``, else ``configs[0]``
+    (two kinds of radar front end in one batch: clutter removal on, and a raw TI demo)."""
+    p0, m0 = augment(points, mask, gen, configs[0])
+    p1, m1 = augment(points, mask, gen, configs[1])
+    pick = torch.rand(points.shape[0], generator=gen) < prob_second  # [B]
+    return (
+        torch.where(pick.view(-1, 1, 1, 1), p1, p0),
+        torch.where(pick.view(-1, 1, 1), m1, m0),
+    )
+
+
 #: Named augmentation strengths (``TrainSettings.augment_preset``).
 AUGMENT_PRESETS: dict[str, AugmentConfig] = {
     "default": AugmentConfig(),
@@ -200,3 +218,14 @@ AUGMENT_PRESETS: dict[str, AugmentConfig] = {
         elev_garble_max=0.6,
     ),
 }
+
+
+def augment_preset(
+    points: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment with a named preset: one of :data:`AUGMENT_PRESETS`, or ``"mixed"`` (half the windows
+    ``default``, half ``ti_static``: :func:`augment_mixture`)."""
+    if name == "mixed":
+        cfgs = (AUGMENT_PRESETS["default"], AUGMENT_PRESETS["ti_static"])
+        return augment_mixture(points, mask, gen, cfgs, 0.5)
+    return augment(points, mask, gen, AUGMENT_PRESETS[name])

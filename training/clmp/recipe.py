@@ -113,6 +113,17 @@ RECIPES: dict[str, Recipe] = {
         batch_size=128,
         augment_preset="default",
     ),
+    # experiment: half the windows augmented as clutter-removed radars, half as raw TI demo points
+    "clmp-points-v2-mixed": Recipe(
+        name="clmp-points-v2-mixed",
+        model="clmp_points_v2",
+        radhar_samples=300,
+        home_samples=300,
+        heldout_samples=240,
+        epochs=14,
+        batch_size=128,
+        augment_preset="mixed",
+    ),
     "smoke": Recipe(
         name="smoke",
         model="clmp_points_tiny",

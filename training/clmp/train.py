@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.clmp.augment import AUGMENT_PRESETS, augment
+from training.clmp.augment import augment_preset
 from training.clmp.batches import MemoryBatches, StreamBatches
 from training.clmp.data import (
     CaptionSampler,
@@ -391,7 +391,7 @@ def fit(
                 g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
             pts, msk = batch.points, batch.mask
             if settings.augment:
-                pts, msk = augment(pts, msk, gen, AUGMENT_PRESETS[settings.augment_preset])
+                pts, msk = augment_preset(pts, msk, gen, settings.augment_preset)
             cache.ensure(batch.texts)
             text_in = cache.get(batch.texts).to(env.device)
             with env.autocast():
