@@ -2,9 +2,10 @@
 
 How to run (CPU, from the repository root, with the project's virtualenv)::
 
-    # clmp-points-v2 (models/clmp-points-v2): windows ~75 min of one core, training ~30 min of one
-    # core (wall time several-fold more on a busy machine). --step train-radhar|train-home|heldout
-    # generates one window file, so three processes can share the generation.
+    # clmp-points-v2 (models/clmp-points-v2). Measured on the shared 2-core box (load 8-13): windows
+    # 840 samples at ~1.3 s of CPU each (21 min wall in three --step processes), training 14 epochs
+    # of 33 steps at 26-196 s per epoch (30 min). --step train-radhar|train-home|heldout writes one
+    # window file, so several processes can share the generation; the full command reuses them.
     OMP_NUM_THREADS=1 python -m training.clmp.recipe --recipe clmp-points-v2 --out /tmp/clmp-points-v2
     mmfm export onnx --model /tmp/clmp-points-v2/ckpt --out models/clmp-points-v2
     python -m training.clmp.recipe --recipe clmp-points-v2 --out /tmp/clmp-points-v2 \
