@@ -32,6 +32,11 @@ records the recipe that made it and is rebuilt when the recipe changed; training
    radar->text / text->radar R@1/R@5 in a pool of ``heldout_pool`` windows (the functions behind
    ``mmfm eval zeroshot|retrieval --data OUT/heldout-home.npz``).
 
+Windows are bit-identical across runs (tests/test_clmp_recipe.py checks it); the weights are exactly
+reproducible only with the code of the commit the card records (``source``): a later training loop
+or simulator draws differently (e.g. the DDP loop merged after clmp-points-v2 was trained) and gives
+close, not identical, figures.
+
 Real recordings are never read here: they are the test (``mmfm eval zeroshot --format radhar``).
 """
 
