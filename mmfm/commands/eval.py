@@ -4,6 +4,7 @@ mmfm eval zeroshot --data ../shared/realdata/radhar-fewshot --format radhar \
     --labels "boxing,jumping jacks,jumping,squats,walking" --json      # shipped clmp-default, ONNX
 mmfm eval zeroshot --data /data/sim-heldout --format mmfm --model /data/ckpt/clmp
 mmfm eval retrieval --data /data/sim-heldout --model /data/ckpt/clmp
+mmfm eval retrieval --data /tmp/clmp-points-v2/heldout-home.npz --model clmp-points-v2  # recipe's
 
 ``--model``: a shipped/user model name or exported directory (ONNX Runtime; default ``clmp-default``),
 a checkpoint directory of ``mmfm train clmp`` (torch) or an adapter directory of ``mmfm train lora``
@@ -42,7 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="zero-shot activity classification from label names",
         description="Zero-shot classification: windows vs prompt-ensemble label prototypes.",
     )
-    z.add_argument("--data", required=True, help="RadHAR class folders or an mmfm dataset")
+    z.add_argument(
+        "--data",
+        required=True,
+        help="RadHAR class folders, an mmfm dataset or a .npz of prepared windows (--format mmfm)",
+    )
     z.add_argument("--format", choices=("mmfm", "radhar"), default="mmfm", help="data format")
     z.add_argument(
         "--labels",
@@ -65,7 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="radar->text and text->radar recall on a held-out simulated set",
         description="R@1/R@5 both ways, one caption per window, in a pool of --pool windows.",
     )
-    r.add_argument("--data", required=True, help="mmfm dataset (held-out rooms and subjects)")
+    r.add_argument(
+        "--data",
+        required=True,
+        help="mmfm dataset (held-out rooms and subjects) or a .npz of prepared windows",
+    )
     r.add_argument("--model", help=DEFAULT_MODEL_HINT)
     r.add_argument("--precision", choices=("int8", "fp32"), help=PRECISION_HELP)
     r.add_argument("--pool", type=int, default=1000, help="windows in the pool (default 1000)")

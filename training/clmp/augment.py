@@ -3,7 +3,8 @@
 Works on ``points [B, T, P, 5]`` (x, y, z [m], v [m/s], snr [dB]) and ``mask [B, T, P]`` in torch, per
 window (every window draws its own strengths):
 
-- mounting and placement: rotation about the vertical axis, shift along boresight and in height;
+- mounting and placement: rotation about the vertical axis (and a tilt), shift along boresight and
+  in height (a radar from the floor to 2 m high sees the body at other heights);
 - point dropout (detections missed) and whole-slot dropout (frames lost: lower or uneven frame rate);
 - position and velocity jitter (range/angle/Doppler resolution and noise);
 - SNR offset and scale (another board, gain, CFAR threshold);
@@ -11,6 +12,13 @@ window (every window draws its own strengths):
   detected, and near-radar DC points (leakage at a few tens of centimetres, v = 0) - what a demo without
   static clutter removal reports, as in the RadHAR recordings;
 - ghost points: multipath images behind the body (longer range, the body's velocity).
+- (off in the default preset) a TI demo without static clutter removal: the reported velocity of a
+  fraction of the body's points is 0 (the zero-Doppler cell of static body parts, walls and leakage
+  wins the peak grouping), velocities quantised to a coarse Doppler bin, and elevation noise or a lost
+  elevation (one elevation pair of virtual antennas: phase ambiguity puts points far above or below).
+
+Presets (:data:`AUGMENT_PRESETS`): ``default`` (as the first models were trained) and ``ti_static``
+(the TI-demo effects above plus more DC and clutter points, for boards reporting raw demo points).
 
 New points go into free (masked-out) places only, so the body's points are never overwritten.
 """
@@ -27,6 +35,7 @@ class AugmentConfig:
     """Strengths (maxima; each window draws uniformly below them)."""
 
     rotate_deg: float = 15.0
+    pitch_deg: float = 0.0  # tilt about the radar's x axis (mounting), per window U(-max, max)
     shift_y_m: float = 0.6
     shift_z_m: float = 0.25
     point_drop: float = 0.35
@@ -39,6 +48,14 @@ class AugmentConfig:
     clutter_prob: float = 0.8
     dc_max: int = 4
     ghost_max: int = 4
+    v_zero_max: float = 0.0  # fraction of points whose velocity reads 0 (per window U(0, max))
+    v_zero_prob: float = 0.0  # probability a window gets that velocity zeroing at all
+    v_quant_max_mps: float = 0.0  # Doppler bin: per window U(0, max) [m/s]; 0 = off
+    elev_noise_rad: float = 0.0  # elevation noise std, per window U(0, max) [rad]
+    elev_garble_max: float = 0.0  # fraction of points (per window U(0, max)) whose elevation is
+    # lost: drawn uniformly in +-elev_garble_deg (phase ambiguity of a single elevation baseline)
+    elev_garble_deg: float = 60.0
+    dc_presence: float = 0.6  # probability a drawn DC point is reported in a slot
 
 
 def _insert(
@@ -79,6 +96,11 @@ def augment(
     x, y = pts[..., 0].clone(), pts[..., 1].clone()
     pts[..., 0] = x * torch.cos(ang) - y * torch.sin(ang)
     pts[..., 1] = x * torch.sin(ang) + y * torch.cos(ang)
+    if cfg.pitch_deg > 0:
+        tilt = torch.deg2rad(u(b, lo=-cfg.pitch_deg, hi=cfg.pitch_deg)).view(b, 1, 1)
+        y, z = pts[..., 1].clone(), pts[..., 2].clone()
+        pts[..., 1] = y * torch.cos(tilt) - z * torch.sin(tilt)
+        pts[..., 2] = y * torch.sin(tilt) + z * torch.cos(tilt)
     pts[..., 1] += u(b, lo=-cfg.shift_y_m, hi=cfg.shift_y_m).view(b, 1, 1)
     pts[..., 2] += u(b, lo=-cfg.shift_z_m, hi=cfg.shift_z_m).view(b, 1, 1)
     # jitter
@@ -89,6 +111,27 @@ def augment(
     # snr
     pts[..., 4] = pts[..., 4] * u(b, lo=1 - cfg.snr_scale, hi=1 + cfg.snr_scale).view(b, 1, 1)
     pts[..., 4] += u(b, lo=-cfg.snr_offset_db, hi=cfg.snr_offset_db).view(b, 1, 1)
+    # TI demo without clutter removal: elevation noise, coarse Doppler bins, zero-Doppler wins
+    if cfg.elev_noise_rad > 0:
+        r = pts[..., :3].norm(dim=-1)  # [B, T, P]
+        se = u(b, hi=cfg.elev_noise_rad).view(b, 1, 1)
+        pts[..., 2] += r * se * torch.randn(b, t, p, generator=gen)
+    if cfg.elev_garble_max > 0:
+        r = pts[..., :3].norm(dim=-1)  # [B, T, P]
+        horiz = pts[..., :2].norm(dim=-1).clamp(min=1e-6)
+        el = torch.deg2rad(u(b, t, p, lo=-cfg.elev_garble_deg, hi=cfg.elev_garble_deg))
+        lost = torch.rand(b, t, p, generator=gen) < u(b, hi=cfg.elev_garble_max).view(b, 1, 1)
+        scale = torch.where(lost, r * torch.cos(el) / horiz, torch.ones_like(r))
+        pts[..., 0] = pts[..., 0] * scale
+        pts[..., 1] = pts[..., 1] * scale
+        pts[..., 2] = torch.where(lost, r * torch.sin(el), pts[..., 2])
+    if cfg.v_quant_max_mps > 0:
+        q = u(b, lo=0.02, hi=cfg.v_quant_max_mps).view(b, 1, 1)
+        pts[..., 3] = torch.round(pts[..., 3] / q) * q
+    if cfg.v_zero_max > 0:
+        frac = u(b, hi=cfg.v_zero_max).view(b, 1, 1) * (u(b) < cfg.v_zero_prob).view(b, 1, 1)
+        zero = torch.rand(b, t, p, generator=gen) < frac
+        pts[..., 3] = torch.where(zero, torch.zeros_like(pts[..., 3]), pts[..., 3])
     # dropout
     drop = u(b, hi=cfg.point_drop).view(b, 1, 1)
     m = m * (torch.rand(b, t, p, generator=gen) >= drop).float()
@@ -119,7 +162,9 @@ def augment(
         dc[..., 2] = u(b, t, kd, lo=-0.1, hi=0.1)
         dc[..., 4] = u(b, t, kd, lo=10.0, hi=35.0)
         n_dc = (u(b) * (kd + 1)).floor().view(b, 1, 1)
-        on = (torch.arange(kd).view(1, 1, kd) < n_dc) & (torch.rand(b, t, kd, generator=gen) < 0.6)
+        on = (torch.arange(kd).view(1, 1, kd) < n_dc) & (
+            torch.rand(b, t, kd, generator=gen) < cfg.dc_presence
+        )
         _insert(pts, m, dc, on)
     # ghosts: copies of body points pushed to longer range (multipath), same velocity
     kg = cfg.ghost_max
@@ -136,3 +181,51 @@ def augment(
         _insert(pts, m, g, on)
     pts = pts * m.unsqueeze(-1)
     return pts, m
+
+
+def augment_mixture(
+    points: torch.Tensor,
+    mask: torch.Tensor,
+    gen: torch.Generator,
+    configs: tuple[AugmentConfig, AugmentConfig],
+    prob_second: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each window augmented by ``configs[1]`` with probability ``prob_second``, else ``configs[0]``
+    (two kinds of radar front end in one batch: clutter removal on, and a raw TI demo)."""
+    p0, m0 = augment(points, mask, gen, configs[0])
+    p1, m1 = augment(points, mask, gen, configs[1])
+    pick = torch.rand(points.shape[0], generator=gen) < prob_second  # [B]
+    return (
+        torch.where(pick.view(-1, 1, 1, 1), p1, p0),
+        torch.where(pick.view(-1, 1, 1), m1, m0),
+    )
+
+
+#: Named augmentation strengths (``TrainSettings.augment_preset``).
+AUGMENT_PRESETS: dict[str, AugmentConfig] = {
+    "default": AugmentConfig(),
+    "ti_static": AugmentConfig(
+        pitch_deg=10.0,
+        shift_z_m=1.0,
+        point_drop=0.5,
+        clutter_max=32,
+        dc_max=24,
+        dc_presence=0.8,
+        v_zero_max=1.0,
+        v_zero_prob=0.8,
+        v_quant_max_mps=0.7,
+        elev_noise_rad=0.3,
+        elev_garble_max=0.6,
+    ),
+}
+
+
+def augment_preset(
+    points: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment with a named preset: one of :data:`AUGMENT_PRESETS`, or ``"mixed"`` (half the windows
+    ``default``, half ``ti_static``: :func:`augment_mixture`)."""
+    if name == "mixed":
+        cfgs = (AUGMENT_PRESETS["default"], AUGMENT_PRESETS["ti_static"])
+        return augment_mixture(points, mask, gen, cfgs, 0.5)
+    return augment(points, mask, gen, AUGMENT_PRESETS[name])

@@ -24,7 +24,7 @@ import torch
 
 from runtime.inference.window import frame_windows, point_window
 from runtime.sources.radhar import read_radhar
-from training.clmp.data import WindowSet, holdout_mask, load_windows
+from training.clmp.data import WindowSet, holdout_mask, load_saved_windows, load_windows
 from training.clmp.labels import activity_of_label
 from training.clmp.model import CLMP
 from training.clmp.sources import ModelSource, TorchSource
@@ -170,13 +170,20 @@ def mmfm_windows(
 def _load(
     root: str | Path, contract: dict[str, Any], stride_s: float | None, every: int
 ) -> WindowSet:
-    """Windows of a simulated dataset (stride None: back to back, one window length apart)."""
+    """Windows of a simulated dataset (stride None: back to back, one window length apart).
+
+    ``root`` may also be a ``.npz`` of prepared windows (``training.clmp.data.save_windows``, e.g. the
+    held-out windows of ``python -m training.clmp.recipe``), taken as they are.
+    """
     from runtime.dataset import DatasetError
 
     stride_s = float(contract["window_s"]) if stride_s is None else stride_s
     try:
-        ws = load_windows(root, contract, stride_s=stride_s)
-    except (DatasetError, ValueError, OSError) as exc:
+        if str(root).endswith(".npz") and Path(root).is_file():
+            ws = load_saved_windows(root, contract)
+        else:
+            ws = load_windows(root, contract, stride_s=stride_s)
+    except (DatasetError, ValueError, OSError, KeyError) as exc:
         raise EvalError(str(exc).splitlines()[0]) from None
     if every > 0:
         ws = ws.subset(np.flatnonzero(holdout_mask(ws.sample, every)))
@@ -245,11 +252,12 @@ def retrieval(
     stride_s: float | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Radar->text and text->radar R@1/R@5 with one caption per window, in a pool of ``pool``.
+    """Radar->text and text->radar R@1/R@5 in a pool of ``pool`` windows (a seeded draw).
 
-    Each window gets one of its sample's captions (drawn with ``seed``); a retrieved caption counts
-    when its text equals the window's (windows may share a text); a text query counts when a retrieved
-    window was given that text.
+    The candidate texts are one caption per window (drawn with ``seed``; windows may share a text), as
+    in COCO-style retrieval: radar->text counts a hit when a top-k text is true of the window (one of
+    its sample's captions: every granularity of ``sim.captions``, or the class prompts of prepared
+    kinematic windows); text->radar counts a hit when a top-k window has that text among its captions.
     """
     src = _source(model)
     ws = _load(root, src.input_contract, stride_s, holdout_every)
@@ -258,17 +266,22 @@ def retrieval(
     ws = ws.subset(np.sort(idx))
     texts = [c[int(rng.integers(len(c)))] for c in ws.captions]
     uniq = sorted(set(texts))
-    tid = np.array([uniq.index(t) for t in texts])
+    tindex = {t: k for k, t in enumerate(uniq)}
+    true = np.zeros((len(ws), len(uniq)), dtype=bool)  # [N, U] text u is true of window i
+    for i, caps in enumerate(ws.captions):
+        for t in caps:
+            if t in tindex:
+                true[i, tindex[t]] = True
     remb = src.embed(ws.points, ws.mask)  # [N, D]
     temb = src.embed_texts(uniq)  # [U, D]
     sims = remb @ temb.T  # [N, U]
-    order = np.argsort(-sims, axis=1)
-    r2t = {k: float(np.mean([tid[i] in order[i, :k] for i in range(len(ws))])) for k in (1, 5)}
-    order_t = np.argsort(-sims.T, axis=1)  # [U, N]
-    t2r = {
-        k: float(np.mean([np.any(tid[order_t[u, :k]] == u) for u in range(len(uniq))]))
-        for k in (1, 5)
+    order = np.argsort(-sims, axis=1)  # [N, U]
+    r2t = {
+        k: float(np.mean(true[np.arange(len(ws))[:, None], order[:, :k]].any(1))) for k in (1, 5)
     }
+    order_t = np.argsort(-sims.T, axis=1)  # [U, N]
+    hit_t = true.T[np.arange(len(uniq))[:, None], order_t]  # [U, N]
+    t2r = {k: float(np.mean(hit_t[:, :k].any(1))) for k in (1, 5)}
     return {
         "radar_to_text": {"R@1": r2t[1], "R@5": r2t[5]},
         "text_to_radar": {"R@1": t2r[1], "R@5": t2r[5]},

@@ -3,6 +3,9 @@
 Point encoder (``pointnet_temporal``), for a window ``points [B, T, P, 5]`` (x, y, z [m], v [m/s],
 snr [dB] in the radar frame) with ``mask [B, T, P]`` (1 = real point):
 
+0. optional range gate (``min_range_m`` in the config, default 0 = off): points nearer than it are
+   dropped from the mask (a TI demo without static clutter removal reports the radar's own DC /
+   antenna leakage as points at a few tens of centimetres: nobody stands there);
 1. fixed affine normalisation per channel (``channel_offset``/``channel_scale`` from the config: the
    inputs stay in physical units, so one encoder serves several boards);
 2. a shared per-point MLP, then masked max- and mean-pooling per time slot plus the slot's point count
@@ -36,9 +39,15 @@ class PointFrameEncoder(nn.Module):
     """Per-point MLP and masked pooling per time slot: ``[B, T, P, 5]`` -> ``[B, T, frame_dim]``."""
 
     def __init__(
-        self, widths: list[int], frame_dim: int, offset: list[float], scale: list[float]
+        self,
+        widths: list[int],
+        frame_dim: int,
+        offset: list[float],
+        scale: list[float],
+        min_range_m: float = 0.0,
     ) -> None:
         super().__init__()
+        self.min_range_m = float(min_range_m)
         self.register_buffer("offset", torch.tensor(offset, dtype=torch.float32))
         self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
         layers: list[nn.Module] = []
@@ -50,6 +59,10 @@ class PointFrameEncoder(nn.Module):
         self.out = nn.Linear(2 * d + 1, frame_dim)
 
     def forward(self, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.min_range_m > 0.0:
+            # range gate: points nearer than min_range_m are the radar's own DC/leakage, not a body
+            rng_m = points[..., :3].norm(dim=-1)  # [B, T, P]
+            mask = mask * (rng_m >= self.min_range_m).to(mask.dtype)
         x = (points - self.offset) * self.scale  # [B, T, P, 5]
         h = self.mlp(x)  # [B, T, P, C]
         m = mask.unsqueeze(-1)  # [B, T, P, 1]
@@ -108,7 +121,11 @@ class PointSequenceEncoder(nn.Module):
         super().__init__()
         d = int(cfg["frame_dim"])
         self.frames = PointFrameEncoder(
-            list(cfg["point_mlp"]), d, list(cfg["channel_offset"]), list(cfg["channel_scale"])
+            list(cfg["point_mlp"]),
+            d,
+            list(cfg["channel_offset"]),
+            list(cfg["channel_scale"]),
+            min_range_m=float(cfg.get("min_range_m", 0.0)),
         )
         self.pos = nn.Parameter(torch.zeros(1, frames, d))
         nn.init.normal_(self.pos, std=0.02)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.clmp.augment import AugmentConfig, augment
+from training.clmp.augment import augment_preset
 from training.clmp.batches import MemoryBatches, StreamBatches
 from training.clmp.data import (
     CaptionSampler,
@@ -83,6 +83,7 @@ class TrainSettings:
     holdout_every: int = 10
     prompt_prob: float = 0.5
     augment: bool = True
+    augment_preset: str = "default"  # training.clmp.augment.AUGMENT_PRESETS
     seed: int = 0
     threads: int = 1
     stream: bool = False  # read the shards as a stream (training.clmp.stream), not into memory
@@ -390,7 +391,7 @@ def fit(
                 g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
             pts, msk = batch.points, batch.mask
             if settings.augment:
-                pts, msk = augment(pts, msk, gen, AugmentConfig())
+                pts, msk = augment_preset(pts, msk, gen, settings.augment_preset)
             cache.ensure(batch.texts)
             text_in = cache.get(batch.texts).to(env.device)
             with env.autocast():
