@@ -114,10 +114,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="LoRA on q/v (default on)",
     )
     m.add_argument("--lora-rank", type=int, default=8, help="LoRA rank (default 8)")
+    m.add_argument("--lora-lr", type=float, default=1e-3, help="LoRA learning rate (default 1e-3)")
     m.add_argument("--num-tokens", type=int, default=4, help="radar soft tokens K (default 4)")
     m.add_argument("--gguf", default=None, help="base GGUF (default: assembled in $MMFM_CACHE/llm)")
     m.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     m.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    m.add_argument(
+        "--save-every", type=int, default=10, help="checkpoint every N steps (default 10)"
+    )
     m.add_argument(
         "--eval",
         type=int,
@@ -302,9 +306,11 @@ def _train_llm(args: argparse.Namespace) -> int:
         lr=args.lr,
         lora=args.lora,
         lora_rank=args.lora_rank,
+        lora_lr=args.lora_lr,
         num_tokens=args.num_tokens,
         seed=args.seed,
         threads=args.threads,
+        save_every=args.save_every,
     )
     command = "mmfm " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     progress = None

@@ -139,8 +139,8 @@ def _answer(
     ctx = ep["context"][mode] if mode else None
     prompt = model.prompt(qa["question"], context=ctx, radar=radar)
     emb = torch.from_numpy(data.embeddings[qa["episode"]][None]) if radar else None
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        return model.generate(prompt, emb, max_new_tokens=max_new)
+    # float32: under autocast every decoding step would re-cast all weights to bfloat16
+    return model.generate(prompt, emb, max_new_tokens=max_new)
 
 
 def evaluate(

@@ -93,20 +93,36 @@ def _hf_cache(gguf: Path) -> Path:
     return gguf.parent / f"hf-{gguf.stem}-{st.st_size}-{st.st_mtime_ns}"
 
 
-def load_base(gguf_path: str | Path, *, cache: bool = True) -> tuple[Any, Any]:
-    """(model, tokenizer) of the base GGUF via transformers' GGUF loader, float32, frozen, eval mode.
-
-    The loader dequantises every tensor and rebuilds the tokenizer from the GGUF's vocabulary (about
-    a minute on a busy core); with ``cache`` the result is kept beside the GGUF (``hf-*/``: tokenizer
-    files, ``config.json``, ``model.safetensors`` of ~1 GB) and read back from there next time.
-    """
-    from safetensors.torch import load_file, save_file
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+def load_tokenizer(gguf_path: str | Path, *, cache: bool = True) -> Any:
+    """The base GGUF's tokenizer (transformers rebuilds it from the GGUF vocabulary, about a minute
+    on a busy core; with ``cache`` it is saved beside the GGUF, ``hf-*/``, and read from there)."""
+    from transformers import AutoTokenizer
 
     path = Path(gguf_path)
     hf = _hf_cache(path)
+    if cache and (hf / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(hf)
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    if cache:
+        hf.mkdir(parents=True, exist_ok=True)
+        tok.save_pretrained(hf)
+    return tok
+
+
+def load_base(gguf_path: str | Path, *, cache: bool = True) -> tuple[Any, Any]:
+    """(model, tokenizer) of the base GGUF via transformers' GGUF loader, float32, frozen, eval mode.
+
+    The loader dequantises every tensor; with ``cache`` the result is kept beside the GGUF
+    (``hf-*/``: ``config.json``, ``model.safetensors`` of ~1 GB, the tokenizer) and read back from
+    there next time (same weights; the tied output head is re-tied).
+    """
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    path = Path(gguf_path)
+    hf = _hf_cache(path)
+    tok = load_tokenizer(path, cache=cache)
     if cache and (hf / "model.safetensors").is_file():
-        tok = AutoTokenizer.from_pretrained(hf)
         config = AutoConfig.from_pretrained(hf)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         state = load_file(hf / "model.safetensors")
@@ -117,18 +133,16 @@ def load_base(gguf_path: str | Path, *, cache: bool = True) -> tuple[Any, Any]:
             )
         model.tie_weights()
     else:
-        tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
         model = AutoModelForCausalLM.from_pretrained(
             path.parent, gguf_file=path.name, dtype=torch.float32
         )
         if cache:
-            tmp = hf.with_name(hf.name + ".tmp")
-            tmp.mkdir(parents=True, exist_ok=True)
-            tok.save_pretrained(tmp)
-            model.config.to_json_file(tmp / "config.json")
+            hf.mkdir(parents=True, exist_ok=True)
+            model.config.to_json_file(hf / "config.json")
             state = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
-            save_file({k: v.contiguous() for k, v in state.items()}, tmp / "model.safetensors")
-            tmp.replace(hf)
+            tmp = hf / "model.safetensors.tmp"
+            save_file({k: v.contiguous() for k, v in state.items()}, tmp)
+            tmp.replace(hf / "model.safetensors")
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

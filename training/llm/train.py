@@ -53,7 +53,7 @@ class TrainConfig:
     steps: int = 300
     batch_size: int = 4
     lr: float = 2e-3
-    lora_lr: float = 5e-4
+    lora_lr: float = 1e-3
     warmup: int = 10
     lora: bool = True
     lora_rank: int = 8
@@ -104,15 +104,19 @@ def build_model(gguf: Path, cfg: TrainConfig, *, resume: Path | None = None) -> 
     proj.init_scale(table_rms(lm))
     model = MMLLM(lm, tok, proj, cfg.instruction)
     if resume is not None and (resume / "projector.pt").is_file():
-        proj.load_state_dict(torch.load(resume / "projector.pt", weights_only=True))
-        if cfg.lora:
-            from peft import set_peft_model_state_dict
-            from safetensors.torch import load_file
-
-            set_peft_model_state_dict(
-                lm, load_file(resume / "adapter" / "adapter_model.safetensors")
-            )
+        load_trained(model, resume, lora=cfg.lora)
     return model
+
+
+def load_trained(model: MMLLM, ckpt: Path, *, lora: bool) -> None:
+    """Load a checkpoint's projector (and LoRA adapter) weights into ``model``."""
+    model.projector.load_state_dict(torch.load(ckpt / "projector.pt", weights_only=True))
+    if lora:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        state = load_file(ckpt / "adapter" / "adapter_model.safetensors")
+        set_peft_model_state_dict(model.lm, state)
 
 
 def batch_tensors(
@@ -223,7 +227,8 @@ def train(
     out: str | Path,
     cfg: TrainConfig,
     *,
-    gguf: str | Path,
+    gguf: str | Path | None = None,
+    model: MMLLM | None = None,
     command: str = "",
     progress: Callable[[int, int], Any] | None = None,
     log: Callable[[str], None] = print,
@@ -234,7 +239,8 @@ def train(
         data_dir: a :func:`training.llm.data.build_data` directory.
         out: the checkpoint directory.
         cfg: the settings.
-        gguf: the base GGUF (``runtime.llm.base_model_path()``).
+        gguf: the base GGUF (``runtime.llm.base_model_path()``); or
+        model: a ready model (tests: a tiny Gemma 3), resumed from ``out`` by :func:`load_trained`.
         command: the command line, for the card.
         progress: ``progress(done, total)`` returns a tqdm-like bar (``update``, ``set_postfix``).
     """
@@ -245,7 +251,12 @@ def train(
         raise ValueError(f"{data.root}: the train split has no QA pair")
     state = TrainState()
     resume = out if (out / "state.pt").is_file() else None
-    model = build_model(Path(gguf), cfg, resume=resume)
+    if model is None:
+        if gguf is None:
+            raise ValueError("train() needs gguf or model")
+        model = build_model(Path(gguf), cfg, resume=resume)
+    elif resume is not None:
+        load_trained(model, resume, lora=cfg.lora)
     params = [{"params": list(model.projector.parameters()), "lr": cfg.lr}]
     if cfg.lora:
         lora = [p for p in model.lm.parameters() if p.requires_grad]
