@@ -1,7 +1,7 @@
 """Held-out QA accuracy of the mm-LLM, by question type, in three input variants.
 
 For each held-out QA pair (rooms and subjects never seen in training), the model answers greedily
-(:meth:`MMLLM.generate`, at most ``max_new_tokens``) and the answer is scored against the pair's
+(:meth:`MMLLM.generate`, at most ``max_new_tokens``, bfloat16 weights by default) and the answer is scored against the pair's
 ``key`` (:func:`key_correct`: yes/no = the first word; numbers within a tolerance, written as digits
 or words; activities by any of the simulator's phrases; lists need every item; refusals by their
 wording). Variants:
@@ -139,7 +139,8 @@ def _answer(
     ctx = ep["context"][mode] if mode else None
     prompt = model.prompt(qa["question"], context=ctx, radar=radar)
     emb = torch.from_numpy(data.embeddings[qa["episode"]][None]) if radar else None
-    # float32: under autocast every decoding step would re-cast all weights to bfloat16
+    if emb is not None:
+        emb = emb.to(next(model.projector.parameters()).dtype)
     return model.generate(prompt, emb, max_new_tokens=max_new)
 
 
@@ -149,13 +150,17 @@ def evaluate(
     *,
     limit: int = 33,
     radar_limit: int | None = None,
-    max_new_tokens: int = 16,
+    max_new_tokens: int = 12,
+    bf16: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Accuracy by type and variant on ``limit`` held-out pairs, plus the radar-only comparison on
     ``radar_limit`` (default ``limit``) pairs of :data:`RADAR_TYPES`. Returns JSON-able metrics with
-    a few example answers."""
+    a few example answers. With ``bf16`` the model's weights are cast to bfloat16 first (greedy decoding
+    about 2-3x faster on an AVX512-BF16 CPU; autocast would re-cast every weight at every token)."""
     model.eval()
+    if bf16:
+        model.to(torch.bfloat16)
     held = data.qa["heldout"]
     if not held:
         raise ValueError(f"{data.root}: the held-out split is empty")
@@ -165,11 +170,15 @@ def evaluate(
         ("all", stratified(held, limit), VARIANTS),
         ("radar_only", stratified(held, radar_limit or limit, RADAR_TYPES), RADAR_VARIANTS),
     ]
+    answers: dict[tuple[str, str | None, bool], str] = {}  # ("neither" is shared by both sets)
     for name, rows, variants in sets:
         hits: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
         for i, qa in enumerate(rows):
             for v, (mode, radar) in variants.items():
-                ans = _answer(model, data, qa, mode, radar, max_new_tokens)
+                key = (qa["id"], mode, radar)
+                if key not in answers:
+                    answers[key] = _answer(model, data, qa, mode, radar, max_new_tokens)
+                ans = answers[key]
                 ok = key_correct(qa["type"], qa["key"], ans)
                 hits[v][qa["type"]].append(ok)
                 if len(results["examples"]) < 40 and (i % 3 == 0):
@@ -203,6 +212,8 @@ def evaluate(
     results["n_radar_only"] = len(sets[1][1])
     results["max_new_tokens"] = max_new_tokens
     results["seconds"] = round(time.perf_counter() - t0, 1)
+    results["generations"] = len(answers)
+    results["dtype"] = "bfloat16" if bf16 else "float32"
     del results["by_type"]
     return results
 
@@ -213,7 +224,8 @@ def evaluate_checkpoint(
     """:func:`evaluate` and write the figures into ``out/card.json["metrics"]`` and
     ``out/eval.json``."""
     data = LLMData(data_dir)
-    metrics = evaluate(model, data, limit=limit, progress=lambda s: print(s, flush=True))
+    kwargs.setdefault("progress", lambda s: print(s, flush=True))
+    metrics = evaluate(model, data, limit=limit, **kwargs)
     out = Path(out)
     (out / "eval.json").write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     card_path = out / "card.json"
@@ -234,13 +246,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--limit", type=int, default=33)
+    ap.add_argument("--radar-limit", type=int, default=None)
+    ap.add_argument("--max-new-tokens", type=int, default=12)
+    ap.add_argument("--fp32", action="store_true", help="decode with float32 weights")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     card = json.loads((Path(args.ckpt) / "card.json").read_text())
     cfg = TrainConfig(**card["training"]["config"])
     model = build_model(base_model_path(), cfg, resume=Path(args.ckpt))
-    m = evaluate_checkpoint(model, args.data, args.ckpt, limit=args.limit)
+    m = evaluate_checkpoint(
+        model,
+        args.data,
+        args.ckpt,
+        limit=args.limit,
+        radar_limit=args.radar_limit,
+        max_new_tokens=args.max_new_tokens,
+        bf16=not args.fp32,
+    )
     print(json.dumps({k: v for k, v in m.items() if k != "examples"}, indent=1))
     return 0
 
