@@ -13,9 +13,10 @@ room, its people with activity timelines, furniture, a radar mounting) turned in
   :mod:`training.llm.instructions` reads it unchanged;
 - ``split``: ``"train"`` or ``"heldout"`` by room and subject (:func:`training.llm.instructions.split_of`).
 
-Why kinematic: the physics path (``mmfm sim generate --outputs points``) costs tens of seconds per
-window on a shared core (measured in the report of issue 13); this one costs about a second, most of
-it sampling the scene. The CLMP encoder was trained on both kinds of windows.
+Why kinematic: the physics path (``mmfm sim generate --outputs points``: scene -> scatterers -> ADC ->
+runtime DSP) costs about 30 s per 2 s window on one shared core (``training.clmp.kinematic``'s
+figure, not re-measured here); this one cost 0.14-0.36 s per episode on a quiet core (seed 5,
+indices 0-3), most of it sampling the scene. The CLMP encoder was trained on both kinds of windows.
 
 Deterministic: the same ``(seed, index)`` gives the same bytes (all randomness is seeded from it).
 
