@@ -139,6 +139,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lo.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     lo.add_argument("--json", action="store_true", help="print the adapter card as JSON")
     lo.set_defaults(func=_train_lora)
+
+    m = sub.add_parser(
+        "llm",
+        help="mm-LLM: radar projector (+ LoRA) SFT of Gemma 3 270M on instruction data",
+        description="Supervised fine-tuning of the mm-LLM (training/llm/train.py) on a data set made "
+        "by `python -m training.llm.data`; rerunning resumes; --eval scores the held-out split "
+        "(training/llm/evaluate.py) and writes the figures into the card.",
+    )
+    m.add_argument("--data", required=True, help="instruction data directory (training.llm.data)")
+    m.add_argument("--out", default="mmllm-out", help="checkpoint directory (default ./mmllm-out)")
+    m.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
+    m.add_argument("--batch-size", type=int, default=4, help="QA pairs per step (default 4)")
+    m.add_argument("--lr", type=float, default=2e-3, help="projector learning rate (default 2e-3)")
+    m.add_argument(
+        "--lora",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="LoRA on q/v (default on)",
+    )
+    m.add_argument("--lora-rank", type=int, default=8, help="LoRA rank (default 8)")
+    m.add_argument("--lora-lr", type=float, default=1e-3, help="LoRA learning rate (default 1e-3)")
+    m.add_argument("--num-tokens", type=int, default=4, help="radar soft tokens K (default 4)")
+    m.add_argument("--gguf", default=None, help="base GGUF (default: assembled in $MMFM_CACHE/llm)")
+    m.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    m.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    m.add_argument(
+        "--save-every", type=int, default=10, help="checkpoint every N steps (default 10)"
+    )
+    m.add_argument(
+        "--eval",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after training, score N held-out QA pairs in three variants (0 = skip; default 0)",
+    )
+    m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m.set_defaults(func=_train_llm)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -312,3 +349,63 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
     if args.stream:
         out += ["--stream"]
     return out
+
+
+def _train_llm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    def fail(msg: str) -> int:
+        print(f"error: {msg}", file=sys.stderr)
+        return 1
+
+    if args.steps < 1 or args.batch_size < 1 or args.num_tokens < 1 or args.threads < 1:
+        return fail("--steps, --batch-size, --num-tokens and --threads must be >= 1")
+    if not (Path(args.data) / "card.json").is_file():
+        return fail(
+            f"{args.data}: not an mm-LLM data set (no card.json; python -m training.llm.data)"
+        )
+    try:
+        from runtime.llm.base_model import BaseModelError, base_model_path
+        from training.llm.train import TrainConfig, train
+    except ImportError as exc:
+        return fail(f"{exc} (pip install 'mmfm[train,llm]')")
+    try:
+        gguf = base_model_path(args.gguf)
+    except BaseModelError as exc:
+        return fail(str(exc).splitlines()[0])
+    cfg = TrainConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lora=args.lora,
+        lora_rank=args.lora_rank,
+        lora_lr=args.lora_lr,
+        num_tokens=args.num_tokens,
+        seed=args.seed,
+        threads=args.threads,
+        save_every=args.save_every,
+    )
+    command = "mmfm " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    progress = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        def progress(done, total):
+            return tqdm(initial=done, total=total, desc="steps", unit="step", file=sys.stderr)
+
+    try:
+        model, state = train(
+            args.data, args.out, cfg, gguf=gguf, command=command, progress=progress
+        )
+        if args.eval > 0:
+            from training.llm.evaluate import evaluate_checkpoint
+
+            evaluate_checkpoint(model, args.data, args.out, limit=args.eval)
+    except (ValueError, OSError) as exc:
+        return fail(str(exc).splitlines()[0])
+    losses = state.losses
+    print(
+        f"checkpoint: {args.out} (steps {state.step}, loss {sum(losses[:10]) / max(1, len(losses[:10])):.3f}"
+        f" -> {sum(losses[-10:]) / max(1, len(losses[-10:])):.3f})"
+    )
+    return 0
