@@ -50,7 +50,7 @@ KIND_MMLLM = "mmllm"
 KINDS = frozenset({KIND_POINTS, KIND_MMLLM})
 CARD_FILE = "card.json"
 # Name of the model the daemon and `mmfm eval` use when none is given (shipped under models/).
-DEFAULT_MODEL = "clmp-default"
+DEFAULT_MODEL = "clmp-points-v2"
 #: Name of the mm-LLM model `mmfm ask` and the daemon use when none is given (shipped under models/).
 DEFAULT_MMLLM = "mmllm-default"
 _REQUIRED = {

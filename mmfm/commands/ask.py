@@ -327,18 +327,23 @@ def _clmp_encoder(name: str | None, threads: int) -> tuple[Any, list[str], Any, 
     """``(PointEncoder, labels, prototypes, note)`` of the CLMP model ``name`` (card name or
     directory name; None = the default), or ``(None, [], None, note)`` when none is installed."""
     from runtime.inference.encoder import PointEncoder
-    from runtime.models import DEFAULT_MODEL, ModelError, load_model
+    from runtime.models import DEFAULT_MODEL, ModelError, list_models, load_model
 
     try:
         try:
             artifact = load_model(name)
         except ModelError:
-            artifact = load_model(DEFAULT_MODEL)
-            if name is not None and artifact.name != name:
+            if name is None:
+                raise
+            # an installed model whose card carries that name (the mm-LLM card names the
+            # encoder's architecture, e.g. clmp_points_s, not its directory)
+            named = [e.artifact for e in list_models() if e.artifact and e.artifact.name == name]
+            if not named:
                 raise ModelError(
                     f"the mm-LLM expects CLMP model {name!r}, which is not installed "
-                    f"(the default is {artifact.name!r})"
+                    f"(the default is {load_model(DEFAULT_MODEL).name!r})"
                 ) from None
+            artifact = named[0]
     except ModelError as exc:
         if name is not None:
             raise

@@ -1,12 +1,12 @@
 """`mmfm eval`: zero-shot classification and retrieval with a trained CLMP model.
 
 mmfm eval zeroshot --data ../shared/realdata/radhar-fewshot --format radhar \
-    --labels "boxing,jumping jacks,jumping,squats,walking" --json      # shipped clmp-default, ONNX
+    --labels "boxing,jumping jacks,jumping,squats,walking" --json      # shipped default model, ONNX
 mmfm eval zeroshot --data /data/sim-heldout --format mmfm --model /data/ckpt/clmp
 mmfm eval retrieval --data /data/sim-heldout --model /data/ckpt/clmp
 mmfm eval retrieval --data /tmp/clmp-points-v2/heldout-home.npz --model clmp-points-v2  # recipe's
 
-``--model``: a shipped/user model name or exported directory (ONNX Runtime; default ``clmp-default``),
+``--model``: a shipped/user model name or exported directory (ONNX Runtime; default ``clmp-points-v2``),
 a checkpoint directory of ``mmfm train clmp`` (torch) or an adapter directory of ``mmfm train lora``
 (``training.clmp.sources``). Labels outside an exported model's label sets use its text tower
 (``text_encoder.onnx``) or the checkpoint shipped in its ``checkpoint/``.
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_MODEL_HINT = (
-    "model name or exported directory (default clmp-default), a checkpoint directory of "
+    "model name or exported directory (default clmp-points-v2), a checkpoint directory of "
     "`mmfm train clmp`, or an adapter directory of `mmfm train lora`"
 )
 PRECISION_HELP = "exported models: encoder precision (default: int8 when shipped, as the hub runs)"

@@ -3,7 +3,7 @@
 mmfm train clmp --data /data/sim --out /data/ckpt/clmp                   # default model, CPU
 mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/smoke
 mmfm train lora --real ../shared/realdata/radhar-fewshot --format radhar --out runs/lora-home \
-    --labels "boxing,jumping jacks,jumping,squats,walking"          # --base: default clmp-default
+    --labels "boxing,jumping jacks,jumping,squats,walking"          # --base: default clmp-points-v2
 
 Data-parallel on several processes (DDP; gloo on CPUs, NCCL on GPUs), the same command under torchrun:
 
@@ -117,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lo.add_argument(
         "--base",
         default=None,
-        help="base model: exported name/dir shipping checkpoint/ (default clmp-default) or a "
+        help="base model: exported name/dir shipping checkpoint/ (default clmp-points-v2) or a "
         "checkpoint directory of `mmfm train clmp`",
     )
     lo.add_argument("--real", required=True, help="labelled real recordings (one folder per class)")
@@ -393,15 +393,20 @@ def _train_llm(args: argparse.Namespace) -> int:
         def progress(done, total):
             return tqdm(initial=done, total=total, desc="steps", unit="step", file=sys.stderr)
 
-    try:
-        model, state = train(
-            args.data, args.out, cfg, gguf=gguf, command=command, progress=progress
-        )
-        if args.eval > 0:
-            from training.llm.evaluate import evaluate_checkpoint
+    from training.distributed import DistributedError, distributed_session
 
-            evaluate_checkpoint(model, args.data, args.out, limit=args.eval)
-    except (ValueError, OSError) as exc:
+    try:
+        with distributed_session(device="cpu", precision="fp32") as env:
+            model, state = train(
+                args.data, args.out, cfg, gguf=gguf, command=command, progress=progress, env=env
+            )
+            if args.eval > 0 and env.is_main:
+                from training.llm.evaluate import evaluate_checkpoint
+
+                evaluate_checkpoint(model, args.data, args.out, limit=args.eval)
+            if not env.is_main:
+                return 0
+    except (ValueError, OSError, DistributedError) as exc:
         return fail(str(exc).splitlines()[0])
     losses = state.losses
     print(

@@ -2,7 +2,7 @@
 
 ``--model`` may name:
 
-1. a shipped or user model (``mmfm.model/1``, e.g. ``clmp-default``; the default), by name or
+1. a shipped or user model (``mmfm.model/1``, e.g. ``clmp-points-v2``; the default), by name or
    directory: the point encoder runs on ONNX Runtime (``runtime.inference.encoder.PointEncoder``);
 2. a CLMP training checkpoint directory (``model.pt`` + ``card.json`` of ``mmfm train clmp``): torch;
 3. a LoRA adapter directory (``adapter.pt`` + ``card.json`` of ``mmfm train lora``): its base

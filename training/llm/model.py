@@ -266,6 +266,13 @@ class MMLLM(nn.Module):
 
     def loss(self, prompts: list[Prompt], emb: torch.Tensor | None) -> torch.Tensor:
         """Mean cross-entropy of the answer tokens (LM head at answer positions only)."""
+        total, count = self.loss_terms(prompts, emb)
+        return total / count
+
+    def loss_terms(
+        self, prompts: list[Prompt], emb: torch.Tensor | None
+    ) -> tuple[torch.Tensor, int]:
+        """(sum of the answer tokens' cross-entropy, their number): what ranks add up under DDP."""
         x, mask, lens = self.embed_batch(prompts, emb)
         hidden = self._base()(inputs_embeds=x, attention_mask=mask).last_hidden_state
         pos_b, pos_t, targets = [], [], []
@@ -276,7 +283,8 @@ class MMLLM(nn.Module):
                 targets.append(t)
         h = hidden[torch.tensor(pos_b), torch.tensor(pos_t)]  # [N, 640]
         logits = self._logits(h)
-        return nn.functional.cross_entropy(logits.float(), torch.tensor(targets))
+        ce = nn.functional.cross_entropy(logits.float(), torch.tensor(targets), reduction="sum")
+        return ce, len(targets)
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
         logits = self._head()(h)

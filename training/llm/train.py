@@ -16,10 +16,19 @@ digits). AdamW, linear warm-up then cosine decay. The checkpoint (``llm-contract
 ``adapter/``, ``card.json``) is rewritten every ``save_every`` steps with ``state.pt`` (optimizer,
 step, loss history): rerunning the same command resumes. ``loss.png`` plots the loss curve.
 
+Under ``torchrun`` (:mod:`training.distributed`, gloo on CPU) every rank draws the same global batch
+and keeps its slice (``batch[rank::world]``); each rank's loss is its answer tokens' summed
+cross-entropy over the *global* token count, and the trainable gradients (projector, LoRA) are summed
+across ranks, so W processes train exactly what one process does with the same ``batch_size``
+(``tests/test_llm_train.py``). Rank 0 alone writes checkpoints and shows progress. ``batch_size`` is
+the global batch and must be a multiple of the number of processes.
+
 How to run (tiny, CPU)::
 
     python -m training.llm.data --out /tmp/mmllm-data --num 20
     mmfm train llm --data /tmp/mmllm-data --out /tmp/mmllm-ckpt --steps 4 --batch-size 2
+    torchrun --standalone --nproc_per_node 2 -m mmfm train llm --data /tmp/mmllm-data \
+        --out /tmp/mmllm-ckpt2 --steps 4 --batch-size 2      # the same run on two processes
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import torch
 from runtime.checksums import sha256_file
 from runtime.llm import BASE_MODEL_FILE, BASE_MODEL_SHA256
 from runtime.llm.context import CONTEXT_VERSION
+from training.distributed import DistEnv
 from training.llm.data import LLMData
 from training.llm.model import MMLLM, Projector, add_lora, load_base, table_rms
 
@@ -232,6 +242,7 @@ def train(
     command: str = "",
     progress: Callable[[int, int], Any] | None = None,
     log: Callable[[str], None] = print,
+    env: DistEnv | None = None,
 ) -> tuple[MMLLM, TrainState]:
     """Train (or resume) into ``out``; returns the model and the final state.
 
@@ -243,7 +254,15 @@ def train(
         model: a ready model (tests: a tiny Gemma 3), resumed from ``out`` by :func:`load_trained`.
         command: the command line, for the card.
         progress: ``progress(done, total)`` returns a tqdm-like bar (``update``, ``set_postfix``).
+        env: the torchrun session (:func:`training.distributed.distributed_session`); None: one
+            process.
     """
+    env = env or DistEnv()
+    if cfg.batch_size % env.world_size:
+        raise ValueError(
+            f"--batch-size {cfg.batch_size} (the global batch) must be a multiple of the "
+            f"{env.world_size} processes"
+        )
     torch.set_num_threads(cfg.threads)
     out = Path(out)
     data = LLMData(data_dir)
@@ -261,6 +280,10 @@ def train(
     if cfg.lora:
         lora = [p for p in model.lm.parameters() if p.requires_grad]
         params.append({"params": lora, "lr": cfg.lora_lr})
+    trainable = [p for g in params for p in g["params"]]
+    if env.distributed:  # every rank starts from rank 0's weights (LoRA's init draws at random)
+        for p in trainable:
+            torch.distributed.broadcast(p.data, src=0)
     opt = torch.optim.AdamW(params, weight_decay=0.0)
     if resume is not None:
         st = torch.load(out / "state.pt", weights_only=False)
@@ -268,34 +291,59 @@ def train(
         state = TrainState(**st["state"])
         log(f"resuming {out} at step {state.step}")
     base_lrs = [g["lr"] for g in opt.param_groups]
-    bar = progress(state.step, cfg.steps) if progress else None
+    bar = progress(state.step, cfg.steps) if progress and env.is_main else None
     model.projector.train()
     while state.step < cfg.steps:
         t0 = time.perf_counter()
         f = lr_factor(state.step, cfg)
         for g, lr in zip(opt.param_groups, base_lrs, strict=True):
             g["lr"] = lr * f
-        prompts, emb = batch_tensors(model, data, draw_batch(data, cfg, state.step))
+        mine = draw_batch(data, cfg, state.step)[env.rank :: env.world_size]
+        prompts, emb = batch_tensors(model, data, mine)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = model.loss(prompts, emb)
+            total, count = model.loss_terms(prompts, emb)
+        sums = torch.tensor([total.item(), float(count)], dtype=torch.float64)
+        if env.distributed:
+            torch.distributed.all_reduce(sums)
+        loss = total / sums[1].item()  # this rank's share of the global mean
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in params for p in g["params"]], 1.0)
+        if env.distributed:
+            _sum_gradients(trainable)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         state.step += 1
-        state.losses.append(loss.item())
+        state.losses.append(float(sums[0] / sums[1]))
         state.seconds += time.perf_counter() - t0
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(state.losses[-10:]):.3f}")
         if state.step % cfg.save_every == 0 or state.step == cfg.steps:
-            write_checkpoint(out, model, cfg, state, data, command=command)
-            torch.save({"optimizer": opt.state_dict(), "state": asdict(state)}, out / "state.pt")
+            if env.is_main:
+                write_checkpoint(out, model, cfg, state, data, command=command)
+                torch.save(
+                    {"optimizer": opt.state_dict(), "state": asdict(state)}, out / "state.pt"
+                )
+            env.barrier()
     if bar is not None:
         bar.close()
-    if resume is not None and state.step == cfg.steps and not (out / "card.json").is_file():
-        write_checkpoint(out, model, cfg, state, data, command=command)
+    if env.is_main and resume is not None and state.step == cfg.steps:
+        if not (out / "card.json").is_file():
+            write_checkpoint(out, model, cfg, state, data, command=command)
     return model, state
+
+
+def _sum_gradients(params: list[torch.nn.Parameter]) -> None:
+    """Sum the ranks' gradients of ``params``; a parameter no rank used keeps ``grad = None`` (as in
+    one process: AdamW then leaves it alone), one that only some ranks used counts zeros elsewhere."""
+    used = torch.tensor([p.grad is not None for p in params], dtype=torch.float32)
+    torch.distributed.all_reduce(used)
+    for p, n in zip(params, used.tolist(), strict=True):
+        if n == 0:
+            continue
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        torch.distributed.all_reduce(p.grad)
 
 
 def checkpoint_files_sha256(out: str | Path) -> dict[str, str]:
