@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+from broker import free_port
 
 from training.clmp.data import TextCache, WindowSet
 from training.clmp.train import Split, TrainSettings, train_on
@@ -78,12 +78,6 @@ def settings(out: Path, batch_size: int, epochs: int = 3) -> TrainSettings:
         device="cpu",
         command="test",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Interrupted(Exception):

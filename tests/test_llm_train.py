@@ -200,7 +200,7 @@ def _llm_rank(rank: int, world: int, port: int, model, data: Path, out: Path, cf
 
 def test_two_gloo_ranks_train_the_one_process_curve(tmp_path, tokenizer) -> None:
     """2 ranks x 2 examples = 1 process x 4: the same per-step losses and projector."""
-    import socket
+    from broker import free_port
 
     from training.llm.data import build_data
     from training.llm.train import TrainConfig, train
@@ -212,9 +212,7 @@ def test_two_gloo_ranks_train_the_one_process_curve(tmp_path, tokenizer) -> None
     _, one = train(
         tmp_path / "data", tmp_path / "one", cfg, model=tiny_model(tokenizer), log=lambda s: None
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     model = tiny_model(tokenizer)  # forked into both ranks: the same weights
     torch.multiprocessing.start_processes(
         _llm_rank,

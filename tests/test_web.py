@@ -5,6 +5,7 @@ non-loopback bind without a token is a config error, a missing token gets 401, a
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib.util
 import json
@@ -89,18 +90,14 @@ def fake_radar() -> Iterator[FakeUartRadar]:
         yield radar
 
 
-@pytest.fixture
-def running(fake_radar: FakeUartRadar, request: pytest.FixtureRequest) -> Iterator[App]:
-    for name in ("starlette", "uvicorn"):
-        pytest.importorskip(name, reason="the web view needs the optional extra mmfm[web]")
-    web, env = getattr(request, "param", ("web: {port: 0, push_interval_s: 0.1}\n", {}))
-    for k, v in env.items():
-        os.environ[k] = v
-    app = App(parse_config(config_text(fake_radar, web), source="test.yaml", env=env))
+@contextlib.contextmanager
+def daemon_with_web(config, start_timeout_s: float) -> Iterator[App]:
+    """The daemon running ``config`` in a thread, yielded once its web view is up; stopped after."""
+    app = App(config)
     runner = threading.Thread(target=app.run, kwargs={"install_signal_handlers": False})
     runner.start()
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + start_timeout_s
         while not any(c.name == "web" for c in app.communicators):
             assert runner.is_alive() and time.monotonic() < deadline, "daemon did not start"
             time.sleep(0.05)
@@ -108,9 +105,24 @@ def running(fake_radar: FakeUartRadar, request: pytest.FixtureRequest) -> Iterat
     finally:
         app.request_stop()
         runner.join(15)
+    assert not runner.is_alive()
+
+
+@pytest.fixture
+def running(fake_radar: FakeUartRadar, request: pytest.FixtureRequest) -> Iterator[App]:
+    for name in ("starlette", "uvicorn"):
+        pytest.importorskip(name, reason="the web view needs the optional extra mmfm[web]")
+    web, env = getattr(request, "param", ("web: {port: 0, push_interval_s: 0.1}\n", {}))
+    for k, v in env.items():
+        os.environ[k] = v
+    try:
+        with daemon_with_web(
+            parse_config(config_text(fake_radar, web), source="test.yaml", env=env), 10
+        ) as app:
+            yield app
+    finally:
         for k in env:
             os.environ.pop(k, None)
-    assert not runner.is_alive()
 
 
 def web_of(app: App):
@@ -311,19 +323,8 @@ def asking(fake_radar: FakeUartRadar, gguf: Path, tmp_path: Path) -> Iterator[Ap
         f"event_log: {{path: {tmp_path / 'events.db'}}}\n"
         f"questions: {{gguf: {gguf}, max_tokens: 8, per_client_per_minute: 3}}\n",
     )
-    app = App(parse_config(text, source="test.yaml", env={}))
-    runner = threading.Thread(target=app.run, kwargs={"install_signal_handlers": False})
-    runner.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not any(c.name == "web" for c in app.communicators):
-            assert runner.is_alive() and time.monotonic() < deadline, "daemon did not start"
-            time.sleep(0.05)
+    with daemon_with_web(parse_config(text, source="test.yaml", env={}), 30) as app:
         yield app
-    finally:
-        app.request_stop()
-        runner.join(15)
-    assert not runner.is_alive()
 
 
 def post_ask(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, list[dict]]:

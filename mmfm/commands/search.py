@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from datetime import datetime
@@ -21,19 +20,6 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DB = "/var/lib/mmfm/events.db"
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-
-
-def parse_age(text: str) -> float:
-    """``"24h"`` -> 86400.0 [s]; units s, m, h, d, w.
-
-    Raises:
-        ValueError: not a positive number with one of those units.
-    """
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"--since {text!r}: give a positive age like 90s, 30m, 24h or 7d")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,11 +45,12 @@ def _search(args: Any) -> int:
     from runtime.eventlog import EventLogError
     from runtime.inference.stage import query_vector
     from runtime.models import ModelError, load_model
+    from runtime.questions.search import parse_age
 
     try:
         since = time.time() - parse_age(args.since)
     except ValueError as exc:
-        print(f"mmfm search: {exc}", file=sys.stderr)
+        print(f"mmfm search: --{exc}", file=sys.stderr)
         return 2
     if args.top < 1:
         print("mmfm search: --top must be at least 1", file=sys.stderr)

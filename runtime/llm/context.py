@@ -130,10 +130,9 @@ def format_context(
     vit = [w for e in latest_vitals.values() if (w := _vitals_words(e))]
     if vit:
         lines.append("Vitals: " + "; ".join(vit) + ".")
-    entries = [(e, w) for e in evs if (w := _log_words(e))]
-    keep = entries[-max_log_entries:] if max_log_entries > 0 else []
-    falls = [x for x in entries if x[0].type == "fall" and x not in keep]
-    shown = sorted(falls + keep, key=lambda x: x[0].time)
+    entries = [(e, w) for e in evs if (w := _log_words(e))]  # oldest first
+    cut = max(len(entries) - max_log_entries, 0) if max_log_entries > 0 else len(entries)
+    shown = [x for x in entries[:cut] if x[0].type == "fall"] + entries[cut:]
     if shown:
         lines.append("Log: " + "; ".join(f"{ago_words(now - e.time)} {w}" for e, w in shown) + ".")
     return "\n".join(lines)

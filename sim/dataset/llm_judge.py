@@ -21,6 +21,7 @@ the two agree is measured in ``benchmarks/bench_prompt_judge.py``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -122,8 +123,9 @@ def compact_program(program: SceneProgram) -> str:
     return json.dumps({"people": people}, separators=(",", ":"))
 
 
-def few_shot_text(prompt: str) -> str:
-    """The completion prompt: an instruction, the examples with their programs, then ``prompt``."""
+@functools.cache
+def _few_shot_head() -> str:
+    """The instruction and the examples with their programs (the rule parser's; built once)."""
     lines = [
         "Turn each scene description into JSON: the people, what each does in order, where, "
         "and whether they act at the same time (while) or after the previous person (then).",
@@ -131,8 +133,12 @@ def few_shot_text(prompt: str) -> str:
     ]
     for ex in EXAMPLES:
         lines += [f"Scene: {ex}", f"JSON: {compact_program(parse_scene_program(ex))}", ""]
-    lines += [f"Scene: {' '.join(prompt.split())}", "JSON: "]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
+
+
+def few_shot_text(prompt: str) -> str:
+    """The completion prompt: an instruction, the examples with their programs, then ``prompt``."""
+    return f"{_few_shot_head()}Scene: {' '.join(prompt.split())}\nJSON: "
 
 
 class LLMJudge:

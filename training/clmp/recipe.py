@@ -47,7 +47,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -88,48 +88,25 @@ class Recipe:
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: The v2 recipe; its ablations and experiments change one thing each.
+_V2 = Recipe(
+    name="clmp-points-v2",
+    model="clmp_points_v2",
+    radhar_samples=300,
+    home_samples=300,
+    heldout_samples=240,
+    epochs=14,
+    batch_size=128,
+)
+
 RECIPES: dict[str, Recipe] = {
-    "clmp-points-v2": Recipe(
-        name="clmp-points-v2",
-        model="clmp_points_v2",
-        radhar_samples=300,
-        home_samples=300,
-        heldout_samples=240,
-        epochs=14,
-        batch_size=128,
-    ),
+    "clmp-points-v2": _V2,
     # ablation: the same, with an encoder blind to velocity (channel_scale v = 0)
-    "clmp-points-v2-novel": Recipe(
-        name="clmp-points-v2-novel",
-        model="clmp_points_v2_novel",
-        radhar_samples=300,
-        home_samples=300,
-        heldout_samples=240,
-        epochs=14,
-        batch_size=128,
-    ),
+    "clmp-points-v2-novel": replace(_V2, name="clmp-points-v2-novel", model="clmp_points_v2_novel"),
     # ablation: the same, with the first models' augmentation (no TI-demo effects)
-    "clmp-points-v2-defaug": Recipe(
-        name="clmp-points-v2-defaug",
-        model="clmp_points_v2",
-        radhar_samples=300,
-        home_samples=300,
-        heldout_samples=240,
-        epochs=14,
-        batch_size=128,
-        augment_preset="default",
-    ),
+    "clmp-points-v2-defaug": replace(_V2, name="clmp-points-v2-defaug", augment_preset="default"),
     # experiment: half the windows augmented as clutter-removed radars, half as raw TI demo points
-    "clmp-points-v2-mixed": Recipe(
-        name="clmp-points-v2-mixed",
-        model="clmp_points_v2",
-        radhar_samples=300,
-        home_samples=300,
-        heldout_samples=240,
-        epochs=14,
-        batch_size=128,
-        augment_preset="mixed",
-    ),
+    "clmp-points-v2-mixed": replace(_V2, name="clmp-points-v2-mixed", augment_preset="mixed"),
     "smoke": Recipe(
         name="smoke",
         model="clmp_points_tiny",
