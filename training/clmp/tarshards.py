@@ -2,7 +2,7 @@
 
 A directory of per-sample files (``sim/dataset/FORMAT.md``) is cheap on a local disk but slow on an
 object store (one request per file). :func:`pack` writes one plain tar per shard, holding that
-shard's ``sample-XXXXXXXX.json`` and ``.npz`` in index order (the WebDataset convention: the files of
+shard's ``sample-<8-digit index>.json`` and ``.npz`` in index order (the WebDataset convention: the files of
 a sample are adjacent and share their stem), plus the dataset's ``index.json`` (and ``card.json``)
 and a ``tars.json`` listing the tars::
 
