@@ -366,7 +366,7 @@ def export_clmp(
                     INPUT_NAMES[1]: ["batch", frames, max_points],
                 },
                 "outputs": {OUTPUT_NAME: ["batch", dim]},
-                "int8": "onnxruntime quantize_dynamic: MatMul/Gemm with constant weights, QInt8 per tensor",
+                "int8": "onnxruntime quantize_dynamic: MatMul/Gemm with constant weights, QInt8 per tensor, 7-bit range",
             },
             "training": dict(card),
             "exported": {

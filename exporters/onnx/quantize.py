@@ -16,6 +16,11 @@ def quantize_dynamic_int8(
     ``quantize_dynamic`` logs a root-logger advice to run its pre-processing first; that pre-processing
     (symbolic shape inference) fails on traced Reshape chains and dynamic quantisation does not need it,
     so the advice is dropped.
+
+    Weights use a 7-bit range (``reduce_range``): ONNX Runtime's u8 x s8 kernels on x86 CPUs without
+    VNNI (AVX2 only, e.g. many AMD EPYC and older Intel parts) add pairs of products in int16 and
+    saturate with full 8-bit weights. Measured on such a CPU: the CLMP encoder's int8 output fell to
+    cosine 0.954 against torch with 8-bit weights, and is above 0.99 with 7-bit ones.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -31,6 +36,7 @@ def quantize_dynamic_int8(
             op_types_to_quantize=list(op_types),
             per_channel=per_channel,
             weight_type=QuantType.QInt8,
+            reduce_range=True,
             extra_options={"MatMulConstBOnly": True},
         )
     finally:
