@@ -85,7 +85,7 @@ def test_radhar_setup_places_one_person_in_front_facing_the_radar() -> None:
 
 
 def test_radhar_setup_records_in_its_lab_with_the_view_clear() -> None:
-    """RadHAR's room (``sim.scene.recording_rooms``): the wall ahead 4.3-4.6 m away, no furniture in
+    """RadHAR's room (``sim.scene.recording_rooms``): the wall ahead 4.55-4.6 m away, no furniture in
     the radar's view, and the scenario rebuilds the same room from its dict."""
     from sim.dataset.scenario import Scenario
     from sim.scene.recording_rooms import RADHAR_FRONT_WALL_M, recording_room

@@ -101,8 +101,6 @@ MIN_LINE_OF_SIGHT = 0.25
 #: Placements drawn per person (judge-accepted, then the line-of-sight check) before the sampler gives
 #: up on the scene and draws another one.
 PLACEMENT_TRIES = 10
-#: Radar height a recording room is built with [m]; the setup's mounting (``radar_pose``) then sets it.
-RECORDING_ROOM_RADAR_HEIGHT_M = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +142,8 @@ class Setup:
 
 #: Named setups. ``radhar``: one person 1.3-2.1 m straight ahead of the radar (within +-10 deg),
 #: facing it (RadHAR's point clouds put the body at a median range of 1.3-2.1 m, near boresight),
-#: radar on a tripod at 1 m, in RadHAR's lab (``radhar_lab``: an open room built from the recordings'
+#: radar on a tripod at 1.27 m (the recordings' floor echo straight below, label-free:
+#: :mod:`sim.scene.recording_rooms`), in RadHAR's lab (``radhar_lab``: an open room built from the recordings'
 #: static points, :mod:`sim.scene.recording_rooms`). (``home``, the CLI's default, is no setup: the scene's wall mount.)
 SETUPS: dict[str, Setup] = {
     "radhar": Setup(
@@ -153,7 +152,7 @@ SETUPS: dict[str, Setup] = {
         board="IWR1443BOOST",
         distance_m=(1.3, 2.1),
         azimuth_deg=(-10.0, 10.0),
-        radar_height_m=1.0,
+        radar_height_m=1.27,
         heading_jitter_rad=0.2,
         activities=("boxing", "jumping_jacks", "jump", "squats", "walk"),
         room="radhar_lab",
@@ -306,7 +305,8 @@ class Scenario:
         """The :class:`sim.scene.Scene` (generated once, cached)."""
         if "scene" not in self._cache:
             if self.room is not None:
-                scene = recording_room(self.room, self.scene_seed, RECORDING_ROOM_RADAR_HEIGHT_M)
+                height = (self.radar_pose or {}).get("position", [0, 0, 1.0])[2]
+                scene = recording_room(self.room, self.scene_seed, float(height))
             else:
                 scene = generate_scene(self.room_prompt(), seed=self.scene_seed)
             self._cache["scene"] = _with_radar_pose(scene, self.radar_pose)
@@ -555,7 +555,7 @@ def sample_scenario(
         scene_seed = int(rng.integers(2**31))
         try:
             if spec is not None and spec.room is not None:
-                scene = recording_room(spec.room, scene_seed, RECORDING_ROOM_RADAR_HEIGHT_M)
+                scene = recording_room(spec.room, scene_seed, spec.radar_height_m)
             else:
                 scene = generate_scene(room_prompt, seed=scene_seed)
         except ValueError as exc:

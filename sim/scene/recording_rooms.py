@@ -7,11 +7,17 @@ people and their motion are never fitted to the recordings.
 
 ``radhar_lab`` (nesl/RadHAR, ``../shared/realdata/radhar-fewshot``, IWR1443BOOST on a tripod): the
 static points of the ten recordings (about 20 per frame) sit at fixed places in every frame: 6 at
-0.04-0.17 m (the TX->RX leakage), 4 at 1.27-1.44 m, 3 at 2.8-3.1 m and 2-7 at 4.4-5.1 m ahead within
-about 2 m of the boresight (a wall facing the radar), and *none* at 0.3-1.2 m or at 3.2-4.4 m at any
-azimuth (0.00 per frame). So: an open room, the wall ahead 4.3-4.6 m away, side walls far enough that
-the radar's +-60 deg view meets them beyond its 5.1 m window, and nothing in that view up to the wall
-(the furniture of an office along the walls outside it). The radar stands on a tripod, boresight level.
+0.04-0.17 m (the TX->RX leakage), 4 at 1.27-1.44 m, 3 at 2.82-2.90 m and 2-7 at 4.58-4.95 m ahead
+within about 2 m of the boresight (a wall facing the radar), and *none* at 0.3-1.2 m or at 3.2-4.4 m
+at any azimuth (0.00 per frame). So: an open room, the wall ahead 4.55-4.6 m away, side walls far
+enough that the radar's +-60 deg view meets them beyond its 5.1 m window, and nothing in that view up
+to the wall (the furniture of an office along the walls outside it). The radar stands on a tripod,
+boresight level, at the height :data:`sim.dataset.scenario.SETUPS` gives (1.27 m: the floor's echo
+straight below, range bins 1.27-1.35 m with elevation +-90 deg, ``|z| > 0.8 r``, in every recording).
+The points at 2.82-2.90 m (three range bins, every frame, ``x = 0.18-0.27 m``, ``z = +1.16 m``: 24 deg
+up) are a small strong reflector 2.6 m ahead and 1.16 m above the radar that this room does not
+have: a metal ceiling-light box there (0.6 x 0.3 x 0.08 m) was not detected at all (its faces see the
+radar 24-66 deg off their normals), and nothing says what the object is.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from sim.scene.generate import generate_scene
 from sim.scene.roomtypes import CEILING_HEIGHT_M
 from sim.scene.scene import Scene
 
-#: RadHAR lab: distance from the radar to the wall it faces [m] (the nearest far static points at
-#: 4.4 m; a wall at distance d returns from d at boresight and further off it).
-RADHAR_FRONT_WALL_M = (4.3, 4.6)
+#: RadHAR lab: distance from the radar to the wall it faces [m] (the nearest far static points sit
+#: in the 4.58 m range bin in every recording; a wall at distance d returns from d at boresight and
+#: further off it).
+RADHAR_FRONT_WALL_M = (4.55, 4.6)
 #: RadHAR lab: distance from the wall behind the radar [m] (nothing static at 0.3-1.2 m; the
 #: radar's back lobe is weak).
 RADHAR_BACK_WALL_M = (1.0, 2.0)
@@ -53,7 +60,7 @@ def _in_view(scene_radar: RadarPose, xy: np.ndarray) -> np.ndarray:
 
 def radhar_lab(seed: int, radar_height_m: float = 1.0) -> Scene:
     """RadHAR's recording room (module docstring): an office-furnished room of 8-10 m x 5.3-6.6 m with
-    the radar on a tripod ``radar_height_m`` [m] up, facing the far wall 4.3-4.6 m away, and no
+    the radar on a tripod ``radar_height_m`` [m] up, facing the far wall 4.55-4.6 m away and no
     furniture in its view.
 
     Raises:
