@@ -142,9 +142,10 @@ class Setup:
 
 #: Named setups. ``radhar``: one person 1.3-2.1 m straight ahead of the radar (within +-10 deg),
 #: facing it (RadHAR's point clouds put the body at a median range of 1.3-2.1 m, near boresight),
-#: radar on a tripod at 1.27 m (the recordings' floor echo straight below, label-free:
-#: :mod:`sim.scene.recording_rooms`), in RadHAR's lab (``radhar_lab``: an open room built from the recordings'
-#: static points, :mod:`sim.scene.recording_rooms`). (``home``, the CLI's default, is no setup: the scene's wall mount.)
+#: radar on a tripod at 1.27 m (the recordings' floor echo straight below), in RadHAR's lab
+#: (``radhar_lab``: an open room built from the recordings' static points, label-free:
+#: :mod:`sim.scene.recording_rooms`). (``home``, the CLI's default, is no setup: the scene's wall
+#: mount.)
 SETUPS: dict[str, Setup] = {
     "radhar": Setup(
         name="radhar_iwr1443boost",

@@ -59,7 +59,7 @@ def _in_view(scene_radar: RadarPose, xy: np.ndarray) -> np.ndarray:
 
 
 def radhar_lab(seed: int, radar_height_m: float = 1.0) -> Scene:
-    """RadHAR's recording room (module docstring): an office-furnished room of 8-10 m x 5.3-6.6 m with
+    """RadHAR's recording room (module docstring): an office-furnished room of 8-10 m x 5.55-6.6 m with
     the radar on a tripod ``radar_height_m`` [m] up, facing the far wall 4.55-4.6 m away and no
     furniture in its view.
 
