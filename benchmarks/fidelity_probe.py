@@ -39,8 +39,9 @@ FOLDERS = {
 }
 #: Range window of the real recordings [m] (their farthest point is at 5.11 m).
 RANGE_WINDOW_M = 5.12
-#: RadHAR's radar height above the floor [m] (``sim.dataset.scenario.SETUPS["radhar"]``).
-RADAR_HEIGHT_M = 1.0
+#: RadHAR's radar height above the floor [m] (``sim.dataset.scenario.SETUPS["radhar"]``; the same
+#: offset on both sides, so the KS statistics do not depend on it).
+RADAR_HEIGHT_M = 1.27
 #: Frame rate of the recordings and of the profile [frames/s].
 FRAME_RATE_HZ = 30.0
 #: Probe window length [frames] (1 s; longer simulated windows are cut into several).

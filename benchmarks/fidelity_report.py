@@ -22,7 +22,8 @@
       in a sampled living room in view (what ``mmfm sim generate`` does by default);
    b. *RadHAR-like*: ``sample_scenario(setup="radhar")``: RadHAR's radar as far as the recordings
       show it (IWR1443BOOST, SDK 1.x demo CFAR, clutter removal off, 16 Doppler bins, 30 frames/s,
-      on a tripod at 1 m), one person 1-3 m away within +-20 deg facing it, in an office.
+      on a tripod at 1.27 m), one person 1.3-2.1 m away within +-10 deg facing it, in RadHAR's lab
+      (:mod:`sim.scene.recording_rooms`).
 
    A summary table gives W1 of both per activity (lower is closer).
 3. **RadHAR setup, before vs after** (:mod:`benchmarks.fidelity_probe`): per activity, the KS statistic
@@ -314,7 +315,8 @@ def radhar_section(args: argparse.Namespace) -> int:
     real = fp.load_real(SHARED / "realdata/radhar-fewshot")
     sims = {name: fp.load_sim(args.cache / name) for name in sets if (args.cache / name).is_dir()}
     print(
-        "\n== 3. RadHAR setup (iwr1443boost_radhar, radar 1 m up, person 1-3 m ahead): KS real vs "
+        "\n== 3. RadHAR setup (iwr1443boost_radhar, RadHAR lab, radar 1.27 m up, person 1.3-2.1 m ahead): KS "
+        "real vs "
         f"sim, {' -> '.join(sims)} (target <= 0.2); points within {fp.RANGE_WINDOW_M} m"
     )
     for name, sim in sims.items():
@@ -339,7 +341,10 @@ def radhar_section(args: argparse.Namespace) -> int:
             f"   {folder:8s} "
             + " | ".join(" ".join(f"{r[m]:5.2f}" for m in fp.METRICS) for r in rows)
         )
-    print("   moving points (height = radar-frame z + 1 m), real / " + " / ".join(sims))
+    print(
+        f"   moving points (height = radar-frame z + {fp.RADAR_HEIGHT_M} m), real / "
+        + " / ".join(sims)
+    )
     for folder in fp.FOLDERS:
         print(f"   {folder:8s} real   {fp.moving_summary([f for r in real[folder] for f in r])}")
         for name, sim in sims.items():

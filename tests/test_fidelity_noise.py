@@ -84,6 +84,36 @@ def test_radhar_setup_places_one_person_in_front_facing_the_radar() -> None:
         assert abs(off) <= spec.heading_jitter_rad + 1e-6
 
 
+def test_radhar_setup_records_in_its_lab_with_the_view_clear() -> None:
+    """RadHAR's room (``sim.scene.recording_rooms``): the wall ahead 4.55-4.6 m away, no furniture in
+    the radar's view, and the scenario rebuilds the same room from its dict."""
+    from sim.dataset.scenario import Scenario
+    from sim.scene.recording_rooms import RADHAR_FRONT_WALL_M, recording_room
+
+    sc = sample_scenario(
+        3, 1, setup="radhar", prompt="a person boxing in the bedroom", window_s=0.2
+    )
+    assert sc.room == "radhar_lab" and sc.to_dict()["room"] == "radhar_lab"
+    scene = sc.scene()
+    assert scene.room_type == "office"  # the lab, not the prompt's bedroom
+    radar = scene.radar
+    front = scene.size_m[1] - radar.position[1]
+    assert RADHAR_FRONT_WALL_M[0] - 1e-3 <= front <= RADHAR_FRONT_WALL_M[1] + 1e-3
+    for obj in scene.furniture():
+        for cx, cy in obj.footprint.corners():
+            x, y, _ = radar.to_radar(np.array([cx, cy, radar.position[2]]))
+            assert math.hypot(x, y) > 5.3 or abs(math.degrees(math.atan2(x, y))) > 65.0, obj.name
+    again = Scenario.from_dict(sc.to_dict()).scene()
+    assert [o.name for o in again.objects] == [o.name for o in scene.objects]
+    assert again.radar == radar
+    # a plain scenario keeps the prompt's room and writes no "room"
+    plain = sample_scenario(3, 1, prompt="a person boxing in the bedroom", window_s=0.2)
+    assert plain.room is None and "room" not in plain.to_dict()
+    assert plain.scene().room_type == "bedroom"
+    with pytest.raises(ValueError, match="unknown recording room"):
+        recording_room("cave", 0, 1.0)
+
+
 def test_setup_and_region_errors() -> None:
     with pytest.raises(ScenarioError, match="unknown setup"):
         sample_scenario(0, 0, setup="nope")

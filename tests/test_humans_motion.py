@@ -161,3 +161,47 @@ def test_same_seed_same_motion_and_all_activities_run() -> None:
     for t in (0.3, 1.1, 2.7):
         assert np.array_equal(a.mesh_at(t).vertices, b.mesh_at(t).vertices)
     assert a.motion.params == b.motion.params and a.motion.params != c.motion.params
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_jump_is_in_place_hopping(seed: int) -> None:
+    """Jumping in place (Farley et al. 1991: two-legged hopping about 2.2 Hz, contact about half the
+    cycle): the feet stay on one spot, the pelvis bounces at the jump rate by a few centimetres, the
+    vertical speed never jumps, and no hand swings faster than a hop can carry it."""
+    person = Human(Subject(1.72), _timeline(("jump", 4.0, {})), seed=seed)
+    params = person.motion.params[0]
+    dt = 0.004
+    ts = np.arange(0.5, 3.5, dt)
+    joints = np.array([person.joints_at(t) for t in ts])  # [T, 24, 3]
+    pelvis, feet = joints[:, 0], 0.5 * (joints[:, 7] + joints[:, 8])
+    # In place: no travel of the feet, the pelvis sways by a few centimetres at most.
+    assert np.linalg.norm(feet[:, :2] - feet[0, :2], axis=1).max() < 0.02
+    assert np.linalg.norm(pelvis[:, :2] - pelvis[:, :2].mean(0), axis=1).max() < 0.08
+    # Bounces at the jump rate, 3-25 cm peak to peak (crouch plus flight).
+    z = pelvis[:, 2]
+    spec = np.abs(np.fft.rfft((z - z.mean()) * np.hanning(z.size), 8 * z.size))
+    hz = np.fft.rfftfreq(8 * z.size, dt)[np.argmax(spec[1:]) + 1]
+    assert hz == pytest.approx(params["rate_hz"], rel=0.05)
+    assert 0.03 < np.ptp(z) < 0.25
+    # Vertical speed continuous: the pelvis's acceleration stays within a few g (hopping's ground
+    # reaction force peaks at a few body weights).
+    acc = np.diff(z, 2) / dt**2
+    assert np.abs(acc).max() < 5 * 9.81
+    # Hands: body speed plus a small arm swing (the old broad jump threw them at 11-13 m/s).
+    wrist_speed = np.linalg.norm(np.diff(joints[:, [20, 21]], axis=0), axis=2) / dt
+    assert wrist_speed.max() < 5.0
+
+
+def test_boxing_fist_speeds_within_published_punch_speeds() -> None:
+    """Straight punches: peak fist speeds of a few m/s up to the elite range (Walilko, Viano & Bir
+    2005, Br. J. Sports Med. 39:710: Olympic boxers' straight punches 9.1 +- 2.1 m/s); the feet
+    stay planted."""
+    person = Human(Subject(1.75), _timeline(("boxing", 4.0, {})), seed=1)
+    dt = 0.004
+    ts = np.arange(0.5, 3.5, dt)
+    joints = np.array([person.joints_at(t) for t in ts])
+    speed = np.linalg.norm(np.diff(joints[:, [20, 21]], axis=0), axis=2) / dt  # [T-1, 2]
+    peaks = speed.max(0)
+    assert np.all(peaks > 2.5) and np.all(peaks < 9.1 + 2.1)
+    feet = 0.5 * (joints[:, 7] + joints[:, 8])
+    assert np.linalg.norm(feet[:, :2] - feet[0, :2], axis=1).max() < 0.02

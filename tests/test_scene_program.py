@@ -205,11 +205,11 @@ def test_walking_prompt_redraws_instead_of_failing() -> None:
     assert sum(n for r, n in stats.items() if r.startswith("scene redrawn")) >= 1
 
 
-def test_radhar_setup_one_person_straight_ahead_of_a_radar_1m_up() -> None:
+def test_radhar_setup_one_person_straight_ahead_of_a_radar_on_a_tripod() -> None:
     for k in range(4):
         sc = sample_scenario(2, k, setup="radhar", prompt="a person boxing", window_s=0.2)
         radar = sc.scene().radar
-        assert radar.position[2] == pytest.approx(1.0) and radar.pitch_deg == 0.0
+        assert radar.position[2] == pytest.approx(1.27) and radar.pitch_deg == 0.0
         (p,) = sc.people
         x, y, _ = radar.to_radar(np.array([*p.start_position, radar.position[2]]))
         assert 1.3 - 1e-6 <= math.hypot(x, y) <= 2.1 + 1e-6

@@ -57,6 +57,7 @@ from sim.dataset.visibility import Visibility, line_of_sight
 from sim.geometry import RadarPose
 from sim.humans import Human, Subject, sample_subject
 from sim.scene import PlacementError, Scene, generate_scene
+from sim.scene.recording_rooms import recording_room
 
 #: Weights of the main activity when a scenario is sampled without a prompt.
 ACTIVITY_WEIGHTS: dict[str, float] = {
@@ -124,6 +125,8 @@ class Setup:
         radar_height_m: radar height above the floor [m] (tripod, boresight level: pitch 0).
         heading_jitter_rad: the person faces the radar within +- this [rad].
         activities: main activities sampled when no prompt is given.
+        room: the recording's room (:data:`sim.scene.recording_rooms.RECORDING_ROOMS`), which replaces
+            the prompt's room; None: the prompt's (or a sampled) room.
     """
 
     name: str
@@ -134,11 +137,15 @@ class Setup:
     radar_height_m: float
     heading_jitter_rad: float
     activities: tuple[str, ...]
+    room: str | None = None
 
 
 #: Named setups. ``radhar``: one person 1.3-2.1 m straight ahead of the radar (within +-10 deg),
 #: facing it (RadHAR's point clouds put the body at a median range of 1.3-2.1 m, near boresight),
-#: radar on a tripod at 1 m. (``home``, the CLI's default, is no setup: the scene's wall mount.)
+#: radar on a tripod at 1.27 m (the recordings' floor echo straight below), in RadHAR's lab
+#: (``radhar_lab``: an open room built from the recordings' static points, label-free:
+#: :mod:`sim.scene.recording_rooms`). (``home``, the CLI's default, is no setup: the scene's wall
+#: mount.)
 SETUPS: dict[str, Setup] = {
     "radhar": Setup(
         name="radhar_iwr1443boost",
@@ -146,9 +153,10 @@ SETUPS: dict[str, Setup] = {
         board="IWR1443BOOST",
         distance_m=(1.3, 2.1),
         azimuth_deg=(-10.0, 10.0),
-        radar_height_m=1.0,
+        radar_height_m=1.27,
         heading_jitter_rad=0.2,
         activities=("boxing", "jumping_jacks", "jump", "squats", "walk"),
+        room="radhar_lab",
     )
 }
 
@@ -181,6 +189,8 @@ class Scenario:
         program: the scene program (:class:`sim.dataset.program.SceneProgram` as a dict) when it is
             more than one kind of person doing one activity anywhere, or came from ``--scene``, or
             the prompt had unused words; written by ``to_dict`` only when set.
+        room: a recording room (:data:`sim.scene.recording_rooms.RECORDING_ROOMS`) built from
+            ``scene_seed`` instead of the prompt's room (a setup's); written only when set.
     """
 
     seed: int
@@ -198,6 +208,7 @@ class Scenario:
     setup: str | None = None
     radar_pose: dict[str, Any] | None = None
     program: dict[str, Any] | None = None
+    room: str | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +219,8 @@ class Scenario:
             extra["radar_pose"] = self.radar_pose
         if self.program is not None:
             extra["program"] = self.program
+        if self.room is not None:
+            extra["room"] = self.room
         return {
             "seed": self.seed,
             "index": self.index,
@@ -268,6 +281,7 @@ class Scenario:
             setup=d.get("setup"),
             radar_pose=d.get("radar_pose"),
             program=d.get("program"),
+            room=d.get("room"),
         )
 
     # ------------------------------------------------------------------ building
@@ -291,7 +305,11 @@ class Scenario:
     def scene(self) -> Scene:
         """The :class:`sim.scene.Scene` (generated once, cached)."""
         if "scene" not in self._cache:
-            scene = generate_scene(self.room_prompt(), seed=self.scene_seed)
+            if self.room is not None:
+                height = (self.radar_pose or {}).get("position", [0, 0, 1.0])[2]
+                scene = recording_room(self.room, self.scene_seed, float(height))
+            else:
+                scene = generate_scene(self.room_prompt(), seed=self.scene_seed)
             self._cache["scene"] = _with_radar_pose(scene, self.radar_pose)
         return self._cache["scene"]
 
@@ -468,8 +486,9 @@ def sample_scenario(
         max_attempts: scenes re-drawn when no acceptable placement exists (each counted in
             ``stats`` and logged); a prompt or program whose placement fails every attempt raises.
         setup: imitate a real recording (:data:`SETUPS`, e.g. ``"radhar"``): its radar
-            configuration (unless ``radar`` names one), its radar mounting, one person in its
-            distance/azimuth ranges facing the radar, its activities when no prompt is given.
+            configuration (unless ``radar`` names one), its radar mounting, its recording room
+            (``Setup.room``, replacing the prompt's room), one person in its distance/azimuth
+            ranges facing the radar, its activities when no prompt is given.
         distance_m: (min, max) horizontal distance [m] of each person's start position from the
             radar (default: the setup's; None without a setup: anywhere in view).
         azimuth_deg: (min, max) azimuth [deg] from boresight, positive to the radar's right.
@@ -536,7 +555,10 @@ def sample_scenario(
     for _attempt in range(max_attempts):
         scene_seed = int(rng.integers(2**31))
         try:
-            scene = generate_scene(room_prompt, seed=scene_seed)
+            if spec is not None and spec.room is not None:
+                scene = recording_room(spec.room, scene_seed, spec.radar_height_m)
+            else:
+                scene = generate_scene(room_prompt, seed=scene_seed)
         except ValueError as exc:
             raise ScenarioError(f"prompt {room_prompt!r}: {exc}") from None
         except RuntimeError as exc:
@@ -683,6 +705,7 @@ def sample_scenario(
             setup=setup,
             radar_pose=radar_pose,
             program=stored_program,
+            room=spec.room if spec is not None else None,
         )
         sc._cache["scene"] = scene
         return sc

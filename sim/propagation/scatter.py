@@ -62,8 +62,17 @@ from sim.radar.antenna import element_field
 DEFAULT_DENSITY_PER_M2: dict[str, float] = {"person": 1500.0, "default": 30.0}
 #: Lambertian part of sigma0 at normal incidence (before |Gamma|^2).
 DIFFUSE_ALBEDO = 0.1
-#: rms surface slope of the specular lobe by label.
-RMS_SLOPE: dict[str, float] = {"person": 0.3, "default": 0.2}
+#: rms surface slope of the specular lobe by label. Building surfaces (plastered, painted or concrete
+#: walls, floors, ceilings) are smooth at 4-5 mm wavelengths: 0.1 (an rms tilt of 6 deg), calibrated
+#: label-free on RadHAR's recordings (``benchmarks/README.md``): a wall 4.4 m ahead gives their static
+#: points over about +-0.5 m of lateral spread with 0.1, over twice that with 0.2.
+RMS_SLOPE: dict[str, float] = {
+    "person": 0.3,
+    "wall": 0.1,
+    "floor": 0.1,
+    "ceiling": 0.1,
+    "default": 0.2,
+}
 #: Labels whose planar faces are image-source reflectors (and which are two-sided).
 REFLECTOR_LABELS = ("wall", "floor", "ceiling")
 

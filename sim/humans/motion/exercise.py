@@ -1,7 +1,7 @@
 """Exercise family: boxing, jumping jacks, jumps and squats, in place.
 
 Params: boxing: ``rate_hz``, ``amplitude``; jumping_jacks: ``rate_hz``, ``amplitude``, ``hop_m``;
-jump: ``height_m``, ``period_s``; squats: ``period_s``, ``depth``.
+jump (in place): ``rate_hz``, ``duty``, ``arm_swing_deg``; squats: ``period_s``, ``depth``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.humans.motion.activity import ActivitySpec, Context, FrameFn
 from sim.humans.motion.dofs import DEG, STANDING, D, both, dofs, legs
-from sim.humans.motion.poses import Frame, State, window
+from sim.humans.motion.poses import Frame, State
 from sim.humans.rotations import rot_x
 
 
@@ -73,31 +73,65 @@ def _jumping_jacks(ctx: Context) -> tuple[FrameFn, State]:
     return frame, State(s.xy, s.heading, "standing", 0.0, STANDING.copy())
 
 
+#: Gravity [m/s^2].
+G = 9.81
+#: Crouch of the jump at touch-down and take-off (knees bent about 20 deg).
+C_TOUCH = 0.2
+
+
 def _jump(ctx: Context) -> tuple[FrameFn, State]:
+    """Jumping in place: repeated two-legged vertical jumps on the spot (rebound hopping).
+
+    A spring-mass cycle (Blickhan 1989, J. Biomech. 22:1217; Farley et al. 1991, J. Appl. Physiol.
+    71:2127, who found a preferred two-legged hopping frequency of about 2.2 Hz, ground contact about
+    half the cycle): each period ``1 / rate_hz`` has a ground contact of ``duty / rate_hz`` and a
+    ballistic flight of the rest, so the jump height is ``g * t_flight^2 / 8``. During contact the
+    legs flex along ``sin(pi * tau / t_contact)``, deep enough for the pelvis to drop
+    ``g * t_flight * t_contact / (2 pi)``: the drop of a sinusoidal centre-of-mass path whose speed at
+    touch-down and take-off equals the flight's ``g * t_flight / 2`` (no jump in vertical velocity).
+    The feet stay on one spot (``anchor="feet"``); the trunk leans a little forward in the crouch and
+    the arms, bent, swing 5-15 deg with the bounce.
+    """
     s = ctx.start
-    h, period = float(ctx.p.get("height_m", 0.25)), float(ctx.p.get("period_s", 1.8))
-    flight = 2 * np.sqrt(2 * h / 9.81)
-    t_crouch, t_push = 0.35, 0.15
-    t_off = t_crouch + t_push
+    rate = float(ctx.p.get("rate_hz", 2.0))
+    duty = float(ctx.p.get("duty", 0.5))
+    swing = float(ctx.p.get("arm_swing_deg", 10.0))
+    if not (0.5 <= rate <= 4.0 and 0.2 <= duty <= 0.9):
+        raise ValueError(f"jump: rate_hz {rate} (0.5-4) or duty {duty} (0.2-0.9) out of range")
+    period = 1.0 / rate
+    t_contact, t_flight = duty * period, (1.0 - duty) * period
+    drop = G * t_flight * t_contact / (2 * np.pi)  # pelvis drop at mid-contact [m]
+
+    def crouch(c: float) -> np.ndarray:
+        return dofs(**legs(thigh=60 * c, shank=-35 * c, pitch=20 * c), **both(sh_abd=10))
+
+    # The grounded pelvis drop of each crouch depth (monotonic, about quadratic near 0): the depth
+    # for a wanted drop is read back from it, so the pelvis itself follows the sinusoid.
+    # Touch-down and take-off with knees bent about 20 deg (straight legs would need infinite joint
+    # speeds to give the pelvis a vertical speed); the crouch deepens from there.
+    cs = np.linspace(C_TOUCH, 1.0, 41)
+    zs = np.array(
+        [
+            ctx.grounder.pose(Frame(crouch(c), rot_x(10 * c * DEG), 0.0, np.zeros(2))).position[2]
+            for c in cs
+        ]
+    )
+    drops = np.maximum.accumulate(zs[0] - zs)
+    if drops[-1] < drop:
+        raise ValueError(f"jump: a {drop:.2f} m crouch is deeper than the legs allow")
 
     def frame(t: float) -> Frame:
         tau = t % period
-        if tau < t_crouch:
-            c = window(tau, 0.0, t_crouch)
-        elif tau < t_off:
-            c = 1 - window(tau, t_crouch, t_off)
-        elif tau < t_off + flight:
-            c = 0.0
+        if tau < t_contact:
+            want = drop * float(np.sin(np.pi * tau / t_contact))
+            c, lift = float(np.interp(want, drops, cs)), 0.0
         else:
-            c = 0.6 * float(np.sin(np.pi * min(1.0, (tau - t_off - flight) / 0.4)))
-        air = tau - t_off
-        lift = max(0.0, 0.5 * 9.81 * air * (flight - air)) if 0 < air < flight else 0.0
-        arm = -40 * c + (130 * float(np.sin(np.pi * air / flight)) if 0 < air < flight else 0.0)
-        d = dofs(
-            **legs(thigh=60 * c, shank=-35 * c, pitch=25 * c),
-            **both(sh_flex=arm, sh_abd=10, elbow=15),
-        )
-        return Frame(d, rot_x(25 * c * DEG), s.heading, s.xy.copy(), anchor="feet", lift=lift)
+            air = tau - t_contact
+            c, lift = C_TOUCH, 0.5 * G * air * (t_flight - air)
+        arm = swing * float(np.sin(2 * np.pi * tau / period))
+        d = crouch(c)
+        d += dofs(**both(sh_flex=10 + arm, elbow=70, fingers=40))
+        return Frame(d, rot_x(10 * c * DEG), s.heading, s.xy.copy(), anchor="feet", lift=lift)
 
     return frame, State(s.xy, s.heading, "standing", 0.0, STANDING.copy())
 
@@ -130,7 +164,13 @@ def _jumping_jacks_params(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def _jump_params(rng: np.random.Generator) -> dict[str, Any]:
-    return {"height_m": rng.uniform(0.12, 0.35), "period_s": rng.uniform(1.5, 2.2)}
+    # Two-legged hopping on the spot: about 1.6-2.8 Hz around the preferred 2.2 Hz, contact about
+    # half the cycle (Farley et al. 1991): flights of 0.15-0.34 s, jumps 3-14 cm high.
+    return {
+        "rate_hz": rng.uniform(1.6, 2.8),
+        "duty": rng.uniform(0.45, 0.6),
+        "arm_swing_deg": rng.uniform(5.0, 15.0),
+    }
 
 
 def _squats_params(rng: np.random.Generator) -> dict[str, Any]:
