@@ -280,6 +280,21 @@ class ActivitySettings(BaseModel):
         description="a label set shipped with the model (e.g. home, radhar), or a list of free "
         "labels (needs a model with a text tower: mmfm export onnx --text)",
     )
+    per: Literal["track", "radar"] = Field(
+        default="track",
+        title="Windows per",
+        description="'track': each tracked person gets windows of their own points, and activity "
+        "events per track, per zone and per radar; 'radar': one window of the whole cloud "
+        "(a single-person room, or sources without tracks)",
+    )
+    track_radius_m: float = Field(
+        default=0.8,
+        gt=0,
+        le=5,
+        title="Track radius",
+        description="points within this floor distance of a track are its window's [m] "
+        "(per: track)",
+    )
     stride_s: float = Field(
         default=0.5,
         gt=0,

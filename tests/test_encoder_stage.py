@@ -134,7 +134,7 @@ def test_home_assistant_activity_sensor_lists_the_labels_as_options() -> None:
         return payload
 
     on = activity(RadarInfo("den", activity_labels=("walking", "sitting")))
-    assert on["device_class"] == "enum" and on["options"] == ["walking", "sitting"]
+    assert on["device_class"] == "enum" and on["options"] == ["walking", "sitting", "none"]
     assert on["state_topic"] == "mmfm/den/activity"
     assert "options" not in activity(RadarInfo("den"))
 
