@@ -252,7 +252,7 @@ class App:
 
         try:
             model = load_model(settings.model)
-            labels, prototypes = resolve_labels(model, settings.labels)
+            labels, prototypes = resolve_labels(model, settings.labels, settings.prompt_templates)
             encoder = PointEncoder(model, precision=settings.precision, threads=settings.threads)
         except (ModelError, FileNotFoundError) as exc:
             raise AppStartError(str(exc)) from exc

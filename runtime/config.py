@@ -280,6 +280,13 @@ class ActivitySettings(BaseModel):
         description="a label set shipped with the model (e.g. home, radhar), or a list of free "
         "labels (needs a model with a text tower: mmfm export onnx --text)",
     )
+    prompt_templates: list[str] | None = Field(
+        default=None,
+        title="Prompt templates",
+        description="how each label is put into words for zero-shot, '{}' standing for the "
+        "label (e.g. ['a person is {}', 'someone is {}']); the prototypes average them. null = "
+        "the model card's (other templates need the model's text tower)",
+    )
     per: Literal["track", "radar"] = Field(
         default="track",
         title="Windows per",
@@ -349,6 +356,18 @@ class ActivitySettings(BaseModel):
         title="Embedding row limit",
         description="keep at most this many embeddings (about 1 kB each)",
     )
+
+    @field_validator("prompt_templates")
+    @classmethod
+    def _templates(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("give at least one template, or null for the model card's")
+        for t in value:
+            if t.count("{}") != 1 or "{" in t.replace("{}", "") or "}" in t.replace("{}", ""):
+                raise ValueError(f"template {t!r} must hold '{{}}' (the label) exactly once")
+        return value
 
     @field_validator("labels")
     @classmethod

@@ -18,6 +18,7 @@ from runtime.comms.homeassistant import Discovery
 from runtime.comms.mqtt import MqttCommunicator
 from runtime.comms.settings import MqttSettings, RadarInfo
 from runtime.comms.topics import MqttTopics
+from runtime.config import ConfigError, parse_config
 from runtime.embeddinglog import EmbeddingLog
 from runtime.events import NO_ACTIVITY, Event
 from runtime.events.settings import Mounting, Zone
@@ -88,7 +89,9 @@ def test_tilted_radars_cut_by_floor_distance_and_still_tracks_get_empty_cuts() -
     z_r = floor_y * np.sin(tilt) + (floor_z - 2.0) * np.cos(tilt)
     pts = np.zeros(1, POINT_DTYPE)
     pts[0] = (0.0, y_r, z_r, 0.0, 10.0, 0.0)
-    assert abs(y_r - 3.0) > 0.3  # in the radar frame it is beyond the radius: the floor frame counts
+    assert (
+        abs(y_r - 3.0) > 0.3
+    )  # in the radar frame it is beyond the radius: the floor frame counts
     held = track(7, 0.0, 3.0, points=np.zeros((0, 4)), held=True)
     (cut,) = cut_tracks(pts, [held], tilted, [], radius_m=0.3)
     assert cut.points.size == 1
@@ -279,6 +282,26 @@ def test_per_radar_windows_mix_everyone_into_one_label() -> None:
 def test_none_is_not_an_activity_label() -> None:
     with pytest.raises(ModelError, match=r"^activities.labels: 'none'"):
         resolve_labels(load_model(), ["walking", NO_ACTIVITY])
+
+
+def test_prompt_templates_are_checked_and_need_a_text_tower_beyond_the_cards() -> None:
+    model = load_model()
+    assert not model.has_text_encoder
+    labels, protos = resolve_labels(model, "home")  # the card's templates: shipped prototypes
+    np.testing.assert_array_equal(protos, model.prototypes("home"))
+    with pytest.raises(ModelError, match=r"^activities.prompt_templates: .*text tower"):
+        resolve_labels(model, "home", ["a radar sees someone {}"])
+    base = (
+        "radars: {den: {chirp_config: iwr1843boost_presence, source: {type: serial, "
+        "cli_port: /dev/null, data_port: /dev/null}}}\n"
+        "activities: {enabled: true, prompt_templates: %s}\n"
+    )
+    assert parse_config(base % '["someone is {}"]', env={}).activities.prompt_templates == [
+        "someone is {}"
+    ]
+    for bad in ('["someone"]', '["{} and {}"]', "[]", '["a {label}"]'):
+        with pytest.raises(ConfigError, match="prompt_templates"):
+            parse_config(base % bad, env={})
 
 
 # ---------------------------------------------------------------------------- Home Assistant

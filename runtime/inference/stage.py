@@ -521,15 +521,23 @@ class EncoderStage:
         return doc
 
 
-def resolve_labels(model: Any, labels: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
+def resolve_labels(
+    model: Any, labels: str | Sequence[str], templates: Sequence[str] | None = None
+) -> tuple[list[str], np.ndarray]:
     """``(labels, prototypes [L, D])`` for ``activities.labels``.
+
+    Each prototype is a prompt ensemble: the normalised mean text embedding of the label in every
+    prompt template ("a person is {}", "someone is {}", ...). A shipped label set comes with its
+    prototypes made with the card's ``prompt_templates``; free labels, or other ``templates``,
+    are embedded here with the model's text tower.
 
     Args:
         model: the :class:`~runtime.models.ModelArtifact`.
         labels: a label set shipped with the model, or free labels (need its text tower).
+        templates: ``activities.prompt_templates`` (None = the card's).
 
     Raises:
-        ModelError: one line naming the ``activities.labels`` key and what to do.
+        ModelError: one line naming the ``activities`` key and what to do.
     """
     from runtime.models import ModelError
 
@@ -545,16 +553,20 @@ def resolve_labels(model: Any, labels: str | Sequence[str]) -> tuple[list[str], 
                 f"activities.labels: model {model.name} ships no label set {labels!r} "
                 f"(shipped: {shipped}); name one of them or list free labels"
             )
-        return list(model.label_sets[labels]), model.prototypes(labels)
+        if templates is None:
+            return list(model.label_sets[labels]), model.prototypes(labels)
+        labels = list(model.label_sets[labels])
     if not model.has_text_encoder:
+        key = "free labels" if templates is None else "prompt_templates"
         raise ModelError(
-            f"activities.labels: free labels need a text tower, and model {model.name} ships none; "
-            f"use a label set ({', '.join(model.label_sets)}) or a model exported with "
+            f"activities.{'labels' if templates is None else 'prompt_templates'}: {key} need a "
+            f"text tower, and model {model.name} ships none; use a label set "
+            f"({', '.join(model.label_sets)}) with the card's templates, or a model exported with "
             "'mmfm export onnx --text'"
         )
     from runtime.inference.text import TextEncoder  # needs the optional tokenizers package
 
-    return list(labels), TextEncoder(model).prototypes(list(labels))
+    return list(labels), TextEncoder(model).prototypes(list(labels), templates)
 
 
 def query_vector(model: Any, text: str) -> np.ndarray:
