@@ -287,7 +287,7 @@ def test_none_is_not_an_activity_label() -> None:
 def test_prompt_templates_are_checked_and_need_a_text_tower_beyond_the_cards() -> None:
     model = load_model()
     assert not model.has_text_encoder
-    labels, protos = resolve_labels(model, "home")  # the card's templates: shipped prototypes
+    _, protos = resolve_labels(model, "home")  # the card's templates: shipped prototypes
     np.testing.assert_array_equal(protos, model.prototypes("home"))
     with pytest.raises(ModelError, match=r"^activities.prompt_templates: .*text tower"):
         resolve_labels(model, "home", ["a radar sees someone {}"])
