@@ -316,12 +316,13 @@ class ActivitySettings(BaseModel):
         title="Queue",
         description="windows waiting for the encoder; when full the oldest is dropped (counted)",
     )
-    min_confidence: float = Field(
-        default=0.4,
+    min_confidence: float | None = Field(
+        default=None,
         ge=0,
         le=1,
         title="Minimum confidence",
-        description="a label must reach this probability to become the activity",
+        description="a label must reach this probability to become the activity; null = twice "
+        "the chance level, 2 / number of labels (0.1 for the 20 home labels, 0.4 for 5)",
     )
     margin: float = Field(
         default=0.1,

@@ -19,8 +19,9 @@ doing different things get different labels; the window's zone is where the trac
 **Per radar** (``per: radar``): one window of the whole cloud, as a single-person room needs.
 
 :class:`ActivityTracker` turns a track's per-window probabilities into changes that do not flap: a
-label is taken once it has been the most likely one, with probability >= ``min_confidence`` and at
-least ``margin`` above the current activity's, for ``min_duration_s`` of radar time in a row.
+label is taken once it has been the most likely one, with probability >= ``min_confidence`` (by
+default twice the chance level, 2 / L) and at least ``margin`` above the current activity's, for
+``min_duration_s`` of radar time in a row.
 
 :class:`ActivityBoard` turns the tracks' changes into the ``activity`` events of a radar:
 
@@ -64,7 +65,11 @@ class ActivityTracker:
 
     Args:
         labels: the L labels, in probability-column order.
-        min_confidence: probability a label needs to become the activity (0..1).
+        min_confidence: probability a label needs to become the activity (0..1); None = twice
+            the chance level, 2 / L (0.4 for 5 labels, 0.1 for 20): a softmax over many labels
+            spreads a still window's probability thin (sitting on a sofa reads sitting 0.27-0.36
+            over the 20 ``home`` labels with the shipped model), so one absolute threshold would
+            suit one label count only.
         margin: how much more probable than the current activity it must be (0..1).
         min_duration_s: how long it must hold, by window time [s].
     """
@@ -73,12 +78,12 @@ class ActivityTracker:
         self,
         labels: Sequence[str],
         *,
-        min_confidence: float = 0.4,
+        min_confidence: float | None = None,
         margin: float = 0.1,
         min_duration_s: float = 1.0,
     ) -> None:
         self.labels = list(labels)
-        self.min_confidence = min_confidence
+        self.min_confidence = 2.0 / len(self.labels) if min_confidence is None else min_confidence
         self.margin = margin
         self.min_duration_s = min_duration_s
         self.current: int | None = None
