@@ -374,3 +374,39 @@ def test_zone_and_radar_activities_reach_a_real_mosquitto(tmp_path: Path) -> Non
             late.wait_for(lambda ms: len(ms) >= 3)
             assert {m.topic for m in late.messages if m.retain} == want
         comm.stop()
+
+
+def test_a_version_1_embedding_log_gains_the_zone_column_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('embeddings_schema_version', '1');"
+        "CREATE TABLE embeddings (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, "
+        "radar TEXT NOT NULL, track INTEGER, label TEXT, confidence REAL, dim INTEGER NOT NULL, "
+        "vector BLOB NOT NULL);"
+    )
+    old = np.array([1.0, 0.0], np.float32)
+    conn.execute(
+        "INSERT INTO embeddings (time, radar, track, label, confidence, dim, vector) "
+        "VALUES (?, 'den', 1, 'walking', 0.8, 2, ?)",
+        (time.time() - 10.0, old.tobytes()),
+    )
+    conn.commit()
+    conn.close()
+    log = EmbeddingLog(db)
+    log.extend([(time.time() - 5.0, "den", 2, np.array([0.0, 1.0]), "sitting", 0.5, "sofa")])
+    hits = log.search(np.array([1.0, 1.0]), k=5, since=0)
+    assert {(h.track, h.zone) for h in hits} == {(1, None), (2, "sofa")}
+    assert hits[0].to_dict()["zone"] in (None, "sofa")
+    log.close()
+    row = (
+        sqlite3.connect(db)
+        .execute("SELECT value FROM meta WHERE key = 'embeddings_schema_version'")
+        .fetchone()
+    )
+    assert row == ("2",)
