@@ -38,6 +38,12 @@ Run (from the repository root; needs mosquitto)::
     .venv/bin/python benchmarks/bench_daemon.py --soak 3600 --sample-s 30   # one-hour soak: MB/hour
     .venv/bin/python benchmarks/bench_daemon.py --duration 30 --encoder --llm   # encoder + LLM
 
+``--question-interval S`` spaces the questions (one every S seconds after the previous answer)
+instead of back to back, e.g. for the soak::
+
+    nice -n 5 .venv/bin/python benchmarks/bench_daemon.py --soak 3600 --sample-s 30 \
+        --encoder --llm --question-interval 10
+
 ``--soak SECONDS`` runs the daemon that long instead, sampling RSS every ``--sample-s`` and reporting
 the memory growth (least-squares slope after the first 10 % of the run, MB/hour) beside the figures
 above. Loopback only.
@@ -232,8 +238,11 @@ QUESTIONS = (
 )
 
 
-def _asker(app: object, stop: threading.Event, answered: list[float]) -> None:
-    """Ask the daemon's question service one question after another until ``stop``."""
+def _asker(
+    app: object, stop: threading.Event, answered: list[float], interval_s: float = 0.0
+) -> None:
+    """Ask the daemon's question service one question after another until ``stop``, waiting
+    ``interval_s`` between an answer and the next question (0 = back to back)."""
     service = app.questions  # type: ignore[attr-defined]
     i = 0
     while not stop.is_set():
@@ -242,6 +251,8 @@ def _asker(app: object, stop: threading.Event, answered: list[float]) -> None:
         if reply is not None and reply.ok:
             answered.append(time.monotonic())
         i += 1
+        if interval_s > 0:
+            stop.wait(interval_s)
 
 
 def run_daemon(
@@ -314,6 +325,7 @@ radars:
     sub.start()
     app = App(cfg)
     rss_samples: list[tuple[float, float]] = []
+    load_samples: list[float] = []  # the machine's 1-minute load average at each RSS sample
     try:
         app.start()
         pipe = app.pipelines["bench"]
@@ -327,7 +339,10 @@ radars:
         answered: list[float] = []
         asker = None
         if app.questions is not None:
-            asker = threading.Thread(target=_asker, args=(app, asking, answered), daemon=True)
+            interval = args.question_interval if args is not None else 0.0
+            asker = threading.Thread(
+                target=_asker, args=(app, asking, answered, interval), daemon=True
+            )
             asker.start()
             while app.questions.stats()["answering"] == 0:  # measure while the LLM works
                 time.sleep(0.01)
@@ -341,9 +356,14 @@ radars:
             now = time.monotonic()
             if now >= next_sample:
                 rss_samples.append((now - t0, rss_mb()))
+                load_samples.append(os.getloadavg()[0])
                 next_sample += sample_s
                 if soak:
-                    print(f"  t={now - t0:7.0f} s  RSS {rss_samples[-1][1]:7.1f} MB", flush=True)
+                    print(
+                        f"  t={now - t0:7.0f} s  RSS {rss_samples[-1][1]:7.1f} MB  "
+                        f"load {load_samples[-1]:.2f}",
+                        flush=True,
+                    )
             if now - t0 >= duration:
                 break
             time.sleep(min(0.5, max(0.01, next_sample - now)))
@@ -379,6 +399,7 @@ radars:
         "subscriber": sub_lat,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_samples": rss_samples,
+        "load_samples": load_samples,
         "mqtt": publishers.get("mqtt", {}),
         "encoder": encoder,
         "questions": questions,
@@ -419,6 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm-nice", type=int, default=5, help="the LLM threads' nice (5)")
     ap.add_argument("--llm-model", help="mm-LLM model (default: the base LLM, no radar tokens)")
     ap.add_argument("--answer-tokens", type=int, default=48, help="tokens per answer (48)")
+    ap.add_argument(
+        "--question-interval",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="with --llm: wait S seconds after each answer before the next question "
+        "(default 0 = back to back; a soak uses e.g. 10 so the LLM does not hold a core for an hour)",
+    )
     args = ap.parse_args(argv)
     soak = args.soak > 0
     duration = args.soak if soak else args.duration
@@ -515,6 +544,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  soak: RSS {d['rss_samples'][0][1]:.1f} -> {rss_final:.1f} MB over "
             f"{d['wall'] / 3600:.2f} h; growth {growth:+.1f} MB/hour "
             f"({len(d['rss_samples'])} samples every {args.sample_s:g} s)"
+        )
+    loads = d["load_samples"]
+    if loads:
+        print(
+            f"  machine load (1-min average) over the run: mean {statistics.fmean(loads):.2f}, "
+            f"max {max(loads):.2f} on {os.cpu_count()} CPUs"
         )
     return 0
 

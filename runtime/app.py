@@ -137,8 +137,10 @@ class _EmbeddingSink:
             publish = getattr(comm, "publish_embedding", None)
             if publish is None:
                 continue
-            for t, radar, track, emb, label, conf in rows:
-                publish(radar, t, emb, track=track, label=label, confidence=conf)
+            for row in rows:
+                t, radar, track, emb, label, conf = row[:6]
+                zone = row[6] if len(row) > 6 else None
+                publish(radar, t, emb, track=track, label=label, confidence=conf, zone=zone)
 
 
 class App:
@@ -250,7 +252,7 @@ class App:
 
         try:
             model = load_model(settings.model)
-            labels, prototypes = resolve_labels(model, settings.labels)
+            labels, prototypes = resolve_labels(model, settings.labels, settings.prompt_templates)
             encoder = PointEncoder(model, precision=settings.precision, threads=settings.threads)
         except (ModelError, FileNotFoundError) as exc:
             raise AppStartError(str(exc)) from exc
@@ -285,7 +287,7 @@ class App:
         lower_priority("encoder", BACKGROUND_NICE)
         logged = f", embeddings -> {self.embedding_log.path}" if self.embedding_log else ""
         return (
-            f"{model.name} {encoder.precision}, {len(labels)} labels, "
+            f"{model.name} {encoder.precision}, {len(labels)} labels, per {settings.per}, "
             f"window {self.encoder_stage.window_s:g} s every {settings.stride_s:g} s{logged}"
         )
 
@@ -296,7 +298,10 @@ class App:
         from runtime.questions.loader import load_answerers, text_query
         from runtime.questions.service import QuestionService
 
-        answerers, described = load_answerers(settings)
+        stage = self.encoder_stage
+        answerers, described = load_answerers(
+            settings, stage.encoder.model.name if stage is not None else None
+        )
         wanted = getattr(answerers[0], "encoder_name", None)
         stage = self.encoder_stage
         if wanted is not None and stage is not None and stage.encoder.model.name != wanted:
@@ -446,6 +451,11 @@ class App:
                 source_factory=factory,
                 latency_window=self.config.stats.latency_window,
                 on_frame=self.encoder_stage.submit if self.encoder_stage is not None else None,
+                track_radius_m=(
+                    self.config.activities.track_radius_m
+                    if self.config.activities.per == "track"
+                    else None
+                ),
             )
         for pipeline in self.pipelines.values():
             self._on_available(pipeline.radar_id, False)
@@ -648,9 +658,26 @@ class App:
         for rid, pipeline in list(self.pipelines.items()):
             try:
                 radars[rid] = {**pipeline.state(), "stats": pipeline.stats()}
+                self._add_activities(rid, radars[rid])
             except Exception as exc:  # a query must never break the daemon
                 radars[rid] = {"error": f"{type(exc).__name__}: {exc}"}
         return {"time": time.time(), "started": self.started_at, "radars": radars}
+
+    def _add_activities(self, radar: str, state: dict[str, Any]) -> None:
+        """Each live track's learned ``activity`` and ``zone`` (the encoder stage's), in place."""
+        stage = self.encoder_stage
+        if stage is None:
+            return
+        known = stage.activities(radar)
+        for track in state.get("tracks") or []:
+            label, zone = known.get(track.get("id"), (None, None))
+            if label is not None:
+                track["activity"] = label
+            if zone is not None:
+                track["zone"] = zone
+        whole = known.get(None)
+        if whole is not None and whole[0] is not None:
+            state["activity"] = whole[0]
 
     def stats(self) -> dict[str, Any]:
         """Every radar's stats, publisher counters and sink errors."""

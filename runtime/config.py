@@ -280,6 +280,28 @@ class ActivitySettings(BaseModel):
         description="a label set shipped with the model (e.g. home, radhar), or a list of free "
         "labels (needs a model with a text tower: mmfm export onnx --text)",
     )
+    prompt_templates: list[str] | None = Field(
+        default=None,
+        title="Prompt templates",
+        description="how each label is put into words for zero-shot, '{}' standing for the "
+        "label (e.g. ['a person is {}', 'someone is {}']); the prototypes average them. null = "
+        "the model card's (other templates need the model's text tower)",
+    )
+    per: Literal["track", "radar"] = Field(
+        default="track",
+        title="Windows per",
+        description="'track': each tracked person gets windows of their own points, and activity "
+        "events per track, per zone and per radar; 'radar': one window of the whole cloud "
+        "(a single-person room, or sources without tracks)",
+    )
+    track_radius_m: float = Field(
+        default=0.8,
+        gt=0,
+        le=5,
+        title="Track radius",
+        description="points within this floor distance of a track are its window's [m] "
+        "(per: track)",
+    )
     stride_s: float = Field(
         default=0.5,
         gt=0,
@@ -294,12 +316,13 @@ class ActivitySettings(BaseModel):
         title="Queue",
         description="windows waiting for the encoder; when full the oldest is dropped (counted)",
     )
-    min_confidence: float = Field(
-        default=0.4,
+    min_confidence: float | None = Field(
+        default=None,
         ge=0,
         le=1,
         title="Minimum confidence",
-        description="a label must reach this probability to become the activity",
+        description="a label must reach this probability to become the activity; null = twice "
+        "the chance level, 2 / number of labels (0.1 for the 20 home labels, 0.4 for 5)",
     )
     margin: float = Field(
         default=0.1,
@@ -334,6 +357,18 @@ class ActivitySettings(BaseModel):
         title="Embedding row limit",
         description="keep at most this many embeddings (about 1 kB each)",
     )
+
+    @field_validator("prompt_templates")
+    @classmethod
+    def _templates(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("give at least one template, or null for the model card's")
+        for t in value:
+            if t.count("{}") != 1 or "{" in t.replace("{}", "") or "}" in t.replace("{}", ""):
+                raise ValueError(f"template {t!r} must hold '{{}}' (the label) exactly once")
+        return value
 
     @field_validator("labels")
     @classmethod

@@ -1,7 +1,7 @@
 """Window embeddings beside the event log (same SQLite file), searchable by nearest neighbour.
 
 Each row is one encoder window: its end time [s since the epoch], radar, track (None = the whole
-radar's cloud), the activity label the zero-shot classifier gave it with its probability, and the
+radar's cloud), the zone the track was in (None = none, or a whole-radar window), the activity label the zero-shot classifier gave it with its probability, and the
 L2-normalised float32 embedding (a BLOB of ``dim`` values). Retention like the event log: rows
 older than ``retention_days`` and the oldest beyond ``max_rows`` go on open, every ``prune_every``
 appends and on :meth:`EmbeddingLog.prune`.
@@ -12,7 +12,7 @@ ones. sqlite-vec was the first choice, but this CPython's ``sqlite3`` is built w
 extensions, so it cannot load it.
 
     log = EmbeddingLog("events.db")
-    log.extend([(t, "living", None, emb, "walking", 0.8)])
+    log.extend([(t, "living", 3, emb, "walking", 0.8, "sofa")])   # the zone may be left out
     log.search(query_vec, since=time.time() - 86400, k=5)   # -> [Moment, ...], best first
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 from runtime.eventlog import EventLogError, RetainedTable
 
 #: Version of the ``embeddings`` table layout (``meta`` key ``embeddings_schema_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the zone column (a version-1 table gets it on open)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
     time REAL NOT NULL,
     radar TEXT NOT NULL,
     track INTEGER,
+    zone TEXT,
     label TEXT,
     confidence REAL,
     dim INTEGER NOT NULL,
@@ -46,8 +47,12 @@ CREATE TABLE IF NOT EXISTS embeddings (
 CREATE INDEX IF NOT EXISTS embeddings_time ON embeddings (time);
 """
 
-#: One row to store: (time [s], radar, track or None, embedding [D], label or None, probability).
-Row = tuple[float, str, int | None, np.ndarray, str | None, float | None]
+#: One row to store: (time [s], radar, track or None, embedding [D], label or None, probability,
+#: zone or None); the zone may be left out (a 6-tuple).
+Row = (
+    tuple[float, str, int | None, np.ndarray, str | None, float | None]
+    | tuple[float, str, int | None, np.ndarray, str | None, float | None, str | None]
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,14 @@ class Moment:
     score: float
     label: str | None
     confidence: float | None
+    zone: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
             "time": self.time,
             "radar": self.radar,
             "track": self.track,
+            "zone": self.zone,
             "score": round(self.score, 4),
             "label": self.label,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
@@ -118,6 +125,11 @@ class EmbeddingLog(RetainedTable):
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES (?, ?)", (key, str(SCHEMA_VERSION))
                 )
+            elif int(row[0]) < SCHEMA_VERSION:
+                columns = {r[1] for r in conn.execute("PRAGMA table_info(embeddings)")}
+                if "zone" not in columns:  # a version-1 table
+                    conn.execute("ALTER TABLE embeddings ADD COLUMN zone TEXT")
+                conn.execute("UPDATE meta SET value = ? WHERE key = ?", (str(SCHEMA_VERSION), key))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise EventLogError(
                     f"embedding log {self.path}: schema version {row[0]} is newer than this "
@@ -142,7 +154,9 @@ class EmbeddingLog(RetainedTable):
             EventLogError: the database cannot be written.
         """
         data = []
-        for t, radar, track, emb, label, conf in rows:
+        for row in rows:
+            t, radar, track, emb, label, conf = row[:6]
+            zone = row[6] if len(row) > 6 else None
             vec = np.asarray(emb, dtype=np.float64).reshape(-1)
             vec = (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32)
             data.append(
@@ -150,6 +164,7 @@ class EmbeddingLog(RetainedTable):
                     float(t),
                     radar,
                     None if track is None else int(track),
+                    None if zone is None else str(zone),
                     label,
                     None if conf is None else float(conf),
                     int(vec.size),
@@ -157,8 +172,8 @@ class EmbeddingLog(RetainedTable):
                 )
             )
         self._insert(
-            "INSERT INTO embeddings (time, radar, track, label, confidence, dim, vector) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO embeddings (time, radar, track, zone, label, confidence, dim, vector) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             data,
         )
 
@@ -191,7 +206,7 @@ class EmbeddingLog(RetainedTable):
                 where.append(clause)
                 args.append(arg)
         sql = (
-            "SELECT time, radar, track, label, confidence, vector FROM embeddings WHERE "
+            "SELECT time, radar, track, label, confidence, vector, zone FROM embeddings WHERE "
             + " AND ".join(where)
         )
         with self._lock:
@@ -225,6 +240,7 @@ class EmbeddingLog(RetainedTable):
                 score=float(s),
                 label=rows[i][3],
                 confidence=rows[i][4],
+                zone=rows[i][6],
             )
             for s, i in zip(scores[0], ids[0], strict=True)
             if i >= 0

@@ -49,9 +49,13 @@ from runtime.dsp.chain import DspPlan, make_plan, process_frame
 from runtime.events import Event
 from runtime.events.engine import EventEngine
 from runtime.frames import PointCloudFrame, RawFrame
+from runtime.inference.tracks import TrackCut, cut_tracks
 from runtime.log import radar_logger
 from runtime.sources import registry
 from runtime.sources.base import Source, SourceFactory
+
+#: The per-frame hook (the encoder stage's submit): ``(radar_id, cloud, cuts or None)``.
+FrameHook = Callable[[str, PointCloudFrame, "list[TrackCut] | None"], None]
 
 __all__ = ["RadarPipeline", "make_source"]
 
@@ -126,10 +130,14 @@ class RadarPipeline:
         source_factory: overrides the source built from ``settings.source`` (the demo plugs a
             virtual radar in here).
         latency_window: latency percentiles cover this many latest frames.
-        on_frame: called from the engine thread with ``(radar_id, frame)`` for every point-cloud
-            frame (raw ADC: the DSP chain's points) after its events went out (the encoder stage's non-blocking
-            :meth:`~runtime.inference.stage.EncoderStage.submit`); an exception is counted
-            (``frame_hook_errors``).
+        on_frame: called from the engine thread with ``(radar_id, frame, cuts)`` for every
+            point-cloud frame (raw ADC: the DSP chain's points) after its events went out (the
+            encoder stage's non-blocking :meth:`~runtime.inference.stage.EncoderStage.submit`);
+            ``cuts`` are the confirmed tracks' points and zones
+            (:func:`runtime.inference.tracks.cut_tracks`) when ``track_radius_m`` is set, else
+            None. An exception is counted (``frame_hook_errors``).
+        track_radius_m: how far from a track its points may lie for ``on_frame``'s per-track cuts
+            [m]; None = no cuts (windows of the whole cloud).
     """
 
     def __init__(
@@ -142,7 +150,8 @@ class RadarPipeline:
         on_available: Callable[[str, bool], None],
         source_factory: SourceFactory | None = None,
         latency_window: int = 1000,
-        on_frame: Callable[[str, PointCloudFrame], None] | None = None,
+        on_frame: FrameHook | None = None,
+        track_radius_m: float | None = None,
     ) -> None:
         self.radar_id = radar_id
         self.settings = settings
@@ -151,6 +160,7 @@ class RadarPipeline:
         self._on_events = on_events
         self._on_available = on_available
         self._on_frame = on_frame
+        self.track_radius_m = track_radius_m
         self._factory = source_factory or make_source(radar_id, settings)
         src = settings.source
         self.source_type = src.type if source_factory is None else "custom"
@@ -545,11 +555,13 @@ class RadarPipeline:
                     self.log.exception("publishing %d events failed", len(events))
             if self._on_frame is not None:
                 try:
+                    cloud = None
                     if isinstance(frame, PointCloudFrame):
-                        self._on_frame(self.radar_id, frame)
+                        cloud = frame
                     elif result is not None:  # raw ADC: the DSP chain's points
                         cloud = PointCloudFrame(result.points, frame.frame_number, frame.timestamp)
-                        self._on_frame(self.radar_id, cloud)
+                    if cloud is not None:
+                        self._on_frame(self.radar_id, cloud, self._cuts(cloud))
                 except Exception:
                     self._count("frame_hook_errors")
                     self.log.exception("the frame hook failed")
@@ -563,6 +575,16 @@ class RadarPipeline:
                     self.counters["events"] += len(events)
                     self.event_counts.update(e.type for e in events)
                     self._event_latency.append(latency)
+
+    def _cuts(self, cloud: PointCloudFrame) -> list[TrackCut] | None:
+        """The confirmed tracks' shares of ``cloud`` for the per-track encoder windows (engine
+        thread, after the engine saw the frame)."""
+        if self.track_radius_m is None:
+            return None
+        ev = self.engine.settings  # the radar's events, with its mounting
+        return cut_tracks(
+            cloud.points, self.engine.tracks, ev.mounting, ev.zones, self.track_radius_m
+        )
 
     # ------------------------------------------------------------------ reports
     def stats(self) -> dict[str, Any]:

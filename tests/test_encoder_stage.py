@@ -134,7 +134,7 @@ def test_home_assistant_activity_sensor_lists_the_labels_as_options() -> None:
         return payload
 
     on = activity(RadarInfo("den", activity_labels=("walking", "sitting")))
-    assert on["device_class"] == "enum" and on["options"] == ["walking", "sitting"]
+    assert on["device_class"] == "enum" and on["options"] == ["walking", "sitting", "none"]
     assert on["state_topic"] == "mmfm/den/activity"
     assert "options" not in activity(RadarInfo("den"))
 
@@ -218,7 +218,7 @@ def test_raw_adc_sources_feed_the_encoder_with_the_dsp_points(tmp_path: Path) ->
     text = replay_config(long_capture(tmp_path, copies=40)).replace(
         "event_log: {enabled: false}\n",
         f"event_log: {{path: {tmp_path / 'e.db'}}}\n"
-        "activities: {enabled: true, labels: home, queue: 100, min_points: 1}\n",
+        "activities: {enabled: true, labels: home, queue: 100, min_points: 1, per: radar}\n",
     )
     app = App(load(text), communicators=[Recorder()])
     thread, result = run_in_thread(app)

@@ -197,6 +197,14 @@ def format_value(event: Any) -> str:
         return "FALL DETECTED" if v else "fall cleared"
     if event.type == "tracks":
         return f"{len(v)} track(s)"
+    if event.type == "activity":
+        who = event.attributes.get("track_id")
+        zone = event.attributes.get("zone") or event.attributes.get("track_zone")
+        return (
+            str(v)
+            + (f" (person {who})" if who is not None else "")
+            + (f" (zone {zone})" if zone else "")
+        )
     return str(v)
 
 

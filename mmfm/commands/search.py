@@ -89,10 +89,11 @@ def _search(args: Any) -> int:
     if not moments:
         print(f"no logged moments since {args.since} ago in {db}")
         return 0
-    print(f"{'score':>6}  {'time':19}  {'radar':10} {'track':>5}  label (p)")
+    print(f"{'score':>6}  {'time':19}  {'radar':10} {'track':>5}  {'zone':12} label (p)")
     for m in moments:
         when = datetime.fromtimestamp(m.time).strftime("%Y-%m-%d %H:%M:%S")
         track = "-" if m.track is None else str(m.track)
+        zone = m.zone or "-"
         label = f"{m.label} ({m.confidence:.2f})" if m.label is not None else "-"
-        print(f"{m.score:6.3f}  {when}  {m.radar:10} {track:>5}  {label}")
+        print(f"{m.score:6.3f}  {when}  {m.radar:10} {track:>5}  {zone:12} {label}")
     return 0

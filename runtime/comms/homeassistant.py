@@ -17,9 +17,15 @@ count                  sensor           <prefix>/<radar>/count                 m
 breathing_rate         sensor           <prefix>/<radar>/vitals                br/min, measurement
 heart_rate             sensor           <prefix>/<radar>/vitals                bpm, measurement
 fall                   binary_sensor    <prefix>/<radar>/fall                  problem
-activity               sensor           <prefix>/<radar>/activity              (text)
+activity               sensor           <prefix>/<radar>/activity              enum: labels + none
+activity_<zone>        sensor           <prefix>/<radar>/activity/<zone>       enum (activities on)
 last_answer            sensor           <prefix>/<radar>/answer                (text; questions on)
 =====================  ===============  =====================================  ==================
+
+The activity sensors exist per radar and, while the encoder stage runs, per zone; their options
+are the label set plus ``none`` (nobody there has an activity). The radar's shows the latest
+activity change of anyone it tracks, a zone's the activity of the person in it who changed last
+(:mod:`runtime.inference.stage`).
 
 ``last_answer`` (only when the daemon answers questions) shows the latest answer, cut to Home
 Assistant's 255-character state limit; its attributes (the message's JSON) hold the question, who
@@ -41,6 +47,7 @@ from typing import Any
 
 from runtime.comms.settings import RadarInfo, topic_slug
 from runtime.comms.topics import OFFLINE, ONLINE, MqttTopics
+from runtime.events import NO_ACTIVITY
 
 MANUFACTURER = "Texas Instruments"
 
@@ -92,6 +99,14 @@ class Discovery:
         return f"{self.prefix}/{component}/{self.node_id}/{object_id}/config"
 
     # -- entities ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _activity(key: str, name: str, topic: str, radar: RadarInfo) -> Entity:
+        """An activity sensor: an enum over the labels and ``none`` (nobody has an activity)."""
+        extra: dict[str, Any] = {"icon": "mdi:human"}
+        if radar.activity_labels:
+            extra.update(device_class="enum", options=[*radar.activity_labels, NO_ACTIVITY])
+        return Entity("sensor", key, name, topic, "{{ value_json.value }}", extra)
 
     def radar_entities(self, radar: RadarInfo) -> list[Entity]:
         """Every entity of one radar."""
@@ -161,23 +176,18 @@ class Discovery:
                 _BOOL_TEMPLATE,
                 {"device_class": "problem", "icon": "mdi:human-handsdown"},
             ),
-            Entity(
-                "sensor",
-                "activity",
-                "Activity",
-                t.state(rid, "activity"),
-                "{{ value_json.value }}",
-                (
-                    {
-                        "icon": "mdi:human",
-                        "device_class": "enum",
-                        "options": list(radar.activity_labels),
-                    }
-                    if radar.activity_labels
-                    else {"icon": "mdi:human"}
-                ),
-            ),
+            self._activity("activity", "Activity", t.state(rid, "activity"), radar),
         ]
+        if radar.activity_labels:  # the encoder stage runs: an activity sensor per zone too
+            entities += [
+                self._activity(
+                    f"activity_{topic_slug(zone)}",
+                    f"{zone} activity",
+                    t.state(rid, "activity", zone),
+                    radar,
+                )
+                for zone in radar.zones
+            ]
         if radar.answers:
             entities.append(
                 Entity(

@@ -9,7 +9,8 @@ PUB messages are two frames, ``[topic, JSON]``; topics end with ``/`` so that a 
     <prefix>/<radar>/stats/                   {"radar", "time", "pipeline": {...}, "zeromq": {...}}
     <prefix>/<radar>/available/               {"radar", "time", "online": bool}
     <prefix>/<radar>/embedding/               (opt-in: publish_embeddings) {"time", "radar",
-                                              "track", "label", "confidence", "embedding": [D]}
+                                              "track", "zone", "label", "confidence",
+                                              "embedding": [D]}
 
 Activity events (``event/activity/``) and answers (``event/answer/``) go out like every event.
 
@@ -284,6 +285,7 @@ class ZeroMqCommunicator:
         track: int | None = None,
         label: str | None = None,
         confidence: float | None = None,
+        zone: str | None = None,
     ) -> None:
         """One window embedding on ``<prefix>/<radar>/embedding/`` (only with
         ``publish_embeddings``; never blocks)."""
@@ -293,6 +295,7 @@ class ZeroMqCommunicator:
             "time": t,
             "radar": radar,
             "track": track,
+            "zone": zone,
             "label": label,
             "confidence": confidence,
             "embedding": [round(float(v), 6) for v in embedding],

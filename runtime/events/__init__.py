@@ -14,6 +14,8 @@ from typing import Any
 
 #: Event types the publishers know how to announce (Home Assistant discovery etc.).
 EVENT_TYPES = ("occupancy", "count", "tracks", "activity", "fall", "vitals", "answer")
+#: The value of an ``activity`` event when nobody there (the radar, a zone) has an activity.
+NO_ACTIVITY = "none"
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,61 @@
-"""The encoder stage: sliding point-cloud windows per radar -> CLMP embeddings -> activity events.
+"""The encoder stage: sliding point-cloud windows per track (or per radar) -> CLMP embeddings ->
+activity events per track, per zone and per radar.
 
 ::
 
-    engine thread (per radar)          [bounded queue]          encoder thread (one, shared)
-    EncoderStage.submit(radar, frame) ──► (radar, frames) ──► point_window -> PointEncoder.embed
-      keeps the last window_s of frames   full: drop oldest,     -> zero-shot probabilities
-      a window every stride_s             counted                -> ActivityTracker -> on_events
-                                                                 -> EmbeddingLog (optional)
+    engine thread (per radar)              [bounded queue]            encoder thread (one, shared)
+    EncoderStage.submit(radar, frame, cuts) ──► window of a track ──► point_window -> embed
+      keeps each track's last window_s        full: drop the oldest    -> zero-shot probabilities
+      of points (runtime.inference.tracks)    window, counted          -> ActivityTracker per track
+      a window every stride_s per track       (track ends never         -> ActivityBoard -> on_events
+                                               dropped)                 -> EmbeddingLog (optional)
 
 :meth:`EncoderStage.submit` only copies frame references and never waits, so a slow encoder costs
 dropped windows (``dropped`` in :meth:`EncoderStage.stats`), never delayed occupancy or fall events.
-Activities are per radar (the whole cloud), not yet per track or zone.
 
-:class:`ActivityTracker` turns per-window probabilities into events that do not flap: a label is
-published once it has been the most likely one, with probability >= ``min_confidence`` and at least
-``margin`` above the current activity's, for ``min_duration_s`` of radar time in a row.
+**Per track** (``activities.per: track``, the default): every confirmed track gets its own windows,
+made of the points near it in each frame (:func:`runtime.inference.tracks.cut_tracks`), so two people
+doing different things get different labels; the window's zone is where the track stood at its end.
+**Per radar** (``per: radar``): one window of the whole cloud, as a single-person room needs.
+
+:class:`ActivityTracker` turns a track's per-window probabilities into changes that do not flap: a
+label is taken once it has been the most likely one, with probability >= ``min_confidence`` (by
+default twice the chance level, 2 / L) and at least ``margin`` above the current activity's, for
+``min_duration_s`` of radar time in a row.
+
+:class:`ActivityBoard` turns the tracks' changes into the ``activity`` events of a radar:
+
+- every change of a track's activity is an event for the radar (``attributes``: ``track_id``,
+  ``track_zone`` = the zone it is in, ``since``, ``labels``; like the fall and vitals events); the radar's Home Assistant sensor thus
+  shows the latest change of anyone in its view;
+- each zone shows the activity of the track in it that changed last, as an event with
+  ``attributes["zone"]`` (and ``track_id``) (published on ``<prefix>/<radar>/activity/<zone>``) whenever that label
+  changes: a track changing activity inside, a labelled track walking in, or the zone's last
+  labelled track leaving or ending (the zone then shows :data:`NO_ACTIVITY`);
+- when a track ends (leaves the view) and the radar showed its label, the radar falls back to the
+  latest label of the tracks still there, or :data:`NO_ACTIVITY` when none has one.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from runtime.embeddinglog import EmbeddingLog, Row
-from runtime.events import Event
+from runtime.embeddinglog import EmbeddingLog
+from runtime.events import NO_ACTIVITY, Event
 from runtime.frames import PointCloudFrame
 from runtime.inference.encoder import PointEncoder, zero_shot_probabilities
+from runtime.inference.tracks import TrackCut
 from runtime.inference.window import point_window
 
-__all__ = ["ActivityTracker", "EncoderStage"]
+__all__ = ["NO_ACTIVITY", "ActivityBoard", "ActivityTracker", "EncoderStage"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +65,11 @@ class ActivityTracker:
 
     Args:
         labels: the L labels, in probability-column order.
-        min_confidence: probability a label needs to become the activity (0..1).
+        min_confidence: probability a label needs to become the activity (0..1); None = twice
+            the chance level, 2 / L (0.4 for 5 labels, 0.1 for 20): a softmax over many labels
+            spreads a still window's probability thin (sitting on a sofa reads sitting 0.27-0.36
+            over the 20 ``home`` labels with the shipped model), so one absolute threshold would
+            suit one label count only.
         margin: how much more probable than the current activity it must be (0..1).
         min_duration_s: how long it must hold, by window time [s].
     """
@@ -54,12 +78,12 @@ class ActivityTracker:
         self,
         labels: Sequence[str],
         *,
-        min_confidence: float = 0.4,
+        min_confidence: float | None = None,
         margin: float = 0.1,
         min_duration_s: float = 1.0,
     ) -> None:
         self.labels = list(labels)
-        self.min_confidence = min_confidence
+        self.min_confidence = 2.0 / len(self.labels) if min_confidence is None else min_confidence
         self.margin = margin
         self.min_duration_s = min_duration_s
         self.current: int | None = None
@@ -92,8 +116,146 @@ class ActivityTracker:
         return self.labels[best], float(np.mean(self._probs)), self._since
 
 
+@dataclass
+class _TrackActivity:
+    label: str | None = None
+    confidence: float = 0.0
+    since: float = 0.0
+    changed_at: float = float("-inf")  # when its label last changed [s]
+    zone: str | None = None
+
+
+@dataclass
+class ActivityBoard:
+    """What the radar and each of its zones show, from their tracks' activities (module docstring).
+
+    Args:
+        radar: the radar id (the events' ``radar``).
+        num_labels: L (the events' ``attributes["labels"]``).
+    """
+
+    radar: str
+    num_labels: int
+    tracks: dict[int | None, _TrackActivity] = field(default_factory=dict)
+    shown: dict[str | None, str] = field(default_factory=dict)  # None = the radar, else a zone
+
+    def _event(self, t: float, value: str, confidence: float, **attributes: Any) -> Event:
+        attributes.setdefault("labels", self.num_labels)
+        return Event(
+            type="activity",
+            time=t,
+            value=value,
+            confidence=min(1.0, max(0.0, confidence)),
+            radar=self.radar,
+            attributes=attributes,
+        )
+
+    def _latest(self, zone: str | None, *, anywhere: bool) -> tuple[int | None, _TrackActivity]:
+        """The labelled track (in ``zone``, or ``anywhere``) whose label changed last."""
+        best: tuple[int | None, _TrackActivity] | None = None
+        for tid, act in self.tracks.items():
+            if act.label is None or (not anywhere and act.zone != zone):
+                continue
+            if best is None or act.changed_at > best[1].changed_at:
+                best = (tid, act)
+        return best if best is not None else (None, _TrackActivity())
+
+    def _zones(self, t: float, zones: set[str]) -> list[Event]:
+        out = []
+        for zone in sorted(zones):
+            tid, act = self._latest(zone, anywhere=False)
+            value = act.label if act.label is not None else NO_ACTIVITY
+            if self.shown.get(zone, NO_ACTIVITY) == value:
+                continue
+            self.shown[zone] = value
+            out.append(
+                self._event(
+                    t,
+                    value,
+                    act.confidence if act.label is not None else 1.0,
+                    zone=zone,
+                    track_id=tid,
+                    since=act.since if act.label is not None else t,
+                )
+            )
+        return out
+
+    def update(
+        self,
+        t: float,
+        track: int | None,
+        zone: str | None,
+        change: tuple[str, float, float] | None,
+    ) -> list[Event]:
+        """A window of ``track`` (None = the whole radar) ended at ``t`` in ``zone``, with its
+        tracker's ``change`` (``(label, confidence, since)`` or None)."""
+        act = self.tracks.setdefault(track, _TrackActivity())
+        touched = {z for z in (act.zone, zone) if z is not None}
+        act.zone = zone
+        out = []
+        if change is not None:
+            act.label, act.confidence, act.since = change
+            act.changed_at = t
+            self.shown[None] = act.label
+            attributes: dict[str, Any] = {"since": act.since}
+            if track is not None:
+                attributes.update(track_id=track, track_zone=zone)
+            out.append(self._event(t, act.label, act.confidence, **attributes))
+        return out + self._zones(t, touched)
+
+    def end(self, t: float, track: int) -> list[Event]:
+        """``track`` ended (left the view) at ``t``."""
+        act = self.tracks.pop(track, None)
+        if act is None:
+            return []
+        out = []
+        if act.label is not None and self.shown.get(None) == act.label:
+            tid, latest = self._latest(None, anywhere=True)
+            value = latest.label if latest.label is not None else NO_ACTIVITY
+            if value != act.label:
+                self.shown[None] = value
+                out.append(
+                    self._event(
+                        t,
+                        value,
+                        latest.confidence if latest.label is not None else 1.0,
+                        track_id=tid,
+                        track_zone=latest.zone,
+                        since=latest.since if latest.label is not None else t,
+                        ended_track=track,
+                    )
+                )
+        return out + self._zones(t, {act.zone} if act.zone is not None else set())
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    radar: str
+    track: int | None
+    zone: str | None
+    frames: list[PointCloudFrame]
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    radar: str
+    track: int
+    time: float
+
+
+class _TrackBuffer:
+    """The last ``window_s`` of one track's (or radar's) points and when its next window is due."""
+
+    __slots__ = ("frames", "next_at", "zone")
+
+    def __init__(self) -> None:
+        self.frames: deque[PointCloudFrame] = deque()
+        self.next_at: float | None = None
+        self.zone: str | None = None
+
+
 class EncoderStage:
-    """Embeds sliding windows of every radar in one thread (module docstring).
+    """Embeds sliding windows of every track (or radar) in one thread (module docstring).
 
     Args:
         encoder: the point encoder (its model's input contract sets the window).
@@ -104,7 +266,7 @@ class EncoderStage:
         stride_s: a window every this many seconds of radar time [s].
         queue_size: windows waiting for the encoder; the oldest is dropped when full.
         min_points: windows with fewer points are skipped (counted), not embedded.
-        tracker: keyword arguments for each radar's :class:`ActivityTracker`.
+        tracker: keyword arguments for each track's :class:`ActivityTracker`.
     """
 
     def __init__(
@@ -120,6 +282,8 @@ class EncoderStage:
         min_points: int = 8,
         tracker: dict[str, float] | None = None,
     ) -> None:
+        if NO_ACTIVITY in labels:
+            raise ValueError(f"{NO_ACTIVITY!r} cannot be an activity label (it means nobody)")
         self.encoder = encoder
         self.labels = list(labels)
         self.prototypes = np.asarray(prototypes, np.float32)
@@ -127,14 +291,21 @@ class EncoderStage:
         self.contract = encoder.model.input_contract
         self.window_s = float(self.contract["window_s"])
         self.stride_s = stride_s
+        self.queue_size = queue_size
         self.min_points = min_points
         self._on_events = on_events
         self.embedding_log = embedding_log
         self._tracker_args = dict(tracker or {})
-        self._queue: queue.Queue[tuple[str, list[PointCloudFrame]]] = queue.Queue(queue_size)
-        self._buffers: dict[str, deque[PointCloudFrame]] = {}
-        self._next_at: dict[str, float] = {}
-        self.trackers: dict[str, ActivityTracker] = {}
+        # engine side (one engine thread per radar; each touches only its radar's entries)
+        self._buffers: dict[tuple[str, int | None], _TrackBuffer] = {}
+        # the queue: windows (bounded, the oldest dropped) and track ends (never dropped)
+        self._items: deque[_Window | _End] = deque()
+        self._waiting = 0  # windows in _items
+        self._cv = threading.Condition()
+        # encoder side
+        self.trackers: dict[tuple[str, int | None], ActivityTracker] = {}
+        self.boards: dict[str, ActivityBoard] = {}
+        self._board_lock = threading.Lock()  # boards: written by the encoder, read by state()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,34 +318,68 @@ class EncoderStage:
             "skipped_sparse": 0,
             "errors": 0,
             "events": 0,
+            "tracks_ended": 0,
         }
 
     # ------------------------------------------------------------------ engine side
-    def submit(self, radar: str, frame: PointCloudFrame) -> None:
-        """Add a frame of ``radar`` (called from its engine thread; never blocks)."""
-        buf = self._buffers.setdefault(radar, deque())
-        buf.append(frame)
+    def submit(
+        self, radar: str, frame: PointCloudFrame, cuts: Sequence[TrackCut] | None = None
+    ) -> None:
+        """Add a frame of ``radar`` (called from its engine thread; never blocks).
+
+        Args:
+            radar: the radar id.
+            frame: its point cloud (radar frame).
+            cuts: per confirmed track, its points and zone (:func:`~runtime.inference.tracks.
+                cut_tracks`): windows per track; None = one window of the whole cloud.
+        """
         t = frame.timestamp
-        while buf and buf[0].timestamp <= t - self.window_s:
-            buf.popleft()
-        start = self._next_at.setdefault(radar, t + self.window_s)  # first full window
-        if t < start:
+        if cuts is None:
+            self._add(radar, None, None, frame)
             return
-        self._next_at[radar] = max(start + self.stride_s, t)
-        item = (radar, list(buf))
+        for cut in cuts:
+            part = PointCloudFrame(cut.points, frame.frame_number, t)
+            self._add(radar, cut.track, cut.zone, part)
+        live = {cut.track for cut in cuts}
+        gone = [k for k in self._buffers if k[0] == radar and k[1] is not None and k[1] not in live]
+        for key in gone:
+            del self._buffers[key]
+            assert key[1] is not None
+            self._put(_End(radar, key[1], t))
+
+    def _add(self, radar: str, track: int | None, zone: str | None, frame: PointCloudFrame) -> None:
+        buf = self._buffers.get((radar, track))
+        if buf is None:
+            buf = self._buffers[(radar, track)] = _TrackBuffer()
+        buf.frames.append(frame)
+        buf.zone = zone
+        t = frame.timestamp
+        while buf.frames and buf.frames[0].timestamp <= t - self.window_s:
+            buf.frames.popleft()
+        if buf.next_at is None:
+            buf.next_at = t + self.window_s  # the first full window
+        if t < buf.next_at:
+            return
+        buf.next_at = max(buf.next_at + self.stride_s, t)
         with self._lock:
             self.counters["windows"] += 1
-        while True:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    continue
-                with self._lock:
-                    self.counters["dropped"] += 1
+        self._put(_Window(radar, track, zone, list(buf.frames)))
+
+    def _put(self, item: _Window | _End) -> None:
+        dropped = 0
+        with self._cv:
+            self._items.append(item)
+            if isinstance(item, _Window):
+                self._waiting += 1
+                while self._waiting > self.queue_size:  # drop the oldest window, keep the ends
+                    oldest = next(i for i, x in enumerate(self._items) if isinstance(x, _Window))
+                    del self._items[oldest]
+                    self._waiting -= 1
+                    dropped += 1
+            self._cv.notify()
+        if dropped:
+            with self._lock:
+                self.counters["dropped"] += dropped
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
@@ -186,6 +391,8 @@ class EncoderStage:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread (the window being embedded finishes; queued ones are dropped)."""
         self._stop.set()
+        with self._cv:
+            self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -196,25 +403,40 @@ class EncoderStage:
 
     def idle(self) -> bool:
         """True when no window waits or is being embedded."""
+        with self._cv:
+            waiting = bool(self._items)
         with self._lock:
-            return self._queue.empty() and not self._busy
+            return not waiting and not self._busy
+
+    def _next(self) -> _Window | _End | None:
+        with self._cv:
+            if not self._items:
+                self._cv.wait(0.1)
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            if isinstance(item, _Window):
+                self._waiting -= 1
+            with self._lock:
+                self._busy = True
+            return item
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                radar, frames = self._queue.get(timeout=0.1)
-            except queue.Empty:
+            item = self._next()
+            if item is None:
                 continue
-            with self._lock:
-                self._busy = True
             try:
-                self._process(radar, frames)
+                if isinstance(item, _End):
+                    self._end(item)
+                else:
+                    self._process(item)
             except Exception as exc:
                 with self._lock:
                     self.counters["errors"] += 1
                 logger.warning(
                     "encoder failed on a window of %s, skipped: %s: %s",
-                    radar,
+                    item.radar,
                     type(exc).__name__,
                     exc,
                 )
@@ -222,8 +444,29 @@ class EncoderStage:
                 with self._lock:
                     self._busy = False
 
-    def _process(self, radar: str, frames: list[PointCloudFrame]) -> None:
+    def _board(self, radar: str) -> ActivityBoard:
+        board = self.boards.get(radar)
+        if board is None:
+            board = self.boards[radar] = ActivityBoard(radar, len(self.labels))
+        return board
+
+    def _publish(self, radar: str, events: list[Event]) -> None:
+        if events:
+            with self._lock:
+                self.counters["events"] += len(events)
+            self._on_events(radar, events)
+
+    def _end(self, item: _End) -> None:
+        self.trackers.pop((item.radar, item.track), None)
+        with self._lock:
+            self.counters["tracks_ended"] += 1
+        with self._board_lock:
+            events = self._board(item.radar).end(item.time, item.track)
+        self._publish(item.radar, events)
+
+    def _process(self, item: _Window) -> None:
         t0 = time.perf_counter()
+        frames = item.frames
         points, mask = point_window(frames, self.contract)  # [T, P, 5], [T, P]
         if mask.sum() < self.min_points:
             with self._lock:
@@ -233,36 +476,46 @@ class EncoderStage:
         probs = zero_shot_probabilities(emb, self.prototypes, self.logit_scale)[0]  # [L]
         t = frames[-1].timestamp
         best = int(probs.argmax())
-        tracker = self.trackers.get(radar)
+        key = (item.radar, item.track)
+        tracker = self.trackers.get(key)
         if tracker is None:
-            tracker = self.trackers[radar] = ActivityTracker(self.labels, **self._tracker_args)
+            tracker = self.trackers[key] = ActivityTracker(self.labels, **self._tracker_args)
         change = tracker.update(t, probs)
         with self._lock:
             self.counters["embedded"] += 1
             self._times.append(time.perf_counter() - t0)
         if self.embedding_log is not None:
-            row: Row = (t, radar, None, emb[0], self.labels[best], float(probs[best]))
-            self.embedding_log.extend([row])
-        if change is not None:
-            label, confidence, since = change
-            event = Event(
-                type="activity",
-                time=t,
-                value=label,
-                confidence=min(1.0, max(0.0, confidence)),
-                radar=radar,
-                attributes={"since": since, "labels": len(self.labels)},
+            row = (
+                t,
+                item.radar,
+                item.track,
+                emb[0],
+                self.labels[best],
+                float(probs[best]),
+                item.zone,
             )
-            with self._lock:
-                self.counters["events"] += 1
-            self._on_events(radar, [event])
+            self.embedding_log.extend([row])
+        with self._board_lock:
+            events = self._board(item.radar).update(t, item.track, item.zone, change)
+        self._publish(item.radar, events)
+
+    def activities(self, radar: str) -> dict[int | None, tuple[str | None, str | None]]:
+        """``track id -> (activity label or None, zone or None)`` of ``radar``'s tracks now
+        (None = the whole radar when ``per: radar``); any thread."""
+        with self._board_lock:
+            board = self.boards.get(radar)
+            if board is None:
+                return {}
+            return {tid: (a.label, a.zone) for tid, a in board.tracks.items()}
 
     def stats(self) -> dict[str, Any]:
         """Counters and the encoder's time per window [ms] (p50/p99)."""
         with self._lock:
             doc: dict[str, Any] = dict(self.counters)
             times = np.fromiter(self._times, np.float64) * 1000.0
-        doc["queue_depth"] = self._queue.qsize()
+        with self._cv:
+            doc["queue_depth"] = self._waiting
+        doc["tracks"] = len(self.trackers)
         if times.size:
             p50, p99 = np.percentile(times, [50, 99])
             doc["encode_ms"] = {
@@ -273,18 +526,31 @@ class EncoderStage:
         return doc
 
 
-def resolve_labels(model: Any, labels: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
+def resolve_labels(
+    model: Any, labels: str | Sequence[str], templates: Sequence[str] | None = None
+) -> tuple[list[str], np.ndarray]:
     """``(labels, prototypes [L, D])`` for ``activities.labels``.
+
+    Each prototype is a prompt ensemble: the normalised mean text embedding of the label in every
+    prompt template ("a person is {}", "someone is {}", ...). A shipped label set comes with its
+    prototypes made with the card's ``prompt_templates``; free labels, or other ``templates``,
+    are embedded here with the model's text tower.
 
     Args:
         model: the :class:`~runtime.models.ModelArtifact`.
         labels: a label set shipped with the model, or free labels (need its text tower).
+        templates: ``activities.prompt_templates`` (None = the card's).
 
     Raises:
-        ModelError: one line naming the ``activities.labels`` key and what to do.
+        ModelError: one line naming the ``activities`` key and what to do.
     """
     from runtime.models import ModelError
 
+    if not isinstance(labels, str) and NO_ACTIVITY in labels:
+        raise ModelError(
+            f"activities.labels: {NO_ACTIVITY!r} is what the sensors show when nobody has an "
+            "activity; name that label otherwise"
+        )
     if isinstance(labels, str):
         if labels not in model.label_sets:
             shipped = ", ".join(model.label_sets) or "none"
@@ -292,16 +558,20 @@ def resolve_labels(model: Any, labels: str | Sequence[str]) -> tuple[list[str], 
                 f"activities.labels: model {model.name} ships no label set {labels!r} "
                 f"(shipped: {shipped}); name one of them or list free labels"
             )
-        return list(model.label_sets[labels]), model.prototypes(labels)
+        if templates is None:
+            return list(model.label_sets[labels]), model.prototypes(labels)
+        labels = list(model.label_sets[labels])
     if not model.has_text_encoder:
+        key = "free labels" if templates is None else "prompt_templates"
         raise ModelError(
-            f"activities.labels: free labels need a text tower, and model {model.name} ships none; "
-            f"use a label set ({', '.join(model.label_sets)}) or a model exported with "
+            f"activities.{'labels' if templates is None else 'prompt_templates'}: {key} need a "
+            f"text tower, and model {model.name} ships none; use a label set "
+            f"({', '.join(model.label_sets)}) with the card's templates, or a model exported with "
             "'mmfm export onnx --text'"
         )
     from runtime.inference.text import TextEncoder  # needs the optional tokenizers package
 
-    return list(labels), TextEncoder(model).prototypes(list(labels))
+    return list(labels), TextEncoder(model).prototypes(list(labels), templates)
 
 
 def query_vector(model: Any, text: str) -> np.ndarray:

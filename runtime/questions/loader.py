@@ -6,6 +6,7 @@ Kept apart from :mod:`runtime.questions.service` so that the service imports no 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,24 +15,60 @@ import numpy as np
 
 from runtime.questions.settings import QuestionSettings
 
-__all__ = ["load_answerers", "text_query"]
+__all__ = ["AUTO", "load_answerers", "text_query"]
+
+logger = logging.getLogger(__name__)
 
 
-def model_dir(settings: QuestionSettings) -> Path | None:
+#: ``questions.model`` that picks the shipped mm-LLM when it is installed.
+AUTO = "auto"
+
+
+def model_dir(settings: QuestionSettings, encoder: str | None = None) -> Path | None:
     """The mm-LLM folder the settings name (None = the base GGUF alone).
 
+    ``auto`` is :data:`runtime.models.DEFAULT_MMLLM` when it is installed, verifies, and reads the
+    embeddings of ``encoder`` (the activity model's card name; None = activities off, any mm-LLM
+    goes), else None: a hub without the trained mm-LLM answers with the base LLM, and one that
+    gains it (``models/mmllm-default`` or the user model folder) uses it on the next start.
+
     Raises:
-        ModelError: no such folder or model name.
+        ModelError: no such folder or model name (a named model, not ``auto``).
     """
     if settings.model is None:
         return None
-    from runtime.models import find_model
+    from runtime.models import DEFAULT_MMLLM, ModelError, find_model, load_mmllm
 
-    return find_model(settings.model)[0]
+    if settings.model != AUTO:
+        return find_model(settings.model)[0]
+    try:
+        find_model(DEFAULT_MMLLM)
+    except ModelError:
+        return None  # not installed: the base LLM, quietly
+    try:
+        artifact = load_mmllm(DEFAULT_MMLLM)
+    except ModelError as exc:  # installed but broken: say so
+        logger.warning("questions.model auto: %s; answering with the base LLM", exc)
+        return None
+    wanted = str(artifact.card.get("encoder"))
+    if encoder is not None and wanted != encoder:
+        logger.warning(
+            "questions.model auto: %s reads embeddings of %r, but activities.model is %r; "
+            "answering with the base LLM (name the model to insist)",
+            DEFAULT_MMLLM,
+            wanted,
+            encoder,
+        )
+        return None
+    return artifact.path
 
 
-def load_answerers(settings: QuestionSettings) -> tuple[list[Any], str]:
+def load_answerers(settings: QuestionSettings, encoder: str | None = None) -> tuple[list[Any], str]:
     """``settings.instances`` answerers (one per worker thread) and a one-line description.
+
+    Args:
+        settings: the ``questions:`` section.
+        encoder: the activity model's card name (for ``model: auto``; None = activities off).
 
     Raises:
         LLMError / BaseModelError / ModelError: llama.cpp, the base GGUF or the model is missing
@@ -39,7 +76,7 @@ def load_answerers(settings: QuestionSettings) -> tuple[list[Any], str]:
     """
     from runtime.llm.answer import Answerer  # llama.cpp: loaded only when questions are on
 
-    folder = model_dir(settings)
+    folder = model_dir(settings, encoder)
     gguf = None if settings.gguf is None else Path(settings.gguf).expanduser()
     answerers = [
         Answerer(folder, n_threads=settings.n_threads, gguf_path=gguf)

@@ -21,10 +21,12 @@ class QuestionSettings(BaseModel):
     model_config = _STRICT
 
     model: str | None = Field(
-        default=None,
+        default="auto",
         title="mm-LLM model",
-        description="exported mm-LLM folder or name (mmfm export llm); null = the base Gemma 3 "
-        "270M GGUF with the logged facts only (no radar soft tokens)",
+        description="exported mm-LLM folder or name (mmfm export llm); 'auto' = the shipped "
+        "mm-LLM (mmllm-default) when it is installed and reads the activity model's embeddings, "
+        "else the base LLM; null = the base Gemma 3 270M GGUF with the logged facts only (no "
+        "radar soft tokens)",
     )
     gguf: str | None = Field(
         default=None,
