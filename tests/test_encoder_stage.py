@@ -4,6 +4,7 @@ activity events with hysteresis, the embedding log (SQLite + faiss) and `mmfm se
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -185,10 +186,14 @@ def test_radhar_replay_through_the_pipeline_gives_activity_events_and_searchable
 
 
 class SlowEncoder(PointEncoder):
-    """The real encoder, made slow (a hub whose CPU is busy): 200 ms more per window."""
+    """The real encoder, stalled (a hub whose CPU is busy elsewhere): every window waits until
+    ``release`` is set. The test releases it once the pipeline has processed every frame, so the
+    stall covers the whole capture whatever the machine's speed."""
+
+    release = threading.Event()
 
     def embed(self, points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        time.sleep(0.2)
+        self.release.wait(60)
         return super().embed(points, mask)
 
 
@@ -196,12 +201,18 @@ def test_a_slow_encoder_drops_windows_while_occupancy_events_keep_flowing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("runtime.inference.encoder.PointEncoder", SlowEncoder)
+    monkeypatch.setattr(SlowEncoder, "release", threading.Event())
     cfg = load(_config(_walk(), tmp_path / "events.db", "labels: radhar, queue: 1"))
     rec = Recorder()
     app = App(cfg, communicators=[rec])
     thread, result = run_in_thread(app)
     pipe, stage = app.pipelines["den"], app.encoder_stage
     assert isinstance(stage.encoder, SlowEncoder)
+    deadline = time.monotonic() + 120
+    while pipe.stats()["frames_processed"] < 600 and thread.is_alive():
+        assert time.monotonic() < deadline, pipe.stats()
+        time.sleep(0.05)
+    SlowEncoder.release.set()
     thread.join(120)
     assert result == {"code": 0}
     p, s = pipe.stats(), stage.stats()
