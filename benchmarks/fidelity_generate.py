@@ -5,8 +5,8 @@
 
 Runs the simulator of the code tree ``--code-root`` (default: this checkout; ``/work/main`` or a ref
 checkout gives the "before" figures) on ``sample_scenario(setup="radhar", prompt="a person <activity>
-in the office")`` with ``simulate_sample(outputs=("points",))`` (~150 s per 1 s window on
-the shared 2-core machine) and writes one ``<activity>_<k>.npz``
+in the office")`` with ``simulate_sample(outputs=("points",))`` (6-8 s per 1 s window with
+the embree ray caster on the shared, loaded 2-core machine) and writes one ``<activity>_<k>.npz``
 per window: ``points`` (structured POINT_DTYPE fields x, y, z, v, snr as plain arrays),
 ``offsets [frames + 1]``, ``pelvis_radar [frames, 3]`` (the person's mean position in the radar frame
 [m]). Existing files are kept (a cache), so an interrupted run resumes.

@@ -46,6 +46,8 @@ RADAR_HEIGHT_M = 1.27
 FRAME_RATE_HZ = 30.0
 #: Probe window length [frames] (1 s; longer simulated windows are cut into several).
 WINDOW_FRAMES = 30
+#: Doppler bin width of the ``iwr1443boost_radhar`` profile [m/s] (its header: 0.607 m/s, 16 bins).
+VELOCITY_BIN_MPS = 0.607
 METRICS = ("points_per_frame", "range_m", "height_m", "abs_v_mps", "lateral_spread_m")
 
 
@@ -145,6 +147,16 @@ def moving_summary(frames: Sequence[dict[str, np.ndarray]]) -> str:
         f"moving/frame {mov.sum() / len(frames):5.2f}  height {hs} m  |v|>3 {fast:4.2f}  "
         f"near(<0.1 m)/frame {(r < 0.1).sum() / len(frames):4.2f}"
     )
+
+
+def doppler_bin_summary(frames: Sequence[dict[str, np.ndarray]], max_bin: int = 8) -> str:
+    """Moving points per frame by |Doppler bin| 1..``max_bin`` (bin 8 is the +-4.86 m/s Nyquist bin)."""
+    if not frames:
+        return "n/a"
+    v = np.concatenate([f["v"] for f in frames])
+    b = np.round(np.abs(v[v != 0]) / VELOCITY_BIN_MPS).astype(int)
+    per = np.bincount(np.clip(b, 0, max_bin), minlength=max_bin + 1)[1:] / len(frames)
+    return " ".join(f"{x:4.2f}" for x in per)
 
 
 def window_features(frames: Sequence[dict[str, np.ndarray]]) -> np.ndarray:

@@ -349,6 +349,18 @@ def radhar_section(args: argparse.Namespace) -> int:
         print(f"   {folder:8s} real   {fp.moving_summary([f for r in real[folder] for f in r])}")
         for name, sim in sims.items():
             print(f"   {'':8s} {name:6s} {fp.moving_summary([f for w in sim[folder] for f in w])}")
+    print(
+        "   moving points per frame by |Doppler bin| 1..8 (0.607 m/s each), real / "
+        + " / ".join(sims)
+    )
+    for folder in fp.FOLDERS:
+        print(
+            f"   {folder:8s} real   {fp.doppler_bin_summary([f for r in real[folder] for f in r])}"
+        )
+        for name, sim in sims.items():
+            print(
+                f"   {'':8s} {name:6s} {fp.doppler_bin_summary([f for w in sim[folder] for f in w])}"
+            )
     classes = len(fp.FOLDERS)
     real_f = fp.feature_set(real)
     print(
