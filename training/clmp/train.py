@@ -390,7 +390,11 @@ def fit(
             for g in opt.param_groups:
                 g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
             pts, msk = batch.points, batch.mask
-            if settings.augment:
+            if settings.augment and pts.ndim == 5:  # raw-ADC map windows (clmp_adc_*)
+                from training.clmp.adc_model import augment_adc
+
+                pts, msk = augment_adc(pts, msk, gen)
+            elif settings.augment:
                 pts, msk = augment_preset(pts, msk, gen, settings.augment_preset)
             cache.ensure(batch.texts)
             text_in = cache.get(batch.texts).to(env.device)
