@@ -9,13 +9,17 @@ boards and chirp configurations land on the same physical grids. The returned
 slot mask in ``mask`` (``[N, T]``); captions, activities and the held-out split are the point
 encoder's.
 
-Computing the maps costs about as much as the DSP of the point clouds; ``--windows FILE.npz``
-(``training.clmp.data.save_windows``, written by ``python -m training.clmp.adc_data``) keeps them.
+Computing the maps costs about as much as the DSP of the point clouds, so the windows of a finished
+dataset are cached under ``$MMFM_CACHE/clmp-adc-windows/`` (:func:`cache_path`: keyed by the
+dataset's ``index.json``, the contract, the stride and the front end's version); ``python -m
+training.clmp.adc_data`` writes them (and a ``.npz`` of all windows or of one split).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,18 +30,59 @@ from firmware_cfg.parser import parse_cfg_text
 from runtime.dataset import open_dataset
 from runtime.inference.adc_window import adc_window_arrays, check_adc_contract
 
+#: Bumped when the front end's output changes (invalidates cached windows).
+FRONT_END_VERSION = "adc_window/1"
+
+
+def cache_path(root: str | Path, contract: dict[str, Any], stride_s: float) -> Path | None:
+    """Where the windows of a finished dataset are cached: ``$MMFM_CACHE/clmp-adc-windows/<key>.npz``
+    with ``key`` the sha256 of the dataset's ``index.json`` (its spec, generator and shard hashes),
+    the contract, the stride and :data:`FRONT_END_VERSION`; None for an unfinished dataset."""
+    from runtime.llm.base_model import cache_dir
+
+    try:
+        index = (Path(root) / "index.json").read_bytes()
+    except OSError:
+        return None
+    if not json.loads(index).get("complete"):
+        return None
+    key = hashlib.sha256()
+    for part in (index, json.dumps(contract, sort_keys=True).encode(), f"{stride_s:.6f}".encode()):
+        key.update(part)
+        key.update(b"\0")
+    key.update(FRONT_END_VERSION.encode())
+    return cache_dir() / "clmp-adc-windows" / f"{key.hexdigest()[:32]}.npz"
+
 
 def load_adc_windows(
     root: str | Path, contract: dict[str, Any], *, stride_s: float = 1.0, verify: bool = False
 ) -> Any:
-    """Every window of every sample with ADC of dataset ``root`` (module docstring).
+    """Every window of every sample with ADC of dataset ``root`` (module docstring), from the cache
+    (:func:`cache_path`) when this dataset, contract and stride were prepared before.
 
     Raises:
         runtime.dataset.DatasetError: not a dataset; ValueError: no sample holds raw ADC.
     """
-    from training.clmp.data import WindowSet, sample_activity
+    from training.clmp.data import load_saved_windows, save_windows
 
     check_adc_contract(contract)
+    cached = None if verify else cache_path(root, contract, stride_s)
+    if cached is not None and cached.is_file():
+        ws = load_saved_windows(cached, contract)
+        ws.source = [str(root)] * len(ws)
+        return ws
+    ws = _compute_windows(root, contract, stride_s=stride_s, verify=verify)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save_windows(ws, cached, contract)
+    return ws
+
+
+def _compute_windows(
+    root: str | Path, contract: dict[str, Any], *, stride_s: float, verify: bool
+) -> Any:
+    from training.clmp.data import WindowSet, sample_activity
+
     ds = open_dataset(root, verify=verify)
     window_s = float(contract["window_s"])
     maps_l, mask_l, acts, caps, samples = [], [], [], [], []

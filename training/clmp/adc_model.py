@@ -6,8 +6,8 @@ by ``runtime.inference.adc_window``, the code the hub runs) and ``mask [B, T]`` 
 got a radar frame).
 
 1. fixed affine normalisation (``map_offset``/``map_scale``: dB -> about unit range);
-2. a small 2-D CNN per frame: ``conv_channels`` 3x3 convolutions, each but the first with stride 2,
-   GELU, then the flattened coarse map (where on the range/azimuth/velocity grid things are matters)
+2. a small 2-D CNN per frame: ``conv_channels`` 3x3 convolutions with ``conv_strides`` (default: 1
+   for the first, 2 for the others), GELU, then the flattened coarse map (where on the range/azimuth/velocity grid things are matters)
    through a linear layer -> one vector per slot ``[B, T, frame_dim]``;
 3. the point encoder's temporal model (pre-norm transformer blocks with a learned position
    embedding, :class:`training.clmp.model.TemporalBlock`);
@@ -42,13 +42,18 @@ class AdcFrameEncoder(nn.Module):
         frame_dim: int,
         offset: float,
         scale: float,
+        strides: list[int] | None = None,
     ) -> None:
         super().__init__()
         self.offset, self.scale = float(offset), float(scale)
         layers: list[nn.Module] = []
         c, h, w = in_channels, height, width
-        for i, out in enumerate(channels):
-            stride = 1 if i == 0 else 2
+        strides = strides or [1] + [2] * (len(channels) - 1)
+        if len(strides) != len(channels):
+            raise ValueError(
+                f"conv_strides {strides} and conv_channels {channels} differ in length"
+            )
+        for out, stride in zip(channels, strides, strict=True):
             layers += [nn.Conv2d(c, out, kernel_size=3, stride=stride, padding=1), nn.GELU()]
             c, h, w = out, _conv_out(h, stride), _conv_out(w, stride)
         self.cnn = nn.Sequential(*layers)
@@ -80,6 +85,7 @@ class AdcSequenceEncoder(nn.Module):
             d,
             float(cfg.get("map_offset", 0.0)),
             float(cfg.get("map_scale", 0.05)),
+            [int(x) for x in cfg["conv_strides"]] if "conv_strides" in cfg else None,
         )
         self.pos = nn.Parameter(torch.zeros(1, frames, d))
         nn.init.normal_(self.pos, std=0.02)
