@@ -113,3 +113,19 @@ def test_bad_contracts_are_refused() -> None:
         check_adc_contract(bad)
     with pytest.raises(ValueError, match="range_m"):
         check_adc_contract({**DEFAULT_ADC_CONTRACT, "range_m": [6.0, 1.0, 10]})
+
+
+@pytest.mark.parametrize(
+    "profile", ["iwr1843boost_presence", "iwr1443boost_radhar", "iwr6843aop_presence"]
+)
+def test_fft_beamformer_equals_the_steering_matrix(profile: str) -> None:
+    fe = AdcFrontEnd(load_cfg(profile), DEFAULT_ADC_CONTRACT)
+    assert fe.fft_pos is not None  # integer half-wavelength rows on these boards
+    rng = np.random.default_rng(4)
+    n = len(fe.geometry.az_x)
+    az = (rng.normal(size=(n, 4, 5)) + 1j * rng.normal(size=(n, 4, 5))).astype(np.complex64)
+    fast = fe._beam_power(az)
+    fe_slow = AdcFrontEnd(load_cfg(profile), DEFAULT_ADC_CONTRACT)
+    fe_slow.fft_pos = None
+    slow = fe_slow._beam_power(az)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-5 * slow.max())

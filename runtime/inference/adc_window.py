@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.fft
 
 from firmware_cfg.radar_config import RadarConfig
 from runtime.dsp.angle import array_geometry
@@ -137,30 +138,51 @@ def _subpoints(centres: np.ndarray) -> np.ndarray:
     return (centres[:, None] + offs[None, :] * step).ravel()
 
 
-def interpolation_matrix(native: np.ndarray, points: np.ndarray, period: float = 0.0) -> np.ndarray:
-    """float32 ``[len(points), len(native)]`` linear-interpolation weights from a sorted uniform-ish
-    ``native`` axis to ``points``; rows of points outside ``native`` are zero (``period > 0``: the
-    axis wraps around with that period, as the beamformer's ``u`` grid does)."""
+@dataclass(frozen=True)
+class Interpolation:
+    """Linear interpolation from a sorted native axis to points: ``out[i] = w0[i] * x[i0[i]] +
+    w1[i] * x[i1[i]]`` (two taps per point, so no matrix product: numpy's BLAS threads cost more
+    than the work on maps this small). Points outside the native axis get zero weights."""
+
+    i0: np.ndarray
+    i1: np.ndarray
+    w0: np.ndarray
+    w1: np.ndarray
+
+    @property
+    def inside(self) -> np.ndarray:
+        """bool ``[points]``: the point lies on the native axis."""
+        return (self.w0 + self.w1) > 0
+
+    def apply(self, x: np.ndarray, axis: int) -> np.ndarray:
+        """Interpolate ``x`` along ``axis`` (that axis becomes ``[points]``)."""
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        return np.take(x, self.i0, axis=axis) * self.w0.reshape(shape) + np.take(
+            x, self.i1, axis=axis
+        ) * self.w1.reshape(shape)
+
+
+def interpolation(native: np.ndarray, points: np.ndarray, period: float = 0.0) -> Interpolation:
+    """Linear interpolation from a sorted ``native`` axis to ``points``; points outside ``native``
+    get zero weights (``period > 0``: the axis wraps around with that period, as the beamformer's
+    ``u`` grid does)."""
     native = np.asarray(native, dtype=np.float64)
     n = native.size
-    w = np.zeros((points.size, n), dtype=np.float32)
     if period > 0:
         ext = np.concatenate([native, native[:1] + period])
         x = (points - native[0]) % period + native[0]
         j = np.clip(np.searchsorted(ext, x, side="right") - 1, 0, n - 1)
         frac = (x - ext[j]) / (ext[j + 1] - ext[j])
-        rows = np.arange(points.size)
-        w[rows, j] = 1.0 - frac
-        w[rows, (j + 1) % n] += frac
-        return w
+        return Interpolation(
+            j, (j + 1) % n, (1.0 - frac).astype(np.float32), frac.astype(np.float32)
+        )
     inside = (points >= native[0]) & (points <= native[-1])
-    x = points[inside]
-    j = np.clip(np.searchsorted(native, x, side="right") - 1, 0, n - 2)
-    frac = (x - native[j]) / (native[j + 1] - native[j])
-    rows = np.flatnonzero(inside)
-    w[rows, j] = 1.0 - frac
-    w[rows, j + 1] = frac
-    return w
+    j = np.clip(np.searchsorted(native, points, side="right") - 1, 0, n - 2)
+    frac = np.clip((points - native[j]) / (native[j + 1] - native[j]), 0.0, 1.0)
+    w1 = np.where(inside, frac, 0.0).astype(np.float32)
+    w0 = np.where(inside, 1.0 - frac, 0.0).astype(np.float32)
+    return Interpolation(j, j + 1, w0, w1)
 
 
 class AdcFrontEnd:
@@ -200,20 +222,39 @@ class AdcFrontEnd:
         self.geometry = array_geometry(rc, AZIMUTH_GRID)
         n_az = len(self.geometry.az_index)
         self.num_virtual = cfg.num_virtual
-        # steering with the calibration folded in, scaled by 1/n_az: |beam|^2 is power per antenna
+        # beams |sum_x s_x exp(-j pi x u)|^2 / n_az^2 (power per antenna) on the u grid
+        # ``-1 + 2 k / G``: on integer element positions x that is a G-point FFT of
+        # s_x (-1)^x placed at x mod G (no BLAS); other layouts use the steering matrix
+        x = self.geometry.az_x
+        xi = np.rint(x).astype(np.int64)
+        grid = len(self.geometry.grid_u)
+        self.fft_pos = xi % grid if np.allclose(x, xi, atol=1e-6) else None
+        self.fft_weight = (np.where(xi % 2 == 0, 1.0, -1.0) / n_az).astype(np.complex64)
         self.steering = (self.geometry.steering / n_az).astype(np.complex64)  # [n_az, grid]
         self.tdm = self.plan.tdm_table  # [doppler, tx]
-        self.w_range = interpolation_matrix(rng_axis[self.range_sel], _subpoints(g.range_m))
-        self.w_vel = interpolation_matrix(vel, _subpoints(g.velocity_mps))
+        self.i_range = interpolation(rng_axis[self.range_sel], _subpoints(g.range_m))
+        self.i_vel = interpolation(vel, _subpoints(g.velocity_mps))
         u_points = np.sin(np.deg2rad(_subpoints(g.azimuth_deg)))
-        self.w_az = interpolation_matrix(self.geometry.grid_u, u_points, period=2.0)
+        self.i_az = interpolation(self.geometry.grid_u, u_points, period=2.0)
+        self.inside = self.i_range.inside.reshape(-1, SUBSAMPLES).any(axis=1)  # [R]
         self._cube: np.ndarray | None = None
 
-    def _resample(self, native: np.ndarray, w_rows: np.ndarray, w_cols: np.ndarray) -> np.ndarray:
+    def _resample(self, native: np.ndarray, rows: Interpolation, cols: Interpolation) -> np.ndarray:
         """``native [a, b]`` linear power -> ``[A, B]`` cell maxima (module docstring)."""
-        fine = w_rows @ native @ w_cols.T  # [A*S, B*S]
-        a, b = w_rows.shape[0] // SUBSAMPLES, w_cols.shape[0] // SUBSAMPLES
+        fine = cols.apply(rows.apply(native, 0), 1)  # [A*S, B*S]
+        a, b = fine.shape[0] // SUBSAMPLES, fine.shape[1] // SUBSAMPLES
         return fine.reshape(a, SUBSAMPLES, b, SUBSAMPLES).max(axis=(1, 3))
+
+    def _beam_power(self, az: np.ndarray) -> np.ndarray:
+        """``az [n_az, doppler, range]`` antenna values -> beam power ``[grid, doppler, range]``."""
+        grid = len(self.geometry.grid_u)
+        if self.fft_pos is not None:
+            a = np.zeros((grid, *az.shape[1:]), dtype=np.complex64)
+            np.add.at(a, self.fft_pos, az * self.fft_weight[:, None, None])
+            beams = scipy.fft.fft(a, axis=0, workers=1)
+        else:
+            beams = np.einsum("adr,ag->gdr", az, self.steering)
+        return (np.square(beams.real) + np.square(beams.imag)).astype(np.float32, copy=False)
 
     def frame_maps(self, frame: np.ndarray) -> np.ndarray:
         """One ``[tx, rx, loop, sample]`` frame (complex, or int16 ``[..., 2]`` I/Q as stored in a
@@ -227,17 +268,19 @@ class AdcFrontEnd:
         # TDM compensation and calibration per Doppler bin, then the azimuth row's beams
         comp = cube * (self.tdm.T[:, None, :, None] * self.geometry.calibration[:, :, None, None])
         az = comp.reshape(ntx * nrx, nd, nr)[self.geometry.az_index]  # [n_az, doppler, range]
-        beams = np.einsum("adr,ag->drg", az, self.steering, optimize=True)  # [doppler, range, grid]
-        bp = np.square(beams.real) + np.square(beams.imag)
-        ra_moving = bp[self.moving].max(axis=0) if self.moving.size else np.zeros_like(bp[0])
-        ra_static = bp[self.zero]  # [range, grid]
+        bp = self._beam_power(az)  # [grid, doppler, range]
+        if self.moving.size:
+            ra_moving = bp[:, self.moving].max(axis=1).T  # [range, grid]
+        else:
+            ra_moving = np.zeros_like(bp[:, 0].T)
+        ra_static = bp[:, self.zero].T  # [range, grid]
         out = np.empty(self.grids.shape, dtype=np.float32)
-        out[0] = self._resample(rd.T, self.w_range, self.w_vel)  # [R, K]
-        out[1] = self._resample(ra_moving, self.w_range, self.w_az)
-        out[2] = self._resample(ra_static, self.w_range, self.w_az)
+        out[0] = self._resample(rd.T, self.i_range, self.i_vel)  # [R, K]
+        out[1] = self._resample(ra_moving, self.i_range, self.i_az)
+        out[2] = self._resample(ra_static, self.i_range, self.i_az)
         np.maximum(out, _TINY, out=out)
         db = 10.0 * np.log10(out)
-        inside = self.w_range.reshape(-1, SUBSAMPLES, self.w_range.shape[1]).sum(axis=(1, 2)) > 0
+        inside = self.inside
         rd_db = 10.0 * np.log10(np.maximum(rd, _TINY))
         floor = float(np.median(rd_db)) if rd_db.size else 0.0
         db -= floor
