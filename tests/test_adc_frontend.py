@@ -129,3 +129,20 @@ def test_fft_beamformer_equals_the_steering_matrix(profile: str) -> None:
     fe_slow.fft_pos = None
     slow = fe_slow._beam_power(az)
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-5 * slow.max())
+
+
+@pytest.mark.realdata
+def test_real_walking_person_frame() -> None:
+    """OpenRadar's real IWR1443 frame (a person ~2.9 m away receding at ~+0.58 m/s, label-free
+    figures from shared/realdata/README.md): the moving part of the maps peaks there."""
+    from conftest import radar_config_of
+    from test_dsp_realdata import load_frame, openradar_config
+
+    fe = AdcFrontEnd(radar_config_of(openradar_config()), DEFAULT_ADC_CONTRACT)
+    rd, moving, _static = fe.frame_maps(load_frame())
+    g = fe.grids
+    moving_v = np.abs(g.velocity_mps) >= 0.25
+    ri, vi = np.unravel_index(np.argmax(np.where(moving_v[None, :], rd, 0.0)), rd.shape)
+    assert abs(g.range_m[ri] - 2.9) <= 0.25 and abs(g.velocity_mps[vi] - 0.58) <= 0.25
+    assert rd[ri, vi] > 20.0
+    assert abs(g.range_m[np.unravel_index(np.argmax(moving), moving.shape)[0]] - 2.9) <= 0.25
