@@ -104,6 +104,11 @@ def radhar_windows(
     stride_s: float = RADHAR_STRIDE_S,
 ) -> LabelledWindows:
     """Every sliding window of every RadHAR dump under the matched folders (module docstring)."""
+    if contract.get("kind") != "points":
+        raise EvalError(
+            f"the model reads {contract.get('kind')!r} windows; RadHAR recordings hold point "
+            "clouds only (a raw-ADC model evaluates on --format mmfm data with ADC)"
+        )
     matched = match_folders(Path(root), pairs)
     labels = [lab for _, lab in matched]
     pts, msk, tgt, rec = [], [], [], []
