@@ -1,7 +1,7 @@
 """Training data for the raw-ADC CLMP encoder: simulated samples with ADC -> map windows.
 
-Like :func:`training.clmp.data.load_windows` (which calls this for an ``adc`` input contract), a
-sample is cut into windows of ``window_s`` every ``stride_s``; each window goes through the runtime's
+Like :func:`training.clmp.data.load_windows` (:func:`windows_loader` picks this one for an ``adc``
+input contract: training and ``mmfm eval``), a sample is cut into windows of ``window_s`` every ``stride_s``; each window goes through the runtime's
 front end (:func:`runtime.inference.adc_window.adc_window_arrays`, the code the hub runs on DCA1000
 frames) with the sample's own radar configuration (its ``.cfg`` text), so samples of different
 boards and chirp configurations land on the same physical grids. The returned
@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ import numpy as np
 from firmware_cfg.parser import parse_cfg_text
 from runtime.dataset import open_dataset
 from runtime.inference.adc_window import adc_window_arrays, check_adc_contract
+
+
+def windows_loader(contract: dict[str, Any]) -> Callable[..., Any]:
+    """The window loader of a contract: :func:`load_adc_windows` for ``adc`` (raw-ADC models), else
+    :func:`training.clmp.data.load_windows`; both take ``(root, contract, stride_s=..., verify=...)``."""
+    from training.clmp.data import load_windows
+
+    return load_adc_windows if contract.get("kind") == "adc" else load_windows
+
 
 #: Bumped when the front end's output changes (invalidates cached windows).
 FRONT_END_VERSION = "adc_window/1"

@@ -10,7 +10,7 @@ got a radar frame).
    for the first, 2 for the others), GELU, then the flattened coarse map (where on the range/azimuth/velocity grid things are matters)
    through a linear layer -> one vector per slot ``[B, T, frame_dim]``;
 3. the point encoder's temporal model (pre-norm transformer blocks with a learned position
-   embedding, :class:`training.clmp.model.TemporalBlock`);
+   embedding, :class:`training.clmp.blocks.TemporalBlock`);
 4. mean over the slots that got a frame, LayerNorm, linear projection, L2 normalisation.
 
 Plain ops only (Conv2d, Linear, matmul, softmax, LayerNorm), so it exports to ONNX; int8 quantises
@@ -24,6 +24,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from training.clmp.blocks import ConvBlock, TemporalBlock
 
 
 def _conv_out(n: int, stride: int) -> int:
@@ -71,8 +73,6 @@ class AdcSequenceEncoder(nn.Module):
 
     def __init__(self, cfg: dict[str, Any], contract: dict[str, Any], embed_dim: int) -> None:
         super().__init__()
-        from training.clmp.model import ConvBlock, TemporalBlock
-
         frames = int(contract["frames"])
         c = len(contract["maps"])
         r, k = int(contract["range_m"][2]), int(contract["velocity_mps"][2])

@@ -86,16 +86,9 @@ def load_windows(
 ) -> WindowSet:
     """Every window of every sample of dataset ``root`` (module docstring).
 
-    An ``adc`` input contract (raw-ADC models) reads the samples' ADC through the runtime's front
-    end instead (:func:`training.clmp.adc_data.load_adc_windows`).
-
     Raises:
         runtime.dataset.DatasetError: not a dataset; ValueError: no sample holds points.
     """
-    if contract.get("kind") == "adc":
-        from training.clmp.adc_data import load_adc_windows
-
-        return load_adc_windows(root, contract, stride_s=stride_s, verify=verify)
     ds = open_dataset(root, verify=verify)
     window_s = float(contract["window_s"])
     pts_l, mask_l, acts, caps, samples = [], [], [], [], []

@@ -24,7 +24,8 @@ import torch
 
 from runtime.inference.window import frame_windows, point_window
 from runtime.sources.radhar import read_radhar
-from training.clmp.data import WindowSet, holdout_mask, load_saved_windows, load_windows
+from training.clmp.adc_data import windows_loader
+from training.clmp.data import WindowSet, holdout_mask, load_saved_windows
 from training.clmp.labels import activity_of_label
 from training.clmp.model import CLMP
 from training.clmp.sources import ModelSource, TorchSource
@@ -187,7 +188,7 @@ def _load(
         if str(root).endswith(".npz") and Path(root).is_file():
             ws = load_saved_windows(root, contract)
         else:
-            ws = load_windows(root, contract, stride_s=stride_s)
+            ws = windows_loader(contract)(root, contract, stride_s=stride_s)
     except (DatasetError, ValueError, OSError, KeyError) as exc:
         raise EvalError(str(exc).splitlines()[0]) from None
     if every > 0:
