@@ -97,9 +97,9 @@ def complete_datasets(out: str | Path) -> list[str]:
     return found
 
 
-def train_commands(out: str | Path, epochs: int = 30) -> list[str]:
-    """Windows of the finished datasets, training, the held-out split and its figures."""
-    data = complete_datasets(out)
+def train_commands(out: str | Path, epochs: int = 25, data: list[str] | None = None) -> list[str]:
+    """Windows of the finished datasets (or ``data``), training, the held-out split, its figures."""
+    data = complete_datasets(out) if data is None else data
     return [
         f"python -m training.clmp.adc_data --data {' '.join(data)} --out {out}/heldout.npz "
         f"--holdout-every {HOLDOUT_EVERY} --split heldout",
@@ -141,7 +141,9 @@ def ship(out: str | Path, artifact: str | Path, real: str | None = None) -> dict
             "confusion": zs["confusion"],
             "retrieval": rt,
         }
-    data = complete_datasets(root)
+    ck_card = json.loads((root / "ckpt" / "card.json").read_text("utf-8"))
+    data = str(ck_card["dataset"]["path"]).split(",")  # what the checkpoint was trained on
+    epochs = int(ck_card["training"]["epochs"])
     with np.load(held) as z:
         n_held = len(z["activity"])
     rounds = 1 + max(int(Path(d).name.split("-")[1][1:]) for d in data)
@@ -159,7 +161,7 @@ def ship(out: str | Path, artifact: str | Path, real: str | None = None) -> dict
     card["reproduce"] = [
         "the commands of data.generate (or: python -m training.clmp.adc_recipe plan --out DATA "
         f"--rounds {rounds} | bash, a superset)",
-        *[c.replace(str(root), "DATA") for c in train_commands(root)[:2]],
+        *[c.replace(str(root), "DATA") for c in train_commands(root, epochs, data)[:2]],
         f"mmfm export onnx --model DATA/ckpt --out {artifact}",
         f"python -m training.clmp.adc_recipe ship --out DATA --artifact {artifact}",
     ]
@@ -179,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1)
     t = sub.add_parser("train", help="print the window/train/eval commands on the finished data")
     t.add_argument("--out", required=True)
-    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--epochs", type=int, default=25)
     s = sub.add_parser("ship", help="finish an exported model (checkpoint, data, figures)")
     s.add_argument("--out", required=True)
     s.add_argument("--artifact", required=True)
