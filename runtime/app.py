@@ -252,6 +252,11 @@ class App:
 
         try:
             model = load_model(settings.model)
+            if model.input_contract.get("kind") != "points":
+                raise ModelError(
+                    f"model {model.name!r} ({model.kind}) reads raw-ADC windows; the encoder stage "
+                    "embeds point-cloud windows only: pick a clmp-points model for activities"
+                )
             labels, prototypes = resolve_labels(model, settings.labels, settings.prompt_templates)
             encoder = PointEncoder(model, precision=settings.precision, threads=settings.threads)
         except (ModelError, FileNotFoundError) as exc:

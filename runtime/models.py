@@ -4,6 +4,10 @@ An artifact is a directory written by ``mmfm export onnx`` (``exporters.onnx``):
 
     DIR/encoder.onnx, DIR/encoder.int8.onnx, DIR/text_prototypes.npz, DIR/card.json
 
+Its radar encoder reads point-cloud windows (kind ``clmp-points``, inputs ``points`` + ``mask``) or
+raw-ADC windows (kind ``clmp-adc``, inputs ``maps`` + ``mask`` from
+``runtime.inference.adc_window``); :func:`encoder_inputs` gives the shapes of either.
+
 Optionally ``text_encoder.onnx`` (+ int8) and ``tokenizer.json``: the text tower, for label sets chosen on
 the hub. An mm-LLM model (kind ``mmllm``, written by ``mmfm export llm`` / ``exporters.gguf``) holds
 ``projector.onnx`` (``embedding [batch, D]`` -> ``soft_tokens [batch, K, E]``), optionally
@@ -45,9 +49,11 @@ from runtime.checksums import sha256_file
 
 MODEL_FORMAT = "mmfm.model/1"
 KIND_POINTS = "clmp-points"
+#: A CLMP encoder of raw ADC windows (range/Doppler/azimuth maps, ``runtime.inference.adc_window``).
+KIND_ADC = "clmp-adc"
 #: The mm-LLM's radar half: projector ONNX (+ a GGUF LoRA adapter) on top of the base GGUF.
 KIND_MMLLM = "mmllm"
-KINDS = frozenset({KIND_POINTS, KIND_MMLLM})
+KINDS = frozenset({KIND_POINTS, KIND_ADC, KIND_MMLLM})
 CARD_FILE = "card.json"
 # Name of the model the daemon and `mmfm eval` use when none is given (shipped under models/).
 DEFAULT_MODEL = "clmp-points-v2"
@@ -118,7 +124,8 @@ class ModelArtifact:
 
     @property
     def input_contract(self) -> dict[str, Any]:
-        """``{"kind", "frames": T, "max_points": P, "channels", "frame_rate_hz", "window_s"}``."""
+        """``{"kind": "points", "frames": T, "max_points": P, "channels", "frame_rate_hz",
+        "window_s"}``, or a raw-ADC contract (``runtime.inference.adc_window``)."""
         return dict(self.card["input_contract"])
 
     @property
@@ -270,17 +277,51 @@ def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def encoder_inputs(contract: dict[str, Any]) -> dict[str, list[int]]:
+    """The radar encoder's ONNX inputs for an input contract, without the batch axis.
+
+    ``points`` contracts: ``points [T, P, C]`` and ``mask [T, P]``; ``adc`` contracts
+    (``runtime.inference.adc_window``): ``maps [T, 3, R, K]`` and ``mask [T]``.
+
+    Raises:
+        ValueError: a contract whose sizes are missing or not positive integers.
+    """
+
+    def count(value: Any, what: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"input_contract.{what} is {value!r}, not a positive integer")
+        return value
+
+    frames = count(contract.get("frames"), "frames")
+    if contract.get("kind") == "adc":
+        maps = contract.get("maps")
+        if not _is_str_list(maps) or not maps:
+            raise ValueError("input_contract.maps is not a list of map names")
+        sizes = []
+        for key in ("range_m", "velocity_mps"):
+            grid = contract.get(key)
+            if not isinstance(grid, list) or len(grid) != 3:
+                raise ValueError(f"input_contract.{key} is {grid!r}, not [start, stop, num]")
+            sizes.append(count(grid[2], f"{key}[2]"))
+        return {"maps": [frames, len(maps), *sizes], "mask": [frames]}
+    points = count(contract.get("max_points"), "max_points")
+    channels = contract.get("channels")
+    if not _is_str_list(channels) or not channels:
+        raise ValueError("input_contract.channels is not a list of channel names")
+    return {"points": [frames, points, len(channels)], "mask": [frames, points]}
+
+
 def _check_shapes_of_card(card_path: Path, card: dict[str, Any]) -> None:
     """The nested values the runtime indexes into have the types it expects."""
-    contract = card["input_contract"]
-    for key in ("frames", "max_points"):
-        value = contract.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ModelError(
-                f"{card_path}: input_contract.{key} is {value!r}, not a positive integer"
-            )
-    if not _is_str_list(contract.get("channels")) or not contract["channels"]:
-        raise ModelError(f"{card_path}: input_contract.channels is not a list of channel names")
+    try:
+        encoder_inputs(card["input_contract"])
+    except ValueError as exc:
+        raise ModelError(f"{card_path}: {exc}") from None
+    if (card["input_contract"].get("kind") == "adc") != (card["kind"] == KIND_ADC):
+        raise ModelError(
+            f"{card_path}: kind {card['kind']!r} and input_contract.kind "
+            f"{card['input_contract'].get('kind')!r} do not belong together"
+        )
     if card["embedding_dim"] < 1:
         raise ModelError(f"{card_path}: embedding_dim {card['embedding_dim']} is not positive")
     for name, labels in card["label_sets"].items():
@@ -416,16 +457,13 @@ def _check_provenance(file: Path, session: Any, card: dict[str, Any], role: str)
 
 
 def _check_encoder(file: Path, card: dict[str, Any]) -> None:
-    """A point encoder's metadata and shapes against the card."""
+    """A radar encoder's (points or raw ADC) metadata and shapes against the card."""
     session = _session(file)
-    _check_provenance(file, session, card, "points")
-    contract = card["input_contract"]
+    _check_provenance(file, session, card, "adc" if card["kind"] == KIND_ADC else "points")
     dim = card["embedding_dim"]
     inputs = {i.name: list(i.shape) for i in session.get_inputs()}
     outputs = [list(o.shape) for o in session.get_outputs()]
-    frames, points = contract.get("frames"), contract.get("max_points")
-    channels = len(contract.get("channels", []))
-    want = {"points": [frames, points, channels], "mask": [frames, points]}
+    want = encoder_inputs(card["input_contract"])
     for name, shape in want.items():
         if name not in inputs or inputs[name][1:] != shape:
             got = inputs.get(name)

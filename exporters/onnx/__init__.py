@@ -1,9 +1,10 @@
-"""torch -> ONNX exporters. ``export_clmp`` writes a CLMP point encoder as an ``mmfm.model/1`` artifact."""
+"""torch -> ONNX exporters. ``export_clmp`` writes a CLMP radar encoder (points or raw ADC) as an ``mmfm.model/1`` artifact."""
 
 from exporters.onnx.clmp import (
     ARTIFACT_FORMAT,
     CARD_FILE,
     INT8_FILE,
+    KIND_ADC,
     KIND_POINTS,
     ONNX_FILE,
     OPSET,
@@ -18,6 +19,7 @@ __all__ = [
     "ARTIFACT_FORMAT",
     "CARD_FILE",
     "INT8_FILE",
+    "KIND_ADC",
     "KIND_POINTS",
     "ONNX_FILE",
     "OPSET",

@@ -1,11 +1,13 @@
-"""Export a CLMP point encoder to an ONNX model artifact (``mmfm.model/1``).
+"""Export a CLMP radar encoder (point clouds, or raw-ADC maps) to an ONNX model artifact (``mmfm.model/1``).
 
 The artifact is a directory that the edge runtime (``runtime.models``) loads with numpy and ONNX Runtime
 only::
 
     DIR/
       encoder.onnx          fp32; inputs points float32 [batch, T, P, C], mask float32 [batch, T, P];
-                            output embedding float32 [batch, D] (L2-normalised); ``batch`` is dynamic
+                            output embedding float32 [batch, D] (L2-normalised); ``batch`` is dynamic.
+                            A raw-ADC model (kind "clmp-adc"): inputs maps float32 [batch, T, C, R, K]
+                            and mask float32 [batch, T] (runtime.inference.adc_window)
       encoder.int8.onnx     the same graph with the weights of MatMul/Gemm dynamically quantised to int8
                             (activations quantised per call; convolutions stay fp32: slower as int8 here)
       text_prototypes.npz   one float32 [L, D] array per label set (key = label-set name), rows in the
@@ -52,6 +54,8 @@ from exporters.onnx.text import (
 
 ARTIFACT_FORMAT = "mmfm.model/1"
 KIND_POINTS = "clmp-points"
+#: Raw-ADC encoders (``runtime.inference.adc_window`` maps): inputs ``maps`` + ``mask``.
+KIND_ADC = "clmp-adc"
 CARD_FILE = "card.json"
 ONNX_FILE = "encoder.onnx"
 INT8_FILE = "encoder.int8.onnx"
@@ -76,10 +80,54 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def input_shapes(contract: Mapping[str, Any]) -> dict[str, list[int]]:
+    """The encoder's inputs without the batch axis: ``points [T, P, C]`` + ``mask [T, P]``, or for an
+    ``adc`` contract ``maps [T, C, R, K]`` + ``mask [T]`` (as ``runtime.models.encoder_inputs``).
+
+    Raises:
+        ExportError: a key the contract lacks.
+    """
+    if contract.get("kind") == "adc":
+        keys = ("frames", "maps", "range_m", "velocity_mps")
+    else:
+        keys = ("frames", "max_points", "channels")
+    for key in keys:
+        if key not in contract:
+            raise ExportError(f"the model's input_contract has no {key!r}")
+    frames = int(contract["frames"])
+    if contract.get("kind") == "adc":
+        r, k = int(contract["range_m"][2]), int(contract["velocity_mps"][2])
+        return {"maps": [frames, len(contract["maps"]), r, k], "mask": [frames]}
+    p = int(contract["max_points"])
+    return {"points": [frames, p, len(contract["channels"])], "mask": [frames, p]}
+
+
+def example_adc_window(
+    contract: Mapping[str, Any], batch: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plausible raw-ADC map windows ``maps [B, T, C, R, K]`` (dB above the floor: a blob that moves
+    over sparse speckle) and ``mask [B, T]`` (a few slots empty), for tracing and parity checks."""
+    rng = np.random.default_rng(seed)
+    shape = input_shapes(contract)["maps"]
+    t, c, r, k = shape
+    maps = np.where(rng.random((batch, *shape)) < 0.15, rng.uniform(0, 8, (batch, *shape)), 0.0)
+    rr, kk = np.meshgrid(np.arange(r), np.arange(k), indexing="ij")
+    for b in range(batch):
+        r0, k0 = rng.uniform(0.2 * r, 0.7 * r), rng.uniform(0.3 * k, 0.7 * k)
+        for f in range(t):
+            blob = 35.0 * np.exp(-((rr - r0 - 0.2 * f) ** 2) / 8.0 - (kk - k0) ** 2 / 4.0)
+            maps[b, f] += blob[None] * rng.uniform(0.5, 1.0, size=(c, 1, 1))
+    mask = np.ones((batch, t), np.float32)
+    mask[:, rng.integers(0, t, size=2)] = 0.0
+    maps *= mask[:, :, None, None, None]
+    return maps.astype(np.float32), mask
+
+
 def example_window(
     contract: Mapping[str, Any], batch: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A plausible padded point window for tracing and parity checks.
+    """A plausible padded point window for tracing and parity checks (an ``adc`` contract:
+    :func:`example_adc_window`).
 
     Args:
         contract: the model's ``input_contract`` (``frames`` T, ``max_points`` P, ``channels``).
@@ -90,6 +138,8 @@ def example_window(
         points float32 ``[B, T, P, C]`` (x, y, z [m], v [m/s], snr [dB] for the five radar channels;
         padding rows are zero) and mask float32 ``[B, T, P]`` (1 = real point; 3..P points per frame).
     """
+    if contract.get("kind") == "adc":
+        return example_adc_window(contract, batch, seed)
     rng = np.random.default_rng(seed)
     frames, max_points = int(contract["frames"]), int(contract["max_points"])
     channels = len(contract["channels"])
@@ -178,6 +228,7 @@ def quantize_int8(src: Path, dst: Path) -> None:
 
 def _export_encoder(encoder: torch.nn.Module, contract: Mapping[str, Any], path: Path) -> None:
     points, mask = example_window(contract, batch=_TRACE_BATCH, seed=0)
+    names = list(input_shapes(contract))  # points|maps, mask
     batch_axis = {0: "batch"}
     # nn.TransformerEncoder's fused inference kernel (the "fast path") has no ONNX symbolic: trace the
     # plain composite ops instead (same maths).
@@ -195,13 +246,9 @@ def _export_encoder(encoder: torch.nn.Module, contract: Mapping[str, Any], path:
                 str(path),
                 dynamo=False,
                 opset_version=OPSET,
-                input_names=list(INPUT_NAMES),
+                input_names=names,
                 output_names=[OUTPUT_NAME],
-                dynamic_axes={
-                    INPUT_NAMES[0]: batch_axis,
-                    INPUT_NAMES[1]: batch_axis,
-                    OUTPUT_NAME: batch_axis,
-                },
+                dynamic_axes={names[0]: batch_axis, names[1]: batch_axis, OUTPUT_NAME: batch_axis},
                 do_constant_folding=True,
             )
     finally:
@@ -294,9 +341,8 @@ def export_clmp(
     """
     out = Path(out_dir)
     contract = dict(model.input_contract)
-    for key in ("frames", "max_points", "channels"):
-        if key not in contract:
-            raise ExportError(f"the model's input_contract has no {key!r}")
+    shapes = input_shapes(contract)
+    kind = KIND_ADC if contract.get("kind") == "adc" else KIND_POINTS
     dim = int(model.embedding_dim)
     label_sets = {k: list(v) for k, v in (label_sets or {}).items()}
     protos = _check_prototypes(label_sets, prototypes or {}, dim)
@@ -316,14 +362,17 @@ def export_clmp(
         _export_encoder(encoder, contract, staging / ONNX_FILE)
         meta = {
             "mmfm.format": ARTIFACT_FORMAT,
-            "mmfm.kind": KIND_POINTS,
+            "mmfm.kind": kind,
             "mmfm.name": model_name,
             "mmfm.embedding_dim": str(dim),
             "mmfm.input_contract": json.dumps(contract, sort_keys=True),
             "mmfm.checkpoint_sha256": checkpoint_sha,
-            "mmfm.role": "points",
+            "mmfm.role": "adc" if kind == KIND_ADC else "points",
         }
-        doc = f"mmfm CLMP point encoder {model_name}: points [batch,T,P,C] + mask [batch,T,P] -> [batch,{dim}]"
+        if kind == KIND_ADC:
+            doc = f"mmfm CLMP raw-ADC encoder {model_name}: maps [batch,T,C,R,K] + mask [batch,T] -> [batch,{dim}]"
+        else:
+            doc = f"mmfm CLMP point encoder {model_name}: points [batch,T,P,C] + mask [batch,T,P] -> [batch,{dim}]"
         _stamp(staging / ONNX_FILE, meta, doc)
         encoders = {"fp32": ONNX_FILE}
         if int8:
@@ -341,15 +390,10 @@ def export_clmp(
             )
             text_card["max_length"] = int(text_max_length)
         files = {p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file()}
-        frames, max_points, channels = (
-            int(contract["frames"]),
-            int(contract["max_points"]),
-            len(contract["channels"]),
-        )
         artifact_card = {
             "format": ARTIFACT_FORMAT,
             "name": model_name,
-            "kind": KIND_POINTS,
+            "kind": kind,
             "input_contract": contract,
             "embedding_dim": dim,
             "logit_scale": scale,
@@ -361,10 +405,7 @@ def export_clmp(
             **({"text_encoder": text_card} if text_card else {}),
             "onnx": {
                 "opset": OPSET,
-                "inputs": {
-                    INPUT_NAMES[0]: ["batch", frames, max_points, channels],
-                    INPUT_NAMES[1]: ["batch", frames, max_points],
-                },
+                "inputs": {name: ["batch", *shape] for name, shape in shapes.items()},
                 "outputs": {OUTPUT_NAME: ["batch", dim]},
                 "int8": "onnxruntime quantize_dynamic: MatMul/Gemm with constant weights, QInt8 per tensor, 7-bit range",
             },

@@ -2,6 +2,7 @@
 
 mmfm train clmp --data /data/sim --out /data/ckpt/clmp                   # default model, CPU
 mmfm train clmp --data /data/sim --model clmp_points_tiny --epochs 2 --out /tmp/smoke
+mmfm train clmp --data /data/adc1,/data/adc2 --model clmp_adc_s --out /data/ckpt/adc   # raw ADC
 mmfm train lora --real ../shared/realdata/radhar-fewshot --format radhar --out runs/lora-home \
     --labels "boxing,jumping jacks,jumping,squats,walking"          # --base: default clmp-points-v2
 
@@ -45,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="",
         help="extra prepared windows (.npz from python -m training.clmp.kinematic), comma-separated",
     )
-    c.add_argument("--model", default=None, help="architecture name (default clmp_points_s)")
+    c.add_argument(
+        "--model",
+        default=None,
+        help="architecture name (default clmp_points_s; clmp_adc_s reads the datasets' raw ADC, "
+        "generated with --outputs adc)",
+    )
     c.add_argument("--out", default="clmp-out", help="checkpoint directory (default ./clmp-out)")
     c.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
     c.add_argument(

@@ -5,7 +5,9 @@
     clf = ZeroShotClassifier.from_model(encoder, "radhar")  # a label set shipped with the model
     probs = clf.probabilities(points, mask)                 # [B, L], rows sum to 1
 
-``points``/``mask`` are what ``runtime.inference.window.point_window`` gives (stacked over windows).
+``points``/``mask`` are what ``runtime.inference.window.point_window`` gives (stacked over windows);
+a raw-ADC model (kind ``clmp-adc``) takes the maps and slot mask of
+``runtime.inference.adc_window.adc_window_arrays`` through the same ``embed``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from runtime.models import ModelArtifact, ModelError, load_model
+from runtime.models import ModelArtifact, ModelError, encoder_inputs, load_model
 
 
 def make_session(path: str, *, threads: int = 2, spin: bool = False) -> ort.InferenceSession:
@@ -64,10 +66,9 @@ class PointEncoder:
         )
         self.threads = threads
         self._session = make_session(str(self.path), threads=threads, spin=spin)
-        contract = self.model.input_contract
-        self._frames = int(contract["frames"])
-        self._points = int(contract["max_points"])
-        self._channels = len(contract["channels"])
+        # points [T, P, C] + mask [T, P], or (raw-ADC models) maps [T, 3, R, K] + mask [T]
+        self._inputs = encoder_inputs(self.model.input_contract)
+        self.input_kind = "adc" if "maps" in self._inputs else "points"
 
     @property
     def embedding_dim(self) -> int:
@@ -77,8 +78,11 @@ class PointEncoder:
         """Embeddings of a batch of windows.
 
         Args:
-            points: float ``[B, T, P, C]`` (x, y, z [m], v [m/s], snr [dB]; zeros where padded).
-            mask: ``[B, T, P]``, 1 = real point, 0 = padding.
+            points: float ``[B, T, P, C]`` (x, y, z [m], v [m/s], snr [dB]; zeros where padded),
+                or for a raw-ADC model (``input_kind == "adc"``) the maps ``[B, T, 3, R, K]`` of
+                ``runtime.inference.adc_window.adc_window_arrays``.
+            mask: ``[B, T, P]``, 1 = real point, 0 = padding (raw ADC: ``[B, T]``, 1 = slot with
+                a frame).
 
         Returns:
             float32 ``[B, D]``, L2-normalised rows.
@@ -88,18 +92,20 @@ class PointEncoder:
         """
         points = np.ascontiguousarray(points, dtype=np.float32)
         mask = np.ascontiguousarray(mask, dtype=np.float32)
-        want = (self._frames, self._points, self._channels)
-        if points.ndim != 4 or points.shape[1:] != want:
+        (name, want), (_, want_mask) = self._inputs.items()
+        if points.ndim != len(want) + 1 or list(points.shape[1:]) != want:
             raise ValueError(
-                f"points must be [B, {', '.join(map(str, want))}], got {list(points.shape)}"
+                f"{name} must be [B, {', '.join(map(str, want))}], got {list(points.shape)}"
             )
-        if mask.shape != points.shape[:3]:
-            raise ValueError(f"mask must be {list(points.shape[:3])}, got {list(mask.shape)}")
+        if list(mask.shape) != [points.shape[0], *want_mask]:
+            raise ValueError(
+                f"mask must be {[points.shape[0], *want_mask]}, got {list(mask.shape)}"
+            )
         if not (np.all(np.isfinite(points)) and np.all(np.isfinite(mask))):
-            raise ValueError("points/mask hold NaN or inf")
+            raise ValueError(f"{name}/mask hold NaN or inf")
         if points.shape[0] == 0:
             return np.zeros((0, self.embedding_dim), np.float32)
-        (out,) = self._session.run(None, {"points": points, "mask": mask})
+        (out,) = self._session.run(None, {name: points, "mask": mask})
         return out.astype(np.float32, copy=False)
 
 

