@@ -419,7 +419,14 @@ def kinematic_sample(
     ``frame_step`` > 1 keeps every ``frame_step``-th radar frame of the configuration (a 30 frames/s
     profile at 2 gives 15 frames/s, as TI's demo delivers over a busy UART, e.g. RadHAR's ~17/s): the
     windows hold fewer frames per time slot, and generation is that much faster.
+
+    ``detector``: ``"cells"`` (:func:`frame_points`, the body alone: clmp-points-v2's windows) or
+    ``"ti_room"`` (:class:`RoomDetector`: the TI demo's chain on the body in its room, with static
+    clutter and leakage, ``room_model`` its levels; the body is posed once every ``pose_frames``
+    frames).
     """
+    if detector not in DETECTORS:
+        raise ValueError(f"unknown detector {detector!r}; known: {', '.join(DETECTORS)}")
     sc = sample_scenario(
         seed, index, setup=setup, window_s=window_s, activities=weights or DEFAULT_WEIGHTS
     )
