@@ -17,8 +17,10 @@ window (every window draws its own strengths):
   wins the peak grouping), velocities quantised to a coarse Doppler bin, and elevation noise or a lost
   elevation (one elevation pair of virtual antennas: phase ambiguity puts points far above or below).
 
-Presets (:data:`AUGMENT_PRESETS`): ``default`` (as the first models were trained) and ``ti_static``
-(the TI-demo effects above plus more DC and clutter points, for boards reporting raw demo points).
+Presets (:data:`AUGMENT_PRESETS`): ``default`` (as the first models were trained), ``ti_static``
+(the TI-demo effects above plus more DC and clutter points, for boards reporting raw demo points) and
+``room`` (mounting, dropout and SNR only, for windows whose detector already puts the demo's effects
+in: ``training.clmp.kinematic.RoomDetector``).
 
 New points go into free (masked-out) places only, so the body's points are never overwritten.
 """
@@ -216,6 +218,21 @@ AUGMENT_PRESETS: dict[str, AugmentConfig] = {
         v_quant_max_mps=0.7,
         elev_noise_rad=0.3,
         elev_garble_max=0.6,
+    ),
+    # windows whose detector already models the demo in a room (kinematic detector "ti_room":
+    # static clutter, leakage, zero-Doppler wins and the demo's elevation come from the model):
+    # mounting, dropout and SNR only; no velocity jitter (Doppler stays in bins, v = 0 stays 0)
+    # and no synthetic clutter, DC or ghost points
+    "room": AugmentConfig(
+        pitch_deg=5.0,
+        shift_z_m=0.25,
+        jitter_xyz_m=0.02,
+        jitter_v_mps=0.0,
+        snr_offset_db=6.0,
+        snr_scale=0.2,
+        clutter_max=0,
+        dc_max=0,
+        ghost_max=0,
     ),
 }
 

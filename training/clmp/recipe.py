@@ -56,7 +56,7 @@ import numpy as np
 from sim.dataset.scenario import ACTIVITY_WEIGHTS
 from training.clmp.data import WindowSet, load_saved_windows, save_windows
 from training.clmp.factory import build_model
-from training.clmp.kinematic import DEFAULT_WEIGHTS, kinematic_windows
+from training.clmp.kinematic import DEFAULT_WEIGHTS, ROOM_MODEL, kinematic_windows
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,26 @@ class Recipe:
     augment_preset: str = "ti_static"
     heldout_pool: int = 1000
     threads: int = 1
+    detector: str = "cells"  # training.clmp.kinematic.DETECTORS ("ti_room": the demo in a room)
+    init: str | None = None  # checkpoint the training starts from (repository-relative), or none
+
+    def window_digest(self) -> str:
+        """Short hash of what shapes each sample's windows (:meth:`digest` without the counts)."""
+        spec = {k: getattr(self, k) for k in ("sample_s", "stride_s", "seed", "frame_step")}
+        spec["contract"] = build_model(self.model).input_contract
+        spec["detector"] = self.detector
+        if self.detector != "cells":
+            spec["room_model"] = asdict(ROOM_MODEL)
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
     def digest(self) -> str:
         """Short hash of everything that shapes the windows (the input contract, not the model)."""
         keys = ("radhar_samples", "home_samples", "heldout_samples", "sample_s", "stride_s")
         keys += ("seed", "frame_step")
         spec = {k: getattr(self, k) for k in keys}
+        if self.detector != "cells":  # (v2's digests stay as they were)
+            spec["detector"] = self.detector
+            spec["room_model"] = asdict(ROOM_MODEL)
         spec["contract"] = build_model(self.model).input_contract
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -99,6 +113,25 @@ _V2 = Recipe(
     batch_size=128,
 )
 
+#: session 4, first candidate (clmp-points-v3-s): the demo's detection chain in the sampled room
+#: (kinematic detector "ti_room": static clutter, TX->RX leakage, CFAR along range, peak grouping,
+#: the demo's elevation) at the recordings' 30 frames/s, instead of adding those effects as
+#: augmentation; fine-tuned from clmp-points-v2 on few samples (the synthesised cube costs ~4x the
+#: cell detector per sample; session 4 had ~1 hour of a shared 2-core box)
+_V3S = replace(
+    _V2,
+    name="clmp-points-v3-s",
+    detector="ti_room",
+    frame_step=1,
+    augment_preset="room",
+    radhar_samples=40,
+    home_samples=30,
+    heldout_samples=30,
+    epochs=20,
+    lr=1e-3,
+    init="models/clmp-points-v2/checkpoint",
+)
+
 RECIPES: dict[str, Recipe] = {
     "clmp-points-v2": _V2,
     # ablation: the same, with an encoder blind to velocity (channel_scale v = 0)
@@ -107,6 +140,15 @@ RECIPES: dict[str, Recipe] = {
     "clmp-points-v2-defaug": replace(_V2, name="clmp-points-v2-defaug", augment_preset="default"),
     # experiment: half the windows augmented as clutter-removed radars, half as raw TI demo points
     "clmp-points-v2-mixed": replace(_V2, name="clmp-points-v2-mixed", augment_preset="mixed"),
+    # session 4: the same with twice the training samples and 8 epochs
+    "clmp-points-v3": replace(
+        _V3S,
+        name="clmp-points-v3",
+        radhar_samples=80,
+        home_samples=60,
+        epochs=8,
+    ),
+    "clmp-points-v3-s": _V3S,
     "smoke": Recipe(
         name="smoke",
         model="clmp_points_tiny",
@@ -129,8 +171,15 @@ def _windows(
     seed: int,
     num: int,
     log: Any,
-) -> WindowSet:
-    """Generate (or reuse) ``num`` kinematic samples of ``setup`` as windows in ``path``."""
+) -> WindowSet | None:
+    """Generate (or reuse) ``num`` kinematic samples of ``setup`` as windows in ``path``.
+
+    Samples are made in chunks of :data:`CHUNK` cached under ``path.with_suffix(".chunks")`` (the
+    windows of sample ``k`` do not depend on ``num``, so a recipe with more samples reuses them; a
+    chunk being made by another process is marked by a ``.lock`` file and skipped: several
+    ``--step`` processes can share one file's chunks). None when some chunk is still being made
+    elsewhere (run the step again once those processes have finished).
+    """
     contract = build_model(recipe.model).input_contract
     meta = path.with_suffix(".json")
     want = {"recipe": recipe.digest(), "setup": setup, "seed": seed, "samples": num}
@@ -138,32 +187,59 @@ def _windows(
         log(f"{path}: reused")
         return load_saved_windows(path, contract)
     weights = DEFAULT_WEIGHTS if setup == "radhar" else ACTIVITY_WEIGHTS
+    chunks = path.with_suffix(".chunks")
+    chunks.mkdir(parents=True, exist_ok=True)
     sets: list[WindowSet] = []
+    missing = 0
     t0 = time.time()
-    for start in range(0, num, 20):
-        ks = range(start, min(num, start + 20))
-        sets.append(
-            kinematic_windows(
+    for start in range(0, num, CHUNK):
+        end = min(num, start + CHUNK)
+        part = chunks / f"k{start:06d}-{end:06d}.npz"
+        part_meta = part.with_suffix(".json")
+        part_want = {"windows": recipe.window_digest(), "setup": setup, "seed": seed}
+        if part.is_file() and part_meta.is_file():
+            if json.loads(part_meta.read_text("utf-8")) == part_want:
+                sets.append(load_saved_windows(part, contract))
+                continue
+        lock = part.with_suffix(".lock")
+        try:
+            lock.touch(exist_ok=False)
+        except FileExistsError:
+            log(f"{part}: being made by another process ({lock}), skipped")
+            missing += 1
+            continue
+        try:
+            ws = kinematic_windows(
                 seed,
-                ks,
+                range(start, end),
                 contract,
                 setup=setup if setup != "home" else None,
                 window_s=recipe.sample_s,
                 stride_s=recipe.stride_s,
                 weights=weights,
                 frame_step=recipe.frame_step,
+                detector=recipe.detector,
             )
-        )
-        done = min(num, start + 20)
+            save_windows(ws, part, contract)
+            part_meta.write_text(json.dumps(part_want) + "\n", "utf-8")
+        finally:
+            lock.unlink(missing_ok=True)
+        sets.append(ws)
         log(
-            f"{path.name}: {done}/{num} samples, {sum(len(s) for s in sets)} windows, "
+            f"{path.name}: {end}/{num} samples, {sum(len(s) for s in sets)} windows, "
             f"{time.time() - t0:.0f} s"
         )
+    if missing:
+        return None
     ws = WindowSet.concat(sets)
     ws.source = [f"kinematic:{setup}:{seed}"] * len(ws)
     save_windows(ws, path, contract)
     meta.write_text(json.dumps(want) + "\n", "utf-8")
     return ws
+
+
+#: Kinematic samples per cached chunk of a window file.
+CHUNK = 20
 
 
 STEPS = ("all", "train-radhar", "train-home", "heldout")
@@ -199,9 +275,11 @@ def run(
             root / "train-home.npz", recipe, "home", recipe.seed + 4, recipe.home_samples, log
         ),
     ]
-    train = WindowSet.concat([p for p in parts if len(p)])
     held_path = root / "heldout-home.npz"
     held = _windows(held_path, recipe, "home", recipe.seed + 1000, recipe.heldout_samples, log)
+    if held is None or any(p is None for p in parts):
+        raise RuntimeError(f"{root}: window chunks are still being made by other processes")
+    train = WindowSet.concat([p for p in parts if len(p)])
     settings = TrainSettings(
         data=[],
         windows=[str(root / "train-radhar.npz"), str(root / "train-home.npz")],
@@ -215,6 +293,7 @@ def run(
         augment_preset=recipe.augment_preset,
         seed=0,
         threads=recipe.threads,
+        init=recipe.init,
         command=f"python -m training.clmp.recipe --recipe {recipe.name} --out {root}",
         extra={"recipe": asdict(recipe), "heldout": str(held_path)},
     )

@@ -94,6 +94,7 @@ class TrainSettings:
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU), fp32, bf16
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None  # checkpoint dir whose weights start a fresh run (fine-tuning)
 
 
 @dataclass
@@ -335,6 +336,11 @@ def fit(
         out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)  # the same initial weights on every rank
     model = build_model(settings.model)
+    if settings.init:  # fine-tuning: start from a trained checkpoint of the same config
+        from training.clmp.factory import load_checkpoint
+
+        model.load_state_dict(load_checkpoint(settings.init)[0].state_dict())
+        log(f"initial weights from {settings.init}")
     loss_name = settings.loss or str(model.config.get("loss", "clip"))
     loss_fn = make_loss(loss_name)
     params = [p for p in model.parameters() if p.requires_grad]

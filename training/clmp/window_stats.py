@@ -4,6 +4,9 @@ How to run::
 
     python -m training.clmp.window_stats /data/clmp-v2/train-radhar.npz \
         --radhar ../shared/realdata/radhar-fewshot [--augment ti_static]
+    # calibrating the room detector: N fresh radhar-setup samples with model overrides
+    python -m training.clmp.window_stats --model clmp_points_v2 --kinematic 12 \
+        --room gain_db=60,leak_db=40 --radhar ../shared/realdata/radhar-fewshot
 
 Prints one row per source: points per slot, the fraction of points with v = 0, nearer than 0.5 m (the
 radar's own DC / leakage), farther than 3 m (walls, furniture), the SNR median and 10-90 % spread, the
@@ -59,8 +62,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="clmp_points_s", help="input contract of this model")
     ap.add_argument("--radhar", help="RadHAR class folders (pooled, labels unused)")
     ap.add_argument("--augment", help="also show the windows after this augmentation preset")
+    ap.add_argument(
+        "--kinematic",
+        type=int,
+        default=0,
+        help="also N fresh kinematic samples of the radhar setup (calibration seed 99)",
+    )
+    ap.add_argument("--detector", default="ti_room", help="detector of --kinematic")
+    ap.add_argument(
+        "--room",
+        default="",
+        help="RoomRadarModel overrides for --kinematic, e.g. gain_db=60,leak_db=40",
+    )
+    ap.add_argument("--frame-step", type=int, default=2)
     args = ap.parse_args(argv)
     contract: dict[str, Any] = build_model(args.model).input_contract
+    if args.kinematic:
+        from dataclasses import replace
+
+        from training.clmp.kinematic import ROOM_MODEL, kinematic_sample
+
+        over = dict(kv.split("=") for kv in args.room.split(",") if kv)
+        room = replace(ROOM_MODEL, **{k: float(v) for k, v in over.items()})
+        pts, msk = [], []
+        for k in range(args.kinematic):
+            p, m, _act = kinematic_sample(
+                99,
+                k,
+                contract,
+                setup="radhar",
+                stride_s=1.0,
+                frame_step=args.frame_step,
+                detector=args.detector,
+                room_model=room,
+            )
+            pts += p
+            msk += m
+        label = f"kinematic {args.detector} {args.room}".strip()
+        print(_row(label, window_stats(np.stack(pts), np.stack(msk))), flush=True)
     for path in args.windows:
         ws = load_saved_windows(path, contract)
         print(_row(path.rsplit("/", 1)[-1], window_stats(ws.points, ws.mask)))
