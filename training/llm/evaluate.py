@@ -153,11 +153,13 @@ def evaluate(
     max_new_tokens: int = 12,
     bf16: bool = True,
     progress: Callable[[str], None] | None = None,
+    text_only: bool = False,
 ) -> dict[str, Any]:
     """Accuracy by type and variant on ``limit`` held-out pairs, plus the radar-only comparison on
     ``radar_limit`` (default ``limit``) pairs of :data:`RADAR_TYPES`. Returns JSON-able metrics with
     a few example answers. With ``bf16`` the model's weights are cast to bfloat16 first (greedy decoding
-    about 2-3x faster on an AVX512-BF16 CPU; autocast would re-cast every weight at every token)."""
+    about 2-3x faster on an AVX512-BF16 CPU; autocast would re-cast every weight at every token).
+    With ``text_only`` only the variants without radar tokens run (the bare base model's figures)."""
     model.eval()
     if bf16:
         model.to(torch.bfloat16)
@@ -166,9 +168,13 @@ def evaluate(
         raise ValueError(f"{data.root}: the held-out split is empty")
     t0 = time.perf_counter()
     results: dict[str, Any] = {"n": 0, "by_type": {}, "overall": {}, "examples": []}
+    variants, radar_variants = VARIANTS, RADAR_VARIANTS
+    if text_only:
+        variants = {k: v for k, v in VARIANTS.items() if not v[1]}
+        radar_variants = {k: v for k, v in RADAR_VARIANTS.items() if not v[1]}
     sets = [
-        ("all", stratified(held, limit), VARIANTS),
-        ("radar_only", stratified(held, radar_limit or limit, RADAR_TYPES), RADAR_VARIANTS),
+        ("all", stratified(held, limit), variants),
+        ("radar_only", stratified(held, radar_limit or limit, RADAR_TYPES), radar_variants),
     ]
     answers: dict[tuple[str, str | None, bool], str] = {}  # ("neither" is shared by both sets)
     for name, rows, variants in sets:
@@ -204,9 +210,10 @@ def evaluate(
         }
         results[name] = block
     r = results["radar_only"]
-    results["radar_only_margin_points"] = round(
-        100 * (r["radar+history"]["accuracy"] - r["history"]["accuracy"]), 1
-    )
+    if "radar+history" in r:
+        results["radar_only_margin_points"] = round(
+            100 * (r["radar+history"]["accuracy"] - r["history"]["accuracy"]), 1
+        )
     results["overall"] = {v: round(b["accuracy"], 4) for v, b in results["all"].items()}
     results["n"] = len(sets[0][1])
     results["n_radar_only"] = len(sets[1][1])
@@ -250,8 +257,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=12)
     ap.add_argument("--fp32", action="store_true", help="decode with float32 weights")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--base",
+        action="store_true",
+        help="score the bare base model (no projector, no LoRA) without radar tokens; --ckpt is "
+        "then where eval-base.json goes",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.base:
+        model = build_model(base_model_path(), TrainConfig(lora=False))
+        m = evaluate(
+            model,
+            LLMData(args.data),
+            limit=args.limit,
+            radar_limit=args.radar_limit,
+            max_new_tokens=args.max_new_tokens,
+            bf16=not args.fp32,
+            progress=lambda s: print(s, flush=True),
+            text_only=True,
+        )
+        out = Path(args.ckpt)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "eval-base.json").write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
+        print(json.dumps({k: v for k, v in m.items() if k != "examples"}, indent=1))
+        return 0
     card = json.loads((Path(args.ckpt) / "card.json").read_text())
     cfg = TrainConfig(**card["training"]["config"])
     model = build_model(base_model_path(), cfg, resume=Path(args.ckpt))
