@@ -194,7 +194,11 @@ def build_data(
         "num_tried": num,
         "num_episodes": len(docs),
         "skipped": num - len(docs),
-        "encoder": {"name": art.name, "card_sha256": sha256_file(art.path / "card.json")},
+        "encoder": {
+            "name": art.name,
+            "model": str(encoder),
+            "card_sha256": sha256_file(art.path / "card.json"),
+        },
         "split": {
             "heldout_fraction": split.heldout_fraction,
             "heldout_room_types": list(split.heldout_room_types),

@@ -180,7 +180,7 @@ def evaluate(
     if not held:
         raise ValueError(f"{data.root}: the held-out split is empty")
     t0 = time.perf_counter()
-    results: dict[str, Any] = {"n": 0, "by_type": {}, "overall": {}, "examples": []}
+    results: dict[str, Any] = {"n": 0, "by_type": {}, "overall": {}, "examples": [], "answers": []}
     variants, radar_variants = VARIANTS, RADAR_VARIANTS
     if text_only:
         variants = {k: v for k, v in VARIANTS.items() if not v[1]}
@@ -200,6 +200,17 @@ def evaluate(
                 ans = answers[key]
                 ok = key_correct(qa["type"], qa["key"], ans)
                 hits[v][qa["type"]].append(ok)
+                results["answers"].append(
+                    {
+                        "set": name,
+                        "variant": v,
+                        "id": qa["id"],
+                        "type": qa["type"],
+                        "key": qa["key"],
+                        "answer": ans,
+                        "correct": ok,
+                    }
+                )
                 if len(results["examples"]) < 40 and (i % 3 == 0):
                     results["examples"].append(
                         {
@@ -279,7 +290,7 @@ def evaluate_checkpoint(
     (out / "eval.json").write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     card_path = out / "card.json"
     card = json.loads(card_path.read_text())
-    card["metrics"] = {k: v for k, v in metrics.items() if k != "examples"}
+    card["metrics"] = {k: v for k, v in metrics.items() if k not in ("examples", "answers")}
     card_path.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
     return metrics
 
@@ -338,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         name = "eval-gguf-base.json" if base else "eval-gguf.json"
         (out / name).write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
-        print(json.dumps({k: v for k, v in m.items() if k != "examples"}, indent=1))
+        print(
+            json.dumps({k: v for k, v in m.items() if k not in ("examples", "answers")}, indent=1)
+        )
         return 0
     if args.base:
         model = build_model(base_model_path(), TrainConfig(lora=False))
@@ -355,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.ckpt)
         out.mkdir(parents=True, exist_ok=True)
         (out / "eval-base.json").write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
-        print(json.dumps({k: v for k, v in m.items() if k != "examples"}, indent=1))
+        print(
+            json.dumps({k: v for k, v in m.items() if k not in ("examples", "answers")}, indent=1)
+        )
         return 0
     card = json.loads((Path(args.ckpt) / "card.json").read_text())
     cfg = TrainConfig(**card["training"]["config"])
@@ -369,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         max_new_tokens=args.max_new_tokens,
         bf16=not args.fp32,
     )
-    print(json.dumps({k: v for k, v in m.items() if k != "examples"}, indent=1))
+    print(json.dumps({k: v for k, v in m.items() if k not in ("examples", "answers")}, indent=1))
     return 0
 
 

@@ -311,7 +311,7 @@ def write_checkpoint(
         "base_model": {"file": BASE_MODEL_FILE, "sha256": BASE_MODEL_SHA256},
         "encoder": {
             "name": data.card["encoder"]["name"],
-            "model": data.card["encoder"]["name"],
+            "model": data.card["encoder"].get("model", data.card["encoder"]["name"]),
             "card_sha256": data.card["encoder"]["card_sha256"],
         },
         "context_version": CONTEXT_VERSION,
