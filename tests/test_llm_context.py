@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtime.events import Event
-from runtime.llm.context import ago_words, format_context, side_words
+from runtime.llm.context import ago_words, format_context, room_words, side_words
 
 
 def ev(kind: str, t: float, value, **attrs) -> Event:
@@ -63,3 +63,21 @@ def test_old_falls_are_kept_when_the_log_is_cut() -> None:
 
 def test_empty_log() -> None:
     assert format_context([], 5.0) == "Now: nothing logged."
+
+
+def test_room_line_comes_first_and_is_optional() -> None:
+    room = room_words("living_room", (4.23, 3.6, 2.5), ["sofa", "chair", "tv", "chair"])
+    assert room == "living room, 4.2 x 3.6 m; sofa, 2 chairs, tv"
+    events = [ev("count", 4.0, 1)]
+    text = format_context(events, 5.0, room=room)
+    assert text.splitlines()[:2] == [
+        "Room: living room, 4.2 x 3.6 m; sofa, 2 chairs, tv.",
+        "Now: 1 person.",
+    ]
+    assert format_context(events, 5.0) == text.split("\n", 1)[1]  # no room: version 1's layout
+    assert format_context([], 5.0, room="zones sofa, desk") == (
+        "Room: zones sofa, desk.\nNow: nothing logged."
+    )
+    home = room_words(None, (8.0, 5.0), rooms=[("kitchen", ["table", "fridge"]), ("bedroom", [])])
+    assert home == "8.0 x 5.0 m; kitchen (table, fridge); bedroom (empty)"
+    assert room_words() is None

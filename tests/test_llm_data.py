@@ -19,7 +19,7 @@ from training.llm.truth_events import episode_now, truth_context, truth_events
 
 @pytest.fixture(scope="module")
 def contract() -> dict:
-    return load_model("clmp-default").input_contract
+    return load_model("clmp-points-v2").input_contract
 
 
 def test_episode_is_deterministic_and_fits_the_encoder(contract: dict) -> None:
@@ -64,6 +64,22 @@ def test_history_context_hides_the_window_full_context_states_it() -> None:
     assert all(e.time <= episode_now(truth) for e in truth_events(truth, "full"))
     with pytest.raises(ValueError, match="unknown context mode"):
         truth_events(truth, "all")
+
+
+def test_room_line_grounds_layout_questions() -> None:
+    from training.llm.truth_events import truth_room
+
+    truth = _truth()
+    assert truth_room(truth) is None and "Room:" not in truth_context(truth, "full")
+    truth["room"] = {
+        "room_type": "bedroom",
+        "size_m": [3.5, 4.0, 2.6],
+        "objects": [{"label": "bed"}, {"label": "door"}, {"label": "wardrobe"}],
+    }
+    for mode in ("full", "history"):  # static: both views carry it
+        assert truth_context(truth, mode).splitlines()[0] == (
+            "Room: bedroom, 3.5 x 4.0 m; bed, wardrobe."
+        )
 
 
 def test_data_set_is_deterministic(tmp_path) -> None:

@@ -104,6 +104,55 @@ def test_tiny_sft_lowers_the_loss_writes_the_checkpoint_and_resumes(tmp_path, to
         assert v.shape == sd[k].shape
 
 
+def test_align_stage_trains_only_the_projector_then_sft_resumes(tmp_path, tokenizer) -> None:
+    """Stage 0 (soft tokens fitted to the caption's token rows) and stage 1 (projector alone on
+    radar-only captions) lower their losses and leave the LoRA untouched; stage 2 then runs and a
+    rerun resumes after them."""
+    from peft import get_peft_model_state_dict
+
+    from training.llm.data import build_data
+    from training.llm.train import TrainConfig, train, window_caption
+
+    build_data(tmp_path / "data", num=4, seed=3)
+    cfg = TrainConfig(
+        steps=2,
+        batch_size=2,
+        align_steps=12,
+        align_batch_size=4,
+        anchor_steps=150,
+        anchor_lr=1e-2,
+        align_lr=3e-2,
+        warmup=2,
+        save_every=6,
+        bf16=False,
+        hidden=64,
+        input_scale=16.0,
+        radar_history_prob=1.0,
+    )
+    model = tiny_model(tokenizer)
+    model.projector.input_scale = cfg.input_scale  # build_model does this for the real model
+    lora0 = {k: v.clone() for k, v in get_peft_model_state_dict(model.lm).items()}
+    out = tmp_path / "ckpt"
+    stopped = TrainConfig(**{**cfg.__dict__, "align_steps": 6, "steps": 0})
+    _, st0 = train(tmp_path / "data", out, stopped, model=model, command="t", log=lambda s: None)
+    assert st0.align_step == 6 and st0.step == 0
+    assert st0.anchor_losses[-1] < 0.5 * st0.anchor_losses[0]  # stage 0 fits the caption rows
+    for k, v in get_peft_model_state_dict(model.lm).items():  # stage 1 leaves the LoRA alone
+        assert torch.equal(v, lora0[k]), k
+    _, state = train(tmp_path / "data", out, cfg, model=model, command="t", log=lambda s: None)
+    assert state.align_step == 12 and state.step == 2 and state.align_losses[:6] == st0.align_losses
+    assert np.all(np.isfinite(state.align_losses)) and len(state.losses) == 2
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["align_steps_done"] == 12
+    assert json.loads((out / "projector.json").read_text())["input_scale"] == 16.0
+    assert window_caption({"people": []}) == "Nobody."
+    two = [
+        {"activity": "walk", "position_radar": [0.0, 3.0, 0.0]},
+        {"activity": "sit", "position_radar": [0.0, 1.0, 0.0]},
+    ]
+    assert window_caption({"people": two}) == "Two people: sitting, walking."
+
+
 def test_projector_makes_a_radar_only_question_answerable(tokenizer) -> None:
     """Three activities, two windows each (real kinematic windows through the real CLMP encoder): a
     projector (+ LoRA) trained here answers "What is the person doing?" from the radar tokens; the

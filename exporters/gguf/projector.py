@@ -11,7 +11,8 @@ cannot specialise it).
 "hidden", "num_tokens", "out_dim", "activation"}`` (the one ``training.llm`` writes):
 ``fc1 = Linear(D, H) -> GELU -> fc2 = Linear(H, K * E)``, reshaped to ``[B, K, E]`` (state-dict
 keys ``fc1.weight/bias``, ``fc2.weight/bias``; ``activation`` ``"gelu"`` = exact erf GELU, the
-default, or ``"gelu_tanh"``). Any other
+default, or ``"gelu_tanh"``; optional ``input_scale``, default 1.0: the embedding is multiplied by
+it first, so a unit-norm embedding reaches ``fc1`` with about unit-variance entries). Any other
 ``torch.nn.Module`` with that input/output contract can be exported with :func:`export_projector`.
 """
 
@@ -43,15 +44,24 @@ class MLPProjector(nn.Module):
     """``[B, in_dim] -> fc1 -> GELU -> fc2 -> [B, num_tokens, out_dim]``."""
 
     def __init__(
-        self, in_dim: int, hidden: int, num_tokens: int, out_dim: int, activation: str = "gelu"
+        self,
+        in_dim: int,
+        hidden: int,
+        num_tokens: int,
+        out_dim: int,
+        activation: str = "gelu",
+        input_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.in_dim, self.num_tokens, self.out_dim = in_dim, num_tokens, out_dim
+        self.input_scale = float(input_scale)
         self.fc1 = nn.Linear(in_dim, hidden)
         self.act = nn.GELU(approximate=_ACTIVATIONS[activation])
         self.fc2 = nn.Linear(hidden, num_tokens * out_dim)
 
     def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        if self.input_scale != 1.0:
+            embedding = embedding * self.input_scale
         x = self.fc2(self.act(self.fc1(embedding)))
         return x.reshape(embedding.shape[0], self.num_tokens, self.out_dim)
 
@@ -68,6 +78,9 @@ def check_projector_config(config: Mapping[str, Any], source: str = "projector.j
         raise ProjectorExportError(
             f"{source}: activation {config.get('activation')!r} (known: {', '.join(_ACTIVATIONS)})"
         )
+    scale = config.get("input_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise ProjectorExportError(f"{source}: input_scale is {scale!r}, not a positive number")
 
 
 def build_projector(
@@ -76,7 +89,11 @@ def build_projector(
     """An :class:`MLPProjector` of ``config`` with ``state_dict`` loaded (strict), in eval mode."""
     check_projector_config(config, f"{source}.json")
     sizes = (int(config[k]) for k in _CONFIG_KEYS)
-    model = MLPProjector(*sizes, activation=str(config.get("activation", "gelu")))
+    model = MLPProjector(
+        *sizes,
+        activation=str(config.get("activation", "gelu")),
+        input_scale=float(config.get("input_scale", 1.0)),
+    )
     try:
         model.load_state_dict(dict(state_dict), strict=True)
     except RuntimeError as exc:

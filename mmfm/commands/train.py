@@ -167,6 +167,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--lora-rank", type=int, default=8, help="LoRA rank (default 8)")
     m.add_argument("--lora-lr", type=float, default=1e-3, help="LoRA learning rate (default 1e-3)")
     m.add_argument("--num-tokens", type=int, default=4, help="radar soft tokens K (default 4)")
+    m.add_argument(
+        "--anchor-steps",
+        type=int,
+        default=0,
+        help="stage 0 first: full-batch steps fitting the projector's soft tokens to the token "
+        "rows of each window's caption, no LLM pass (seconds; default 0)",
+    )
+    m.add_argument(
+        "--align-steps",
+        type=int,
+        default=0,
+        help="stage 1 first: steps training only the projector on radar-only captions (default 0)",
+    )
+    m.add_argument("--align-batch-size", type=int, default=16, help="stage-1 batch (default 16)")
+    m.add_argument("--align-lr", type=float, default=3e-3, help="stage-1 LR (default 3e-3)")
+    m.add_argument(
+        "--radar-history-prob",
+        type=float,
+        default=None,
+        help="chance that a presence/counting/activity pair gets the history-only context "
+        "(answer only in the radar tokens; default: 0.4 like the others)",
+    )
+    m.add_argument(
+        "--input-scale",
+        type=float,
+        default=1.0,
+        help="projector input scale (16 = sqrt(256): unit-variance entries; default 1)",
+    )
     m.add_argument("--gguf", default=None, help="base GGUF (default: assembled in $MMFM_CACHE/llm)")
     m.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     m.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -366,6 +394,15 @@ def _train_llm(args: argparse.Namespace) -> int:
 
     if args.steps < 1 or args.batch_size < 1 or args.num_tokens < 1 or args.threads < 1:
         return fail("--steps, --batch-size, --num-tokens and --threads must be >= 1")
+    if (
+        args.anchor_steps < 0
+        or args.align_steps < 0
+        or args.align_batch_size < 1
+        or not args.input_scale > 0
+    ):
+        return fail(
+            "--anchor-steps and --align-steps must be >= 0, --align-batch-size >= 1, --input-scale > 0"
+        )
     if not (Path(args.data) / "card.json").is_file():
         return fail(
             f"{args.data}: not an mm-LLM data set (no card.json; python -m training.llm.data)"
@@ -387,6 +424,12 @@ def _train_llm(args: argparse.Namespace) -> int:
         lora_rank=args.lora_rank,
         lora_lr=args.lora_lr,
         num_tokens=args.num_tokens,
+        anchor_steps=args.anchor_steps,
+        align_steps=args.align_steps,
+        align_batch_size=args.align_batch_size,
+        align_lr=args.align_lr,
+        radar_history_prob=args.radar_history_prob,
+        input_scale=args.input_scale,
         seed=args.seed,
         threads=args.threads,
         save_every=args.save_every,

@@ -161,11 +161,14 @@ class Answerer:
         events: Sequence[Event],
         now: float,
         embedding: np.ndarray | None,
+        room: str | None = None,
     ) -> list[Segment]:
-        """The prompt segments :meth:`answer` feeds (the question checked, soft tokens made)."""
+        """The prompt segments :meth:`answer` feeds (the question checked, soft tokens made);
+        ``room`` is the context's ``Room:`` line (:func:`runtime.llm.context.room_words`, e.g. of
+        the radar's configured zones: :func:`runtime.llm.context.zones_words`), or None."""
         q = check_question(question)
         soft = self.soft_tokens(embedding) if embedding is not None and self.uses_radar else None
-        context = format_context(list(events), float(now))
+        context = format_context(list(events), float(now), room=room)
         return chat_segments(q, soft_tokens=soft, context=context, instruction=self.instruction)
 
     # ------------------------------------------------------------------ answering
@@ -177,6 +180,7 @@ class Answerer:
         now: float,
         embedding: np.ndarray | None,
         max_tokens: int = 64,
+        room: str | None = None,
     ) -> Iterator[str]:
         """Stream the answer to ``question`` as text pieces.
 
@@ -187,6 +191,7 @@ class Answerer:
             embedding: the CLMP window embedding float ``[256]`` most relevant to the question, or
                 None (no radar tokens).
             max_tokens: most tokens generated (1..MAX_ANSWER_TOKENS).
+            room: the layout line of the context (:meth:`prompt`), or None.
 
         Returns:
             An iterator of text pieces. llama.cpp is used (and its lock held) from the first
@@ -199,7 +204,7 @@ class Answerer:
         """
         if not 1 <= int(max_tokens) <= MAX_ANSWER_TOKENS:
             raise ValueError(f"max_tokens must be in 1..{MAX_ANSWER_TOKENS}, got {max_tokens}")
-        segments = self.prompt(question, events=events, now=now, embedding=embedding)
+        segments = self.prompt(question, events=events, now=now, embedding=embedding, room=room)
         s = self.sampling
         settings = SamplingSettings(
             temperature=s.temperature,

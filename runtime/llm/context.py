@@ -5,9 +5,14 @@ time ranges and vital rates need what the daemon *logged*. :func:`format_context
 :class:`runtime.events.Event` (from the event log, or built from simulator ground truth for training)
 into a few short lines that the prompt carries after ``Context:`` (:mod:`runtime.llm.chat`)::
 
+    Room: living room, 4.2 x 3.6 m; sofa, tv, 2 chairs.
     Now: 2 people. Person 1: 2.1 m, 20 deg left, zone sofa. Person 2: 3.4 m, ahead.
     Vitals: person 1 breathing 14/min, heart 68/min.
     Log: 5 min ago fall (person 1, zone kitchen); 3 min ago 2 people; 40 s ago person 1 sitting.
+
+The ``Room:`` line (optional, :func:`room_words`) is the static layout: the room type and size and the
+furniture (training: the simulator's room; the daemon: its configured zones), so layout and location
+questions are grounded too.
 
 Training (``training/llm``) and the daemon call this same function, so the two never drift apart: a
 change here changes what the model was trained on (bump :data:`CONTEXT_VERSION`).
@@ -26,7 +31,7 @@ from typing import Any
 from runtime.events import Event
 
 #: Version of the text layout; recorded in mm-LLM cards (a model trained on another layout is refused).
-CONTEXT_VERSION = "1"
+CONTEXT_VERSION = "2"
 #: Most log entries shown (the newest; falls are always kept).
 MAX_LOG_ENTRIES = 12
 
@@ -94,8 +99,63 @@ def _log_words(ev: Event) -> str | None:
     return None
 
 
+def _counted(labels: Sequence[str]) -> str:
+    """``["chair", "sofa", "chair"]`` -> ``"2 chairs, sofa"`` (first-seen order)."""
+    counts: dict[str, int] = {}
+    for lab in labels:
+        w = str(lab).replace("_", " ").strip()
+        if w:
+            counts[w] = counts.get(w, 0) + 1
+    return ", ".join(w if n == 1 else f"{n} {w}s" for w, n in counts.items())
+
+
+def room_words(
+    room_type: str | None = None,
+    size_m: Sequence[float] | None = None,
+    furniture: Sequence[str] = (),
+    *,
+    rooms: Sequence[tuple[str, Sequence[str]]] = (),
+) -> str | None:
+    """The layout text of the ``Room:`` line (without the prefix), or None when nothing is known.
+
+    Args:
+        room_type: e.g. ``"living_room"`` (underscores become spaces).
+        size_m: the floor's width and depth (and height) [m].
+        furniture: furniture or zone names (repeats are counted: ``"2 chairs"``).
+        rooms: for a home of several rooms, ``(room type, its furniture)`` each; then written as
+            ``"kitchen (table, fridge); living room (sofa)"`` after the size.
+
+    Examples: ``"living room, 4.2 x 3.6 m; sofa, tv, 2 chairs"``, ``"zones sofa, kitchen"``.
+    """
+    head = []
+    if room_type:
+        head.append(str(room_type).replace("_", " "))
+    if size_m is not None and len(size_m) >= 2:
+        head.append(f"{float(size_m[0]):.1f} x {float(size_m[1]):.1f} m")
+    parts = [", ".join(head)] if head else []
+    if rooms:
+        parts += [
+            f"{str(rt).replace('_', ' ')} ({_counted(f) or 'empty'})" for rt, f in rooms if rt
+        ]
+    elif furniture:
+        parts.append(_counted(furniture))
+    text = "; ".join(p for p in parts if p)
+    return text or None
+
+
+def zones_words(zones: Sequence[str]) -> str | None:
+    """The ``Room:`` text of a radar's configured zone names (the daemon's layout knowledge):
+    ``["sofa", "kitchen"]`` -> ``"zones sofa, kitchen"``; None when there is none."""
+    names = [str(z).replace("_", " ").strip() for z in zones if str(z).strip()]
+    return f"zones {', '.join(names)}" if names else None
+
+
 def format_context(
-    events: Sequence[Event], now: float, *, max_log_entries: int = MAX_LOG_ENTRIES
+    events: Sequence[Event],
+    now: float,
+    *,
+    max_log_entries: int = MAX_LOG_ENTRIES,
+    room: str | None = None,
 ) -> str:
     """The context text for a question asked at ``now`` about ``events`` (any order).
 
@@ -103,11 +163,18 @@ def format_context(
         events: logged events up to ``now`` (later ones are ignored); any radar.
         now: the time of the question [s since the epoch].
         max_log_entries: most log entries shown (the newest; every fall is kept).
+        room: the layout (:func:`room_words`), shown first as ``Room: ...``; None: no such line
+            (the layout of version 1).
 
     Returns:
-        Up to three lines (``Now:``, ``Vitals:``, ``Log:``); ``"Now: nothing logged."`` when there is
-        no event at all.
+        Up to four lines (``Room:``, ``Now:``, ``Vitals:``, ``Log:``); the ``Now:`` line says
+        ``"nothing logged."`` when there is no event at all.
     """
+    head = [f"Room: {room.strip().rstrip('.')}."] if room and room.strip() else []
+    return "\n".join([*head, _event_lines(events, now, max_log_entries)])
+
+
+def _event_lines(events: Sequence[Event], now: float, max_log_entries: int) -> str:
     evs = sorted(
         (e for e in events if e.time <= now and not e.attributes.get("refresh")),
         key=lambda e: e.time,

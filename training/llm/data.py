@@ -1,7 +1,7 @@
 """The mm-LLM's instruction data set: episodes -> CLMP embeddings + text contexts + QA pairs.
 
 :func:`build_data` makes ``num`` episodes (:mod:`training.llm.episodes`, kinematic radar windows
-with simulator truth), embeds each window with the frozen CLMP encoder (``models/clmp-default``,
+with simulator truth), embeds each window with the frozen CLMP encoder (``models/clmp-points-v2``,
 onnxruntime, fp32), writes both context views (:mod:`training.llm.truth_events`) and the QA pairs
 (:mod:`training.llm.instructions`) into ``DIR``::
 
@@ -37,7 +37,7 @@ from training.llm.instructions import GENERATOR_VERSION, QA, SplitSpec, make_ins
 from training.llm.truth_events import CONTEXT_MODES, truth_context
 
 DATA_FORMAT = "mmfm.llm.data/1"
-DEFAULT_ENCODER = "clmp-default"
+DEFAULT_ENCODER = "clmp-points-v2"
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -83,6 +83,33 @@ def _raw_episode(
     return doc
 
 
+def _raw_worker(job: tuple[Path, int, int, dict[str, Any], SplitSpec]) -> int:
+    raw, seed, index, contract, split = job
+    js = raw / f"{index:06d}.json"
+    if not js.exists():
+        _raw_episode(raw, seed, index, contract, split)
+    return index
+
+
+def _make_raw_parallel(
+    raw: Path,
+    seed: int,
+    num: int,
+    contract: dict[str, Any],
+    split: SplitSpec,
+    workers: int,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None,
+) -> None:
+    """Fill the ``raw/`` cache with ``workers`` processes (spawned: no shared RNG or BLAS state)."""
+    import multiprocessing as mp
+
+    jobs = [(raw, seed, i, contract, split) for i in range(num)]
+    with mp.get_context("spawn").Pool(workers) as pool:
+        it: Iterable[Any] = pool.imap_unordered(_raw_worker, jobs, chunksize=1)
+        for _ in progress(it) if progress else it:
+            pass
+
+
 def build_data(
     out: str | Path,
     *,
@@ -91,6 +118,7 @@ def build_data(
     encoder: str = DEFAULT_ENCODER,
     split: SplitSpec | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Write the data set (module docstring) and return its card.
 
@@ -101,6 +129,8 @@ def build_data(
         encoder: CLMP model name or directory (``runtime.models.load_model``).
         split: the held-out rule (default :class:`SplitSpec`).
         progress: wraps the episode loop (a progress bar), or None.
+        workers: processes making the episodes (each episode is cached in ``raw/`` by its index,
+            so the bytes do not depend on this).
     """
     from runtime.inference.encoder import PointEncoder
     from runtime.models import load_model
@@ -112,8 +142,10 @@ def build_data(
     art = load_model(encoder)
     contract = art.input_contract
     docs = []
+    if workers > 1:
+        _make_raw_parallel(raw, seed, num, contract, split, workers, progress)
     indices: Iterable[int] = range(num)
-    for index in progress(indices) if progress else indices:
+    for index in progress(indices) if progress and workers <= 1 else indices:
         doc = _raw_episode(raw, seed, int(index), contract, split)
         if doc is not None:
             docs.append(doc)
@@ -162,7 +194,11 @@ def build_data(
         "num_tried": num,
         "num_episodes": len(docs),
         "skipped": num - len(docs),
-        "encoder": {"name": art.name, "card_sha256": sha256_file(art.path / "card.json")},
+        "encoder": {
+            "name": art.name,
+            "model": str(encoder),
+            "card_sha256": sha256_file(art.path / "card.json"),
+        },
         "split": {
             "heldout_fraction": split.heldout_fraction,
             "heldout_room_types": list(split.heldout_room_types),
@@ -222,13 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--num", type=int, required=True)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--encoder", default=DEFAULT_ENCODER)
+    ap.add_argument("--workers", type=int, default=1, help="processes making episodes")
     args = ap.parse_args(argv)
     card = build_data(
         args.out,
         num=args.num,
         seed=args.seed,
         encoder=args.encoder,
-        progress=lambda it: tqdm(it, desc="episodes", unit="ep"),
+        progress=lambda it: tqdm(it, desc="episodes", unit="ep", total=args.num),
+        workers=args.workers,
     )
     print(json.dumps({k: card[k] for k in ("num_episodes", "skipped", "split", "counts")}))
     return 0

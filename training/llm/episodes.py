@@ -4,7 +4,7 @@ An *episode* is scenario ``(seed, index)`` of :func:`sim.dataset.scenario.sample
 room, its people with activity timelines, furniture, a radar mounting) turned into:
 
 - ``points [20, 64, 5]`` / ``mask [20, 64]`` float32: the radar window in the CLMP encoder's input
-  contract (``models/clmp-default/card.json``: 2 s, 20 slots at 10 Hz, 64 points, x y z v snr),
+  contract (``models/clmp-points-v2/card.json``: 2 s, 20 slots at 10 Hz, 64 points, x y z v snr),
   made by the *kinematic* detector model of :mod:`training.clmp.kinematic` (visible body-mesh faces
   binned in range/Doppler cells, TI-demo-like points) instead of the physics path;
 - ``truth``: the same JSON summary ``mmfm sim generate`` writes (``sim/dataset/FORMAT.md``: room,
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--num", type=int, default=3)
     args = ap.parse_args(argv)
-    contract = load_model("clmp-default").input_contract
+    contract = load_model("clmp-points-v2").input_contract
     for i in range(args.num):
         t0 = time.perf_counter()
         ep = make_episode(args.seed, i, contract)

@@ -39,7 +39,7 @@ import torch
 from sim.captions import ACTIVITY_PHRASES
 from training.llm.data import LLMData
 from training.llm.model import MMLLM
-from training.llm.train import RADAR_TYPES
+from training.llm.train import RADAR_TYPES, bf16_is_fast
 
 _NUMBER_WORDS = {
     "zero": 0,
@@ -145,7 +145,7 @@ def _answer(
 
 
 def evaluate(
-    model: MMLLM,
+    model: MMLLM | None,
     data: LLMData,
     *,
     limit: int = 33,
@@ -153,22 +153,41 @@ def evaluate(
     max_new_tokens: int = 12,
     bf16: bool = True,
     progress: Callable[[str], None] | None = None,
+    text_only: bool = False,
+    answer_fn: Callable[[dict[str, Any], str | None, bool], str] | None = None,
 ) -> dict[str, Any]:
     """Accuracy by type and variant on ``limit`` held-out pairs, plus the radar-only comparison on
     ``radar_limit`` (default ``limit``) pairs of :data:`RADAR_TYPES`. Returns JSON-able metrics with
     a few example answers. With ``bf16`` the model's weights are cast to bfloat16 first (greedy decoding
-    about 2-3x faster on an AVX512-BF16 CPU; autocast would re-cast every weight at every token)."""
-    model.eval()
-    if bf16:
-        model.to(torch.bfloat16)
+    about 2-3x faster on an AVX512-BF16 CPU; autocast would re-cast every weight at every token;
+    ignored on a CPU without a bfloat16 unit, :func:`training.llm.train.bf16_is_fast`).
+    With ``text_only`` only the variants without radar tokens run (the bare base model's figures).
+    ``answer_fn(qa, context mode or None, with radar)`` replaces ``model`` (then None): e.g.
+    :func:`export_answerer`, the exported model in llama.cpp."""
+    if answer_fn is None:
+        if model is None:
+            raise ValueError("evaluate() needs a model or an answer_fn")
+        model.eval()
+        bf16 = bf16 and bf16_is_fast()
+        if bf16:
+            model.to(torch.bfloat16)
+        m = model
+
+        def answer_fn(qa: dict[str, Any], mode: str | None, radar: bool) -> str:
+            return _answer(m, data, qa, mode, radar, max_new_tokens)
+
     held = data.qa["heldout"]
     if not held:
         raise ValueError(f"{data.root}: the held-out split is empty")
     t0 = time.perf_counter()
-    results: dict[str, Any] = {"n": 0, "by_type": {}, "overall": {}, "examples": []}
+    results: dict[str, Any] = {"n": 0, "by_type": {}, "overall": {}, "examples": [], "answers": []}
+    variants, radar_variants = VARIANTS, RADAR_VARIANTS
+    if text_only:
+        variants = {k: v for k, v in VARIANTS.items() if not v[1]}
+        radar_variants = {k: v for k, v in RADAR_VARIANTS.items() if not v[1]}
     sets = [
-        ("all", stratified(held, limit), VARIANTS),
-        ("radar_only", stratified(held, radar_limit or limit, RADAR_TYPES), RADAR_VARIANTS),
+        ("all", stratified(held, limit), variants),
+        ("radar_only", stratified(held, radar_limit or limit, RADAR_TYPES), radar_variants),
     ]
     answers: dict[tuple[str, str | None, bool], str] = {}  # ("neither" is shared by both sets)
     for name, rows, variants in sets:
@@ -177,10 +196,21 @@ def evaluate(
             for v, (mode, radar) in variants.items():
                 key = (qa["id"], mode, radar)
                 if key not in answers:
-                    answers[key] = _answer(model, data, qa, mode, radar, max_new_tokens)
+                    answers[key] = answer_fn(qa, mode, radar)
                 ans = answers[key]
                 ok = key_correct(qa["type"], qa["key"], ans)
                 hits[v][qa["type"]].append(ok)
+                results["answers"].append(
+                    {
+                        "set": name,
+                        "variant": v,
+                        "id": qa["id"],
+                        "type": qa["type"],
+                        "key": qa["key"],
+                        "answer": ans,
+                        "correct": ok,
+                    }
+                )
                 if len(results["examples"]) < 40 and (i % 3 == 0):
                     results["examples"].append(
                         {
@@ -204,9 +234,10 @@ def evaluate(
         }
         results[name] = block
     r = results["radar_only"]
-    results["radar_only_margin_points"] = round(
-        100 * (r["radar+history"]["accuracy"] - r["history"]["accuracy"]), 1
-    )
+    if "radar+history" in r:
+        results["radar_only_margin_points"] = round(
+            100 * (r["radar+history"]["accuracy"] - r["history"]["accuracy"]), 1
+        )
     results["overall"] = {v: round(b["accuracy"], 4) for v, b in results["all"].items()}
     results["n"] = len(sets[0][1])
     results["n_radar_only"] = len(sets[1][1])
@@ -214,8 +245,37 @@ def evaluate(
     results["seconds"] = round(time.perf_counter() - t0, 1)
     results["generations"] = len(answers)
     results["dtype"] = "bfloat16" if bf16 else "float32"
+    if model is None:
+        results["dtype"] = "llama.cpp (the exported GGUF + adapter, projector ONNX)"
     del results["by_type"]
     return results
+
+
+def export_answerer(
+    data: LLMData, model_dir: str | Path | None, *, max_new_tokens: int = 12, threads: int = 2
+) -> Callable[[dict[str, Any], str | None, bool], str]:
+    """An ``answer_fn`` for :func:`evaluate` running an exported model (``mmfm export llm``) the way
+    the hub does: :class:`runtime.llm.answer.Answerer` (projector ONNX, base GGUF + LoRA adapter in
+    llama.cpp, greedy); ``model_dir=None``: the bare base model (the daemon's fallback: text
+    context only, first line of its answer)."""
+    from runtime.llm.answer import Answerer, _first_line
+    from runtime.llm.chat import chat_segments
+    from runtime.llm.engine import SamplingSettings
+
+    ans = Answerer(model_dir, n_threads=threads)
+    settings = SamplingSettings(max_tokens=max_new_tokens)
+
+    def answer_fn(qa: dict[str, Any], mode: str | None, radar: bool) -> str:
+        ep = data.episodes[qa["episode"]]
+        ctx = ep["context"][mode] if mode else None
+        soft = ans.soft_tokens(data.embeddings[qa["episode"]]) if radar else None
+        segs = chat_segments(
+            qa["question"], soft_tokens=soft, context=ctx, instruction=ans.instruction
+        )
+        stream = ans.engine.generate(segs, settings)
+        return "".join(_first_line(stream) if ans.one_line else stream).strip()
+
+    return answer_fn
 
 
 def evaluate_checkpoint(
@@ -230,7 +290,7 @@ def evaluate_checkpoint(
     (out / "eval.json").write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     card_path = out / "card.json"
     card = json.loads(card_path.read_text())
-    card["metrics"] = {k: v for k, v in metrics.items() if k != "examples"}
+    card["metrics"] = {k: v for k, v in metrics.items() if k not in ("examples", "answers")}
     card_path.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
     return metrics
 
@@ -250,8 +310,68 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=12)
     ap.add_argument("--fp32", action="store_true", help="decode with float32 weights")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--export",
+        default=None,
+        metavar="DIR",
+        help="score an exported model directory (mmfm export llm) in llama.cpp instead of the "
+        "checkpoint, or 'base' for the bare base GGUF with text only (the daemon's fallback); "
+        "figures go to CKPT/eval-gguf.json or CKPT/eval-gguf-base.json",
+    )
+    ap.add_argument(
+        "--base",
+        action="store_true",
+        help="score the bare base model (no projector, no LoRA) without radar tokens; --ckpt is "
+        "then where eval-base.json goes",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.export:
+        data = LLMData(args.data)
+        base = args.export == "base"
+        fn = export_answerer(
+            data,
+            None if base else args.export,
+            max_new_tokens=args.max_new_tokens,
+            threads=args.threads,
+        )
+        m = evaluate(
+            None,
+            data,
+            limit=args.limit,
+            radar_limit=args.radar_limit,
+            max_new_tokens=args.max_new_tokens,
+            progress=lambda s: print(s, flush=True),
+            text_only=base,
+            answer_fn=fn,
+        )
+        out = Path(args.ckpt)
+        out.mkdir(parents=True, exist_ok=True)
+        name = "eval-gguf-base.json" if base else "eval-gguf.json"
+        (out / name).write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
+        print(
+            json.dumps({k: v for k, v in m.items() if k not in ("examples", "answers")}, indent=1)
+        )
+        return 0
+    if args.base:
+        model = build_model(base_model_path(), TrainConfig(lora=False))
+        m = evaluate(
+            model,
+            LLMData(args.data),
+            limit=args.limit,
+            radar_limit=args.radar_limit,
+            max_new_tokens=args.max_new_tokens,
+            bf16=not args.fp32,
+            progress=lambda s: print(s, flush=True),
+            text_only=True,
+        )
+        out = Path(args.ckpt)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "eval-base.json").write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
+        print(
+            json.dumps({k: v for k, v in m.items() if k not in ("examples", "answers")}, indent=1)
+        )
+        return 0
     card = json.loads((Path(args.ckpt) / "card.json").read_text())
     cfg = TrainConfig(**card["training"]["config"])
     model = build_model(base_model_path(), cfg, resume=Path(args.ckpt))
@@ -264,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         max_new_tokens=args.max_new_tokens,
         bf16=not args.fp32,
     )
-    print(json.dumps({k: v for k, v in m.items() if k != "examples"}, indent=1))
+    print(json.dumps({k: v for k, v in m.items() if k not in ("examples", "answers")}, indent=1))
     return 0
 
 

@@ -3,7 +3,8 @@
 - **Base**: ``transformers``' GGUF loader reads the Q4_K_M GGUF that :mod:`runtime.llm.base_model`
   assembles (``$MMFM_CACHE/llm``) and dequantises it to float32 (Gemma 3 norm weights come back with
   1.0 subtracted: transformers' convention; an exporter adds it back). Frozen.
-- **Projector** (:class:`Projector`): ``fc1`` Linear(256 -> H), exact (erf) GELU, ``fc2`` Linear(H ->
+- **Projector** (:class:`Projector`): the embedding times ``input_scale`` (16 = sqrt(256) makes a
+  unit-norm embedding's entries about unit variance), ``fc1`` Linear(256 -> H), exact (erf) GELU, ``fc2`` Linear(H ->
   K * 640), reshaped to ``[B, K, 640]`` soft tokens in *table units* (the scale of the rows of
   ``token_embd.weight``); the model multiplies them by sqrt(640) like Gemma does its token embeddings
   (the llama.cpp engine does the same, ``runtime.llm.engine``).
@@ -41,9 +42,15 @@ class Projector(nn.Module):
     """CLMP embedding ``[B, in_dim]`` -> soft tokens ``[B, num_tokens, out_dim]`` (table units)."""
 
     def __init__(
-        self, in_dim: int = 256, hidden: int = 256, num_tokens: int = 4, out_dim: int = HIDDEN
+        self,
+        in_dim: int = 256,
+        hidden: int = 256,
+        num_tokens: int = 4,
+        out_dim: int = HIDDEN,
+        input_scale: float = 1.0,
     ) -> None:
         super().__init__()
+        self.input_scale = float(input_scale)
         self.in_dim, self.hidden, self.num_tokens, self.out_dim = (
             in_dim,
             hidden,
@@ -56,7 +63,9 @@ class Projector(nn.Module):
 
     def config(self) -> dict[str, Any]:
         """``projector.json`` (the checkpoint contract)."""
+        extra = {} if self.input_scale == 1.0 else {"input_scale": self.input_scale}
         return {
+            **extra,
             "type": "mlp",
             "in_dim": self.in_dim,
             "hidden": self.hidden,
@@ -70,7 +79,11 @@ class Projector(nn.Module):
         if cfg.get("type") != "mlp":
             raise ValueError(f"unknown projector type {cfg.get('type')!r}")
         return cls(
-            int(cfg["in_dim"]), int(cfg["hidden"]), int(cfg["num_tokens"]), int(cfg["out_dim"])
+            int(cfg["in_dim"]),
+            int(cfg["hidden"]),
+            int(cfg["num_tokens"]),
+            int(cfg["out_dim"]),
+            float(cfg.get("input_scale", 1.0)),
         )
 
     def init_scale(self, table_rms: float) -> None:
@@ -83,6 +96,8 @@ class Projector(nn.Module):
             self.fc2.bias.zero_()
 
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        if self.input_scale != 1.0:
+            emb = emb * self.input_scale
         h = self.fc2(self.act(self.fc1(emb)))
         return h.view(emb.shape[0], self.num_tokens, self.out_dim)
 

@@ -1,10 +1,20 @@
 """Supervised fine-tuning of the mm-LLM: projector (+ optional LoRA) on the instruction data set.
 
-Each step draws ``batch_size`` QA pairs of the *train* split (``numpy.random.default_rng([seed,
+Stages (each optional but the last; :class:`TrainConfig`):
+
+0. *anchor* (``anchor_steps``, no LLM pass, seconds): the projector alone is fitted so each train
+   episode's soft tokens equal the token-embedding rows of its caption (:func:`window_caption`,
+   "One person: walking."): the frozen LLM then reads the radar tokens as words from the start;
+1. *align* (``align_steps``, LLaVA stage 1 style): the projector alone, through the frozen LLM, on
+   short radar-only targets ("What does the radar show?" -> the caption; no context), cheap steps;
+2. *SFT* (``steps``): projector + LoRA on the full QA mix (below).
+
+Each SFT step draws ``batch_size`` QA pairs of the *train* split (``numpy.random.default_rng([seed,
 step])``: deterministic, and a resumed run draws the same batches), and for each one:
 
 - the context view: ``"history"`` (only what was logged before the window: the answer to a window
-  question is then only in the radar tokens) with probability ``history_prob``, else ``"full"``
+  question is then only in the radar tokens) with probability ``history_prob`` (for the
+  radar-only types, :data:`RADAR_TYPES`, ``radar_history_prob`` when set), else ``"full"``
   (:mod:`training.llm.truth_events`);
 - the radar tokens: dropped with probability ``radar_drop`` (so the model also answers sensibly
   without them, like the daemon's fallback), else the projector's soft tokens of the episode's
@@ -12,7 +22,8 @@ step])``: deterministic, and a resumed run draws the same batches), and for each
 
 Loss: cross-entropy of the answer tokens + ``<end_of_turn>`` (:meth:`MMLLM.loss`), computed under
 bfloat16 autocast (weights stay float32; about 2.5x faster on an AVX512-BF16 CPU, same loss to 3
-digits). AdamW, linear warm-up then cosine decay. The checkpoint (``llm-contract``: ``projector.pt``, ``projector.json``,
+digits) where the CPU has a bfloat16 unit (:func:`bf16_is_fast`), else in float32 (emulated
+bfloat16 is 6.6x slower than float32 on an AVX2-only core). AdamW, linear warm-up then cosine decay. The checkpoint (``llm-contract``: ``projector.pt``, ``projector.json``,
 ``adapter/``, ``card.json``) is rewritten every ``save_every`` steps with ``state.pt`` (optimizer,
 step, loss history): rerunning the same command resumes. ``loss.png`` plots the loss curve.
 
@@ -62,6 +73,16 @@ class TrainConfig:
 
     steps: int = 300
     batch_size: int = 4
+    #: Stage 1 (alignment, LLaVA stage 1 style): steps that train only the projector on short
+    #: radar-only targets (no context: "what does the radar show?" -> the window's caption).
+    align_steps: int = 0
+    align_batch_size: int = 16
+    align_lr: float = 3e-3
+    #: Stage 0 (no LLM pass, seconds): full-batch steps fitting the projector's soft tokens to the
+    #: token-embedding rows of the window's caption (:func:`window_caption`), so before any LLM
+    #: step the soft tokens already read like "One person: walking." to the frozen model.
+    anchor_steps: int = 0
+    anchor_lr: float = 3e-3
     lr: float = 2e-3
     lora_lr: float = 1e-3
     warmup: int = 10
@@ -70,7 +91,11 @@ class TrainConfig:
     num_tokens: int = 4
     hidden: int = 256
     history_prob: float = 0.4
+    #: ``history_prob`` for the radar-only question types (:data:`RADAR_TYPES`); None: the same.
+    radar_history_prob: float | None = None
     radar_drop: float = 0.15
+    #: The projector's input scale (``Projector.input_scale``).
+    input_scale: float = 1.0
     radar_type_weight: float = 2.0
     instruction: str | None = None
     seed: int = 0
@@ -84,11 +109,19 @@ class TrainState:
     step: int = 0
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    align_step: int = 0
+    align_losses: list[float] = field(default_factory=list)
+    anchor_losses: list[float] = field(default_factory=list)
 
 
-def example_views(rng: np.random.Generator, cfg: TrainConfig) -> tuple[str, bool]:
-    """(context mode, with radar) of one training example."""
-    mode = "history" if rng.random() < cfg.history_prob else "full"
+def example_views(
+    rng: np.random.Generator, cfg: TrainConfig, qtype: str | None = None
+) -> tuple[str, bool]:
+    """(context mode, with radar) of one training example (of question type ``qtype``)."""
+    p = cfg.history_prob
+    if qtype in RADAR_TYPES and cfg.radar_history_prob is not None:
+        p = cfg.radar_history_prob
+    mode = "history" if rng.random() < p else "full"
     radar = bool(rng.random() >= cfg.radar_drop)
     return mode, radar
 
@@ -101,7 +134,88 @@ def draw_batch(
     w = np.array([cfg.radar_type_weight if r["type"] in RADAR_TYPES else 1.0 for r in rows])
     rng = np.random.default_rng([cfg.seed, step])
     idx = rng.choice(len(rows), size=cfg.batch_size, p=w / w.sum())
-    return [(rows[int(i)], *example_views(rng, cfg)) for i in idx]
+    out = []
+    for i in idx:
+        row = rows[int(i)]
+        out.append((row, *example_views(rng, cfg, row["type"])))
+    return out
+
+
+#: Stage-1 questions (radar tokens only, no context); the answer is :func:`window_caption`.
+ALIGN_QUESTIONS = (
+    "What does the radar show?",
+    "What is happening in front of the radar?",
+    "Describe what the radar senses.",
+    "Who is there and what are they doing?",
+)
+
+
+def window_caption(truth: dict[str, Any]) -> str:
+    """The window's short caption from the truth: the count and each person's activity, nearest
+    first (``"One person: walking."``, ``"Two people: sitting, waving."``, ``"Nobody."``)."""
+    from training.llm.truth_events import ACTIVITY_LABELS
+
+    people = sorted(
+        truth.get("people", []), key=lambda p: float(np.hypot(*p["position_radar"][:2]))
+    )
+    if not people:
+        return "Nobody."
+    words = ("One person", "Two people", "Three people", "Four people", "Five people")
+    n = len(people)
+    head = words[n - 1] if n <= len(words) else f"{n} people"
+    acts = [ACTIVITY_LABELS.get(str(p.get("activity")), str(p.get("activity"))) for p in people]
+    return f"{head}: {', '.join(acts)}."
+
+
+def draw_align_batch(data: LLMData, cfg: TrainConfig, step: int) -> list[tuple[int, str, str]]:
+    """Stage-1 examples of ``step``: (episode row, question, caption) of train episodes."""
+    rows = [i for i, e in enumerate(data.episodes) if e["split"] == "train"]
+    rng = np.random.default_rng([cfg.seed, 7, step])
+    idx = rng.choice(len(rows), size=cfg.align_batch_size)
+    out = []
+    for i in idx:
+        row = rows[int(i)]
+        q = ALIGN_QUESTIONS[int(rng.integers(len(ALIGN_QUESTIONS)))]
+        out.append((row, q, window_caption(data.episodes[row]["truth"])))
+    return out
+
+
+def caption_rows(model: MMLLM, caption: str) -> torch.Tensor:
+    """The ``[K, 640]`` token-embedding rows (table units) of ``caption``'s first K tokens,
+    padded with the row of ``" "`` (what stage 0 fits the soft tokens to)."""
+    k = model.projector.num_tokens
+    ids = model._ids(caption)[:k]
+    pad = model._ids(" ")[-1:] or [model.eot]
+    ids = ids + pad * (k - len(ids))
+    return model.lm.get_input_embeddings().weight[torch.tensor(ids)].detach().float()
+
+
+def anchor_projector(
+    model: MMLLM, data: LLMData, cfg: TrainConfig, log: Callable[[str], None] = print
+) -> list[float]:
+    """Stage 0 (:attr:`TrainConfig.anchor_steps`): fit the projector's soft tokens of every train
+    episode to its caption's token rows (mean squared error over table units, full batch, AdamW
+    with weight decay 0.01); no LLM pass. Returns the loss per step."""
+    rows = [i for i, e in enumerate(data.episodes) if e["split"] == "train"]
+    emb = torch.from_numpy(data.embeddings[rows])
+    target = torch.stack(
+        [caption_rows(model, window_caption(data.episodes[r]["truth"])) for r in rows]
+    )
+    scale = float(target.pow(2).mean())
+    opt = torch.optim.AdamW(model.projector.parameters(), lr=cfg.anchor_lr, weight_decay=0.01)
+    torch.manual_seed(cfg.seed)
+    losses = []
+    for step in range(cfg.anchor_steps):
+        for g in opt.param_groups:
+            g["lr"] = cfg.anchor_lr * _cosine(step, cfg.anchor_steps, cfg)
+        loss = (model.projector(emb) - target).pow(2).mean() / scale
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    if losses:
+        log(f"stage 0: caption-row fit {losses[0]:.3f} -> {losses[-1]:.3f} (relative MSE)")
+    return losses
 
 
 def build_model(gguf: Path, cfg: TrainConfig, *, resume: Path | None = None) -> MMLLM:
@@ -110,7 +224,7 @@ def build_model(gguf: Path, cfg: TrainConfig, *, resume: Path | None = None) -> 
     if cfg.lora:
         lm = add_lora(lm, rank=cfg.lora_rank, alpha=2.0 * cfg.lora_rank)
     torch.manual_seed(cfg.seed)
-    proj = Projector(256, cfg.hidden, cfg.num_tokens, 640)
+    proj = Projector(256, cfg.hidden, cfg.num_tokens, 640, cfg.input_scale)
     proj.init_scale(table_rms(lm))
     model = MMLLM(lm, tok, proj, cfg.instruction)
     if resume is not None and (resume / "projector.pt").is_file():
@@ -146,10 +260,7 @@ def batch_tensors(
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
-    if step < cfg.warmup:
-        return (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return _cosine(step, cfg.steps, cfg)
 
 
 def plot_losses(losses: list[float], path: Path) -> None:
@@ -200,7 +311,7 @@ def write_checkpoint(
         "base_model": {"file": BASE_MODEL_FILE, "sha256": BASE_MODEL_SHA256},
         "encoder": {
             "name": data.card["encoder"]["name"],
-            "model": "clmp-default",
+            "model": data.card["encoder"].get("model", data.card["encoder"]["name"]),
             "card_sha256": data.card["encoder"]["card_sha256"],
         },
         "context_version": CONTEXT_VERSION,
@@ -220,6 +331,13 @@ def write_checkpoint(
             "command": command,
             "config": asdict(cfg),
             "steps_done": state.step,
+            "anchor_loss": [state.anchor_losses[0], state.anchor_losses[-1]]
+            if state.anchor_losses
+            else None,
+            "align_steps_done": state.align_step,
+            "align_loss_last20": float(np.mean(state.align_losses[-20:]))
+            if state.align_losses
+            else None,
             "seconds": round(state.seconds, 1),
             "loss_first20": float(np.mean(losses[:20])) if losses else None,
             "loss_last20": float(np.mean(tail)) if tail else None,
@@ -264,6 +382,9 @@ def train(
             f"{env.world_size} processes"
         )
     torch.set_num_threads(cfg.threads)
+    if cfg.bf16 and not bf16_is_fast():
+        log("no bfloat16 matrix unit on this CPU (avx512_bf16/amx): training in float32")
+        cfg.bf16 = False
     out = Path(out)
     data = LLMData(data_dir)
     if not data.qa["train"]:
@@ -276,7 +397,8 @@ def train(
         model = build_model(Path(gguf), cfg, resume=resume)
     elif resume is not None:
         load_trained(model, resume, lora=cfg.lora)
-    params = [{"params": list(model.projector.parameters()), "lr": cfg.lr}]
+    proj_params = list(model.projector.parameters())
+    params = [{"params": proj_params, "lr": cfg.lr}]
     if cfg.lora:
         lora = [p for p in model.lm.parameters() if p.requires_grad]
         params.append({"params": lora, "lr": cfg.lora_lr})
@@ -285,14 +407,66 @@ def train(
         for p in trainable:
             torch.distributed.broadcast(p.data, src=0)
     opt = torch.optim.AdamW(params, weight_decay=0.0)
+    align_opt = torch.optim.AdamW([{"params": proj_params, "lr": cfg.align_lr}], weight_decay=0.0)
     if resume is not None:
         st = torch.load(out / "state.pt", weights_only=False)
         opt.load_state_dict(st["optimizer"])
+        if "align_optimizer" in st:
+            align_opt.load_state_dict(st["align_optimizer"])
         state = TrainState(**st["state"])
-        log(f"resuming {out} at step {state.step}")
+        log(f"resuming {out} at step {state.align_step} (align) / {state.step}")
+
+    def save() -> None:
+        if env.is_main:
+            write_checkpoint(out, model, cfg, state, data, command=command)
+            torch.save(
+                {
+                    "optimizer": opt.state_dict(),
+                    "align_optimizer": align_opt.state_dict(),
+                    "state": asdict(state),
+                },
+                out / "state.pt",
+            )
+        env.barrier()
+
+    model.projector.train()
+    # ---- stage 0: soft tokens fitted to the caption's token rows (no LLM pass)
+    if cfg.anchor_steps and not state.anchor_losses and state.align_step == 0 and state.step == 0:
+        state.anchor_losses = anchor_projector(model, data, cfg, log)
+        if env.distributed:
+            for p in proj_params:
+                torch.distributed.broadcast(p.data, src=0)
+    # ---- stage 1: the projector alone, radar-only captions (short sequences: cheap steps)
+    if state.align_step < cfg.align_steps:
+        base = align_opt.param_groups[0]["lr"]
+        bar = progress(state.align_step, cfg.align_steps) if progress and env.is_main else None
+        for p in model.lm.parameters():  # LoRA stays as initialised (B = 0: no change)
+            p.requires_grad_(False)
+        while state.align_step < cfg.align_steps:
+            t0 = time.perf_counter()
+            align_opt.param_groups[0]["lr"] = base * _cosine(state.align_step, cfg.align_steps, cfg)
+            batch = draw_align_batch(data, cfg, state.align_step)[env.rank :: env.world_size]
+            prompts = [model.prompt(q, context=None, radar=True, answer=a) for _, q, a in batch]
+            emb = torch.from_numpy(np.stack([data.embeddings[r] for r, _, _ in batch]))
+            state.align_losses.append(
+                _step(model, prompts, emb, align_opt, proj_params, env, cfg.bf16)
+            )
+            state.align_step += 1
+            state.seconds += time.perf_counter() - t0
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(align_loss=f"{np.mean(state.align_losses[-10:]):.3f}")
+            if state.align_step % cfg.save_every == 0 or state.align_step == cfg.align_steps:
+                save()
+        align_opt.param_groups[0]["lr"] = base
+        if bar is not None:
+            bar.close()
+        if cfg.lora:
+            for p in params[1]["params"]:
+                p.requires_grad_(True)
+    # ---- stage 2: projector + LoRA on the QA mix
     base_lrs = [g["lr"] for g in opt.param_groups]
     bar = progress(state.step, cfg.steps) if progress and env.is_main else None
-    model.projector.train()
     while state.step < cfg.steps:
         t0 = time.perf_counter()
         f = lr_factor(state.step, cfg)
@@ -300,37 +474,63 @@ def train(
             g["lr"] = lr * f
         mine = draw_batch(data, cfg, state.step)[env.rank :: env.world_size]
         prompts, emb = batch_tensors(model, data, mine)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            total, count = model.loss_terms(prompts, emb)
-        sums = torch.tensor([total.item(), float(count)], dtype=torch.float64)
-        if env.distributed:
-            torch.distributed.all_reduce(sums)
-        loss = total / sums[1].item()  # this rank's share of the global mean
-        opt.zero_grad()
-        loss.backward()
-        if env.distributed:
-            _sum_gradients(trainable)
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        opt.step()
+        state.losses.append(_step(model, prompts, emb, opt, trainable, env, cfg.bf16))
         state.step += 1
-        state.losses.append(float(sums[0] / sums[1]))
         state.seconds += time.perf_counter() - t0
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(state.losses[-10:]):.3f}")
         if state.step % cfg.save_every == 0 or state.step == cfg.steps:
-            if env.is_main:
-                write_checkpoint(out, model, cfg, state, data, command=command)
-                torch.save(
-                    {"optimizer": opt.state_dict(), "state": asdict(state)}, out / "state.pt"
-                )
-            env.barrier()
+            save()
     if bar is not None:
         bar.close()
     if env.is_main and resume is not None and state.step == cfg.steps:
         if not (out / "card.json").is_file():
             write_checkpoint(out, model, cfg, state, data, command=command)
     return model, state
+
+
+def bf16_is_fast() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX). Without it, bfloat16
+    autocast is emulated and several times *slower* than float32 (6.6x on an AVX2-only core)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _cosine(step: int, total: int, cfg: TrainConfig) -> float:
+    """Warm-up then cosine decay to 0.1 over ``total`` steps."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, total - cfg.warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _step(
+    model: MMLLM,
+    prompts: list[Any],
+    emb: torch.Tensor,
+    opt: torch.optim.Optimizer,
+    trainable: list[torch.nn.Parameter],
+    env: DistEnv,
+    bf16: bool,
+) -> float:
+    """One optimizer step on this rank's ``prompts``; returns the global mean answer loss."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        total, count = model.loss_terms(prompts, emb)
+    sums = torch.tensor([total.item(), float(count)], dtype=torch.float64)
+    if env.distributed:
+        torch.distributed.all_reduce(sums)
+    loss = total / sums[1].item()  # this rank's share of the global mean
+    opt.zero_grad()
+    loss.backward()
+    if env.distributed:
+        _sum_gradients(trainable)
+    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+    opt.step()
+    return float(sums[0] / sums[1])
 
 
 def _sum_gradients(params: list[torch.nn.Parameter]) -> None:

@@ -6,7 +6,8 @@ an episode, so the model sees the same kind of text. What it logs (and therefore
 state) is only what DSP and the logged history know:
 
 - ``count`` and ``tracks``: the people (the tracker; everyone, as the kinematic window shows everyone
-  in front of the radar), positions in the radar frame [m], track ids 1, 2, ... in truth order;
+  in front of the radar), positions in the radar frame [m], track ids 1, 2, ... in truth order, and
+  the zone (the person's room type, as a daemon zone per room would name it);
 - ``fall``: a fall in a person's timeline (the fall detector), at its start;
 - ``vitals``: breathing and heart rates of a still, visible person
   (:func:`training.llm.instructions.vitals_measurable`; the rates are the truth's) [1/min];
@@ -28,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.events import Event
-from runtime.llm.context import format_context
+from runtime.llm.context import format_context, room_words
 from training.llm.instructions import vitals_measurable
 
 #: Arbitrary epoch of episode time 0 [s since 1970]; contexts only show relative times.
@@ -102,6 +103,7 @@ def truth_events(truth: dict[str, Any], mode: str = "full") -> list[Event]:
         out.append(Event("count", t - 1.0, len(seen), 0.9, RADAR_ID))
         tracks = [
             {"id": tid, "position": [float(p["position_radar"][0]), float(p["position_radar"][1])]}
+            | ({"zone": str(p["room_type"]).replace("_", " ")} if p.get("room_type") else {})
             for tid, p in seen
         ]
         out.append(Event("tracks", t, tracks, 1.0, RADAR_ID))
@@ -116,9 +118,31 @@ def truth_events(truth: dict[str, Any], mode: str = "full") -> list[Event]:
     return sorted(out, key=lambda e: e.time)
 
 
+#: Scene objects that are not furniture (never listed in the ``Room:`` line).
+NOT_FURNITURE = frozenset({"door", "window", "wall", "floor", "ceiling"})
+
+
+def truth_room(truth: dict[str, Any]) -> str | None:
+    """The ``Room:`` line's text (:func:`runtime.llm.context.room_words`) of the truth's room: type,
+    floor size and furniture; per room for a home of several rooms (the furniture the daemon's zones
+    would name; static, so both context views carry it)."""
+    room = truth.get("room") or {}
+    objs = [o for o in room.get("objects", []) if o.get("label") not in NOT_FURNITURE]
+    named = {r.get("name"): r.get("room_type") for r in room.get("rooms", []) if r.get("room_type")}
+    types = list(dict.fromkeys(named.values()))
+    if len(types) > 1:
+        rooms = [
+            (rt, [str(o["label"]) for o in objs if named.get(o.get("room")) == rt]) for rt in types
+        ]
+        return room_words(None, room.get("size_m"), rooms=rooms)
+    rt = room.get("room_type") or (types[0] if types else None)
+    return room_words(rt, room.get("size_m"), [str(o["label"]) for o in objs])
+
+
 def truth_context(truth: dict[str, Any], mode: str = "full") -> str:
-    """:func:`runtime.llm.context.format_context` of :func:`truth_events` at the window's end."""
-    return format_context(truth_events(truth, mode), episode_now(truth))
+    """:func:`runtime.llm.context.format_context` of :func:`truth_events` at the window's end, with
+    the room line (:func:`truth_room`)."""
+    return format_context(truth_events(truth, mode), episode_now(truth), room=truth_room(truth))
 
 
 def main() -> int:
@@ -126,7 +150,7 @@ def main() -> int:
     from runtime.models import load_model
     from training.llm.episodes import make_episode
 
-    contract = load_model("clmp-default").input_contract
+    contract = load_model("clmp-points-v2").input_contract
     for i in range(3):
         ep = make_episode(5, i, contract)
         for mode in CONTEXT_MODES:
