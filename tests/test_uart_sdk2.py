@@ -9,6 +9,7 @@ padding 0x0F.
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 from functools import cache
@@ -19,6 +20,7 @@ import pytest
 
 from firmware_cfg import RadarConfig, load_cfg
 from mmfm.cli import main
+from runtime.fakes.uart_radar import FakeUartRadar
 from runtime.frames import POINT_DTYPE
 from runtime.sources.replay import ReplaySource
 from runtime.sources.uart_encoder import encode_packet
@@ -35,8 +37,7 @@ from runtime.sources.uart_tlv import (
     sdk_major,
     sdk_q_format,
 )
-from sim.radar.outputs import uart_packet_from_adc
-from sim.radar.point_targets import PointTarget, synthesize_frames
+from sim.radar.point_targets import main as point_targets_main
 
 PROFILE = "iwr1642boost_raw_activity"
 
@@ -226,20 +227,16 @@ def test_xwr1642_target_comes_back_through_the_uart_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Physics through the whole SDK 2.x UART path: a point target simulated at 2.00 m and
-    +1.0 m/s on the xWR1642BOOST profile -> the demo's packets (simulator) -> a ``.dat`` dump ->
-    ``mmfm record --source replay`` -> replay -> 2.00 m and +1.0 m/s, within one bin."""
+    +1.0 m/s on the xWR1642BOOST profile -> the demo's packets (``python -m sim.radar.point_targets
+    --out x.dat``) -> ``mmfm record --source replay`` -> replay -> 2.00 m and +1.0 m/s, within one
+    bin."""
     rc = _rc()
     c = rc.chirp
     assert rc.dialect == "2.x" and rc.demo.send_points
-    frames = synthesize_frames(
-        c,
-        [PointTarget(2.00, +1.0, 15.0, amplitude=200.0)],
-        3,
-        noise_std=5.0,
-        rng=np.random.default_rng(0),
-    )
     dump = tmp_path / "xwr1642.dat"
-    dump.write_bytes(b"".join(uart_packet_from_adc(f, k + 1, rc) for k, f in enumerate(frames)))
+    args = ["--cfg", PROFILE, "--target", "2.00,1.0,15,0,200", "--frames", "3", "--noise", "5"]
+    assert point_targets_main([*args, "--out", str(dump)]) == 0
+    assert "3 frames of SDK 2.x UART packets" in capsys.readouterr().out
     assert sdk_major(struct.unpack_from("<I", dump.read_bytes(), 8)[0]) == 2
     out = tmp_path / "rec"
     args = ["record", "--source", "replay", "--input", str(dump), "--cfg", PROFILE]
@@ -261,3 +258,39 @@ def test_xwr1642_target_comes_back_through_the_uart_path(
         k = int(np.argmin(np.abs(r_f - (2.00 + t_mid))))
         assert abs(r_f[k] - (2.00 + t_mid)) <= c.range_bin_m
         assert abs(float(f.points["v"][k]) - 1.0) <= c.velocity_bin_mps
+
+
+def test_record_an_xwr1642_over_serial_then_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mmfm record --source serial`` against the xWR1642BOOST fake on a pty: its SDK 2.x .cfg goes
+    over the CLI port, the SDK 2.x bytes are kept as they came, and replay decodes them (pinned to
+    the recording's 2.x .cfg) to the points that were sent, within the Q-format and Doppler bins."""
+    c = _rc().chirp
+
+    def cloud(k: int) -> np.ndarray:
+        return _points(2 + k % 3, k)
+
+    out = tmp_path / "rec"
+    with FakeUartRadar(cloud, board="IWR1642BOOST", frame_period_s=0.02) as fake:
+        code = main(
+            [
+                "record", "--source", "serial", "--cfg", PROFILE,
+                "--cli-port", fake.cli_path, "--data-port", fake.data_path,
+                "--out", str(out), "--frames", "6",
+            ]
+        )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["kind"] == "uart" and meta["board"] == "IWR1642BOOST" and meta["frames"] == 6
+    assert meta["stats"]["packets_damaged"] <= 1  # the packet the capture stopped in, if any
+    assert sdk_major(struct.unpack_from("<I", (out / "uart.dat").read_bytes(), 8)[0]) == 2
+    with ReplaySource(out) as src:
+        back = list(src.frames())
+    assert len(back) >= 6
+    q = sdk_q_format(c.range_bin_m)
+    for f in back:
+        want = cloud(f.frame_number)
+        for k in "xyz":
+            np.testing.assert_allclose(f.points[k], want[k], atol=0.5 / 2**q + 1e-6)
+        assert np.all(np.abs(f.points["v"] - want["v"]) <= c.velocity_bin_mps / 2 + 1e-6)
