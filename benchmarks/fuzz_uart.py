@@ -1,8 +1,8 @@
 """Long fuzz run of the UART packet parser: >= 1,000,000 mutated packets by default.
 
 Streams of demo packets of every flavour the parser knows (SDK 3.x float points with side info,
-range/noise profiles, heat maps, stats, temperature; SDK 1.x Q-format points; the toolbox's
-compressed 1020 points; empty frames) are damaged the way a serial link does it (bit flips,
+range/noise profiles, heat maps, stats, temperature; SDK 1.x and SDK 2.x (xWR16xx) Q-format
+points; the toolbox's compressed 1020 points; empty frames) are damaged the way a serial link does it (bit flips,
 overwrites, insertions, deletions, truncations, splices of two packets; see
 ``runtime.fakes.uart_radar.mutate_packet``) and fed to one parser per stream in random chunk sizes
 (1 B .. 4 KiB). Each stream keeps one TLV layout (one flavour), as a real run does: the layout
@@ -77,7 +77,7 @@ def _points(n: int, rng: np.random.Generator) -> np.ndarray:
     return p
 
 
-FLAVOURS = 8
+FLAVOURS = 9
 
 
 def build_pool(size: int, seed: int) -> list[bytes]:
@@ -113,6 +113,18 @@ def build_pool(size: int, seed: int) -> list[bytes]:
         elif flavour == 6:
             rd = rng.integers(0, 9999, (32, 16))
             pkt = encode_packet(k, pts, platform=0xA6843, range_doppler_heatmap=rd, stats=(0,) * 6)
+        elif flavour == 7:
+            pkt = encode_packet(
+                k,
+                pts,
+                platform=0xA1642,
+                dialect="2.x",
+                range_profile=rp,
+                stats=(3,) * 6,
+                doppler_bin_mps=0.11,
+                range_bin_m=0.05,
+                peak_lsb_per_db=340.0,
+            )
         else:
             pkt = encode_packet(k, pts[:0], platform=0xA1843, stats=(0,) * 6)
         out.append(pkt)
@@ -134,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
-    pool = build_pool(256, args.seed)
+    pool = build_pool(32 * FLAVOURS, args.seed)  # a multiple of FLAVOURS: one layout per stream
     expected = []
     for pkt in pool:
         (f,) = UartPacketParser().feed(pkt, final=True)

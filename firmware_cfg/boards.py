@@ -161,7 +161,7 @@ BOARDS: dict[str, Board] = {
             lvds_lane_rate_bps=600e6,
             sdk_dialect="2.x",
             platform_id=0xA1642,
-            notes="SDK 2.x out-of-box demo; its UART point format (Q-format TLV 1) is not emitted here",
+            notes="SDK 2.x out-of-box demo: Q-format UART points (runtime.sources.uart_tlv)",
         ),
         Board(
             name="IWR6843ISK",

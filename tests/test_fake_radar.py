@@ -153,10 +153,11 @@ def test_fault_injection_counters_are_exact() -> None:
     assert parser.stats.bytes_skipped > 0  # the injected garbage
 
 
-@pytest.mark.parametrize("board", ["IWR1443BOOST", "IWR6843ISK", "IWR6843AOPEVM"])
+@pytest.mark.parametrize("board", ["IWR1443BOOST", "IWR1642BOOST", "IWR6843ISK", "IWR6843AOPEVM"])
 def test_other_boards_and_dialects(board: str) -> None:
     profile = {
         "IWR1443BOOST": "iwr1443boost_presence",
+        "IWR1642BOOST": "iwr1642boost_raw_activity",  # guiMonitor sends points: SDK 2.x Q format
         "IWR6843ISK": "iwr6843isk_presence",
         "IWR6843AOPEVM": "iwr6843aop_presence",
     }[board]
@@ -176,3 +177,38 @@ def test_other_boards_and_dialects(board: str) -> None:
     assert len(frames) >= 3
     assert frames[0].platform == fake.board.platform_id
     assert np.allclose(frames[0].points["x"], frames[0].frame_number, atol=1e-3)
+
+
+def test_xwr1642_speaks_sdk_2x_over_both_ports() -> None:
+    """The xWR1642BOOST fake: its SDK 2.x .cfg is accepted line by line over the CLI port (the
+    SDK 2.x-only nearFieldCfg included), it reports SDK 2.1.0.4, and its data port sends SDK 2.x
+    packets (Q-format points with signed Doppler indices) that the 2.x parser decodes."""
+    rc = load_cfg("iwr1642boost_raw_activity")
+    c = rc.chirp
+    with FakeUartRadar(_points, board="IWR1642BOOST", frame_period_s=0.01, pace=False) as fake:
+        cli = _open_raw(fake.cli_path)
+        data = _open_raw(fake.data_path)
+        try:
+            assert "mmWave SDK Version: 2.1.0.4" in _cmd(cli, "version")
+            for cmd in rc.commands:
+                out = _cmd(cli, cmd.text())
+                assert "Done" in out, (cmd.text(), out)
+            assert fake.running and fake.config is not None and fake.config.dialect == "2.x"
+            parser = UartPacketParser.for_config(fake.config)
+            frames = []
+            t0 = time.monotonic()
+            while len(frames) < 3 and time.monotonic() - t0 < 5:
+                if select.select([data], [], [], 0.05)[0]:
+                    frames += parser.feed(os.read(data, 65536))
+        finally:
+            os.close(cli)
+            os.close(data)
+    assert len(frames) >= 3 and parser.stats.packets_damaged == 0
+    for f in frames:
+        assert f.version >> 24 == 2 and f.platform == 0xA1642
+        want = _points(f.frame_number)
+        np.testing.assert_allclose(f.points["x"], want["x"], atol=2.0**-9)
+        idx = round(-0.5 / c.velocity_bin_mps)  # v = -0.5 m/s: a negative Doppler index
+        assert list(f.extras["doppler_idx"]) == [idx] * 3 and idx < 0
+        np.testing.assert_allclose(f.points["v"], idx * c.velocity_bin_mps, rtol=1e-6)
+        assert np.all(np.isnan(f.points["snr"]))  # SDK 2.x sends no side info

@@ -13,11 +13,13 @@ import pytest
 from runtime.llm import base_model as bm
 from sim.dataset.llm_judge import (
     EXAMPLES,
+    SCHEMA_VOCABULARY,
     LLMJudge,
     compact_program,
     few_shot_text,
     judge_scene_program,
     program_grammar,
+    prompt_vocabulary,
 )
 from sim.dataset.people_prompt import parse_scene_program
 from sim.dataset.program import validate_program
@@ -44,6 +46,63 @@ def test_grammar_compiles_in_llama_cpp() -> None:
     grammar = program_grammar()
     assert '"\\"fall\\""' in grammar and '"\\"sofa\\""' in grammar
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)  # raises on a malformed grammar
+    for prompt in (*EXAMPLES, *PROMPTS, "grandpa takes a tumble", "three kids"):
+        text = program_grammar(prompt_vocabulary(prompt))
+        llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+
+
+PROMPTS = (  # phrasings like the benchmark's, not its prompts
+    "an old lady falls near the stairs while two boys wave",
+    "a girl stands up then walks",
+    "a man sits on the bed",
+)
+
+
+def test_prompt_grammar_admits_what_the_words_attest() -> None:
+    v = prompt_vocabulary("an old man sits down on the sofa then a girl walks")
+    assert v.max_people == 2 and v.counts == (1,) and v.timings == ("while", "then")
+    assert v.sexes == ("male", "female") and v.age_groups == ("child", "elderly")
+    assert {"sit_down", "walk"} <= set(v.activities) and "fall" not in v.activities
+    assert v.objects == ("sofa",)
+    # "sits on": the action word admits every sit_* activity, the model picks one
+    assert {"sit", "sit_down", "sit_to_stand"} <= set(
+        prompt_vocabulary("she sits on it").activities
+    )
+    # sides are not actions: "left" alone admits no left_* activity
+    swipe = prompt_vocabulary("a man swipes left").activities
+    assert "swipe_left" in swipe and all(a.startswith("swipe_") for a in swipe)
+    assert prompt_vocabulary("she raises her left arm").activities == ("left_arm_raise",)
+    # nothing named: the whole registry is open (free text is what the LLM judge is for)
+    free = prompt_vocabulary("grandpa takes a tumble")
+    assert free.activities == SCHEMA_VOCABULARY.activities and free.max_activities == 3
+    assert free.sexes == ("male",) and free.age_groups == ("elderly",) and free.objects == ()
+    assert prompt_vocabulary("two people walking").counts == (1, 2, 3)
+    assert prompt_vocabulary("a person walking in the office").admits_one_program()
+    assert not prompt_vocabulary("a woman walking in the office").admits_one_program()
+    # "bedroom" does not attest a bed, nor "wall" a walk
+    bedroom = prompt_vocabulary("someone doing jumping jacks near the wall of the bedroom")
+    assert bedroom.objects == () and set(bedroom.activities) == {"jump", "jumping_jacks"}
+
+
+def test_prompt_grammar_admits_the_rule_parsers_program() -> None:
+    """The narrowing never rules out the reference: every program the rule parser writes for these
+    phrasings (the examples included) is one the prompt's grammar can write."""
+    for prompt in (*EXAMPLES, *PROMPTS):
+        program = parse_scene_program(prompt)
+        assert prompt_vocabulary(prompt).admits(program), prompt
+        assert SCHEMA_VOCABULARY.admits(program)
+    assert not prompt_vocabulary("a man walking").admits(parse_scene_program("a woman walking"))
+
+
+def test_prompt_grammar_shape() -> None:
+    one = program_grammar(prompt_vocabulary("a person walking in the office"))
+    assert 'place ::= "null"' in one.splitlines() and "person ::=" not in one
+    assert 'sex ::= "null"' in one.splitlines() and '\\"walk\\"' in one and "fall" not in one
+    first = next(line for line in one.splitlines() if line.startswith("first ::="))
+    assert first.endswith('"\\"while\\"" "}"')  # nobody is before the first person
+    two = program_grammar(prompt_vocabulary("a man sits near the window then a woman waves"))
+    assert 'timing ::= "\\"while\\"" | "\\"then\\""' in two.splitlines()
+    assert 'obj ::= "\\"window\\""' in two.splitlines()
 
 
 def test_llm_judge_falls_back_to_the_rules(tmp_path: Path) -> None:

@@ -35,14 +35,14 @@ def _points(n: int, seed: int) -> np.ndarray:
     return p
 
 
-FLAVOURS = 6
+FLAVOURS = 7
 
 
 def _pool() -> list[bytes]:
     """Packets of every flavour the parser knows (flavour ``k % FLAVOURS``), frame numbers 1..N."""
     out = []
     rp = np.arange(64, dtype=np.uint16) * 100
-    for k in range(1, 61):
+    for k in range(1, 9 * FLAVOURS + 1):
         n = (k * 7) % 23
         pts = _points(n, k)
         flavour = k % FLAVOURS
@@ -58,6 +58,18 @@ def _pool() -> list[bytes]:
             )
         elif flavour == 4:
             pkt = encode_packet(k, pts, platform=0xA1843, noise_profile=rp, azimuth_heatmap=rp[:32])
+        elif flavour == 5:  # SDK 2.x xWR16xx: Q-format points with indices, 0x0F padding
+            pkt = encode_packet(
+                k,
+                pts,
+                platform=0xA1642,
+                dialect="2.x",
+                range_profile=rp,
+                stats=(k,) * 6,
+                doppler_bin_mps=0.11,
+                range_bin_m=0.05,
+                peak_lsb_per_db=340.0,
+            )
         else:
             pkt = encode_packet(k, pts, platform=0xA1843, stats=(0,) * 6)
         out.append(pkt)

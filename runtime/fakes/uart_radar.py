@@ -43,14 +43,21 @@ import numpy as np
 from firmware_cfg import CfgError, RadarConfig, get_board, load_cfg, parse_cfg_text
 from runtime.frames import POINT_DTYPE
 from runtime.sources.uart_encoder import encode_packet
-from runtime.sources.uart_tlv import MAGIC, VERSION_SDK1, VERSION_SDK3
+from runtime.sources.uart_tlv import (
+    MAGIC,
+    VERSION_SDK1,
+    VERSION_SDK2,
+    VERSION_SDK3,
+    log2_lsb_per_db,
+)
 
 __all__ = ["MUTATIONS", "FakeUartRadar", "Faults", "FuzzCase", "make_fuzz_case", "mutate_packet"]
 
 log = logging.getLogger(__name__)
 
 PROMPT = b"mmwDemo:/>"
-# The demo's CLI command table (SDK 3.x xWR18xx/68xx and SDK 1.x xWR14xx demos, union).
+# The demo's CLI command table (SDK 3.x xWR18xx/68xx, SDK 2.x xWR16xx and SDK 1.x xWR14xx demos,
+# union; which arguments a command takes in each dialect is firmware_cfg's check).
 KNOWN_COMMANDS = frozenset(
     {
         "sensorStop",
@@ -82,6 +89,7 @@ KNOWN_COMMANDS = frozenset(
         "analogMonitor",
         "lvdsStreamCfg",
         "bpmCfg",
+        "nearFieldCfg",
         "calibData",
         "help",
         "version",
@@ -205,7 +213,7 @@ class FakeUartRadar:
         self.faults = faults or Faults()
         self.write_stall_s = write_stall_s
         self.dialect = self.board.sdk_dialect
-        self.version = VERSION_SDK1 if self.dialect == "1.x" else VERSION_SDK3
+        self.version = {"1.x": VERSION_SDK1, "2.x": VERSION_SDK2}.get(self.dialect, VERSION_SDK3)
         self.cli_path = ""
         self.data_path = ""
         self.config: RadarConfig | None = None  # the configuration of the running sensor
@@ -448,8 +456,13 @@ class FakeUartRadar:
         pts = self._points(frame) if d.send_points else np.zeros(0, dtype=POINT_DTYPE)
         nrb = c.num_range_bins
         bins = np.arange(nrb)
-        profile = (4000 + 2000 * np.exp(-bins / 8.0)).astype(np.uint16)  # a plausible Q9 log2 floor
-        sdk1 = self.dialect == "1.x"
+        q_points = self.dialect != "3.x"  # SDK 1.x/2.x: Q-format points with bin indices
+        per_db = log2_lsb_per_db(self.dialect, c.num_virtual) if q_points else None
+        # a plausible log2-magnitude floor (Q9 mean over antennas; SDK 2.x: Q8 sum over them)
+        per_q9 = 256 * c.num_virtual / 512 if self.dialect == "2.x" else 1.0
+        floor_q9 = 4000 + 2000 * np.exp(-bins / 8.0)
+        profile = np.clip(np.round(floor_q9 * per_q9), 0, 65535).astype(np.uint16)
+        noise = np.clip(np.round((floor_q9 - 500) * per_q9), 0, 65535).astype(np.uint16)
         return encode_packet(
             frame,
             pts,
@@ -459,7 +472,7 @@ class FakeUartRadar:
             cpu_cycles=(frame * 2_000_003) & 0xFFFFFFFF,
             side_info=d.send_side_info,
             range_profile=profile if d.send_range_profile else None,
-            noise_profile=(profile - 500).astype(np.uint16) if d.send_noise_profile else None,
+            noise_profile=noise if d.send_noise_profile else None,
             azimuth_heatmap=np.zeros((nrb, radar_config.num_azimuth_virtual), np.complex64)
             if d.send_azimuth_heatmap
             else None,
@@ -469,8 +482,9 @@ class FakeUartRadar:
             stats=(1500, 300, int(c.frame_period_s * 1e6) - 1800, 10, 35, 12)
             if d.send_stats
             else None,
-            doppler_bin_mps=c.velocity_bin_mps if sdk1 else None,
-            range_bin_m=c.range_bin_m if sdk1 else None,
+            doppler_bin_mps=c.velocity_bin_mps if q_points else None,
+            range_bin_m=c.range_bin_m if q_points else None,
+            peak_lsb_per_db=per_db,
         )
 
     def _send_frame(self, radar_config: RadarConfig, frame: int, prev: bytes) -> bytes:

@@ -1,5 +1,6 @@
-"""Encoder of the out-of-box demo's UART data-port packets (layout: :mod:`runtime.sources.uart_tlv`):
-what the simulator and the fake radar send, byte for byte what the demo would.
+"""Encoder of the out-of-box demo's UART data-port packets (layout and dialects:
+:mod:`runtime.sources.uart_tlv`): what the simulator and the fake radar send, byte for byte what the
+demo would, in each SDK dialect (3.x float points; 2.x and 1.x Q-format points).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import numpy as np
 
 from runtime.sources.uart_tlv import (
     CPOINT_DTYPE,
+    DIALECTS,
     HDR_1X,
     HDR_3X,
     HEADER_1X_BYTES,
@@ -17,6 +19,7 @@ from runtime.sources.uart_tlv import (
     MAGIC,
     QDESCR,
     QPOINT_DTYPE,
+    SDK2_PAD_BYTE,
     SEGMENT_BYTES,
     STATS_FIELDS,
     STATS_STRUCT,
@@ -25,8 +28,12 @@ from runtime.sources.uart_tlv import (
     TLV_HEADER,
     UNITS,
     VERSION_SDK1,
+    VERSION_SDK2,
     VERSION_SDK3,
+    sdk_q_format,
 )
+
+_DEFAULT_VERSION = {"3.x": VERSION_SDK3, "2.x": VERSION_SDK2, "1.x": VERSION_SDK1}
 
 
 def _tlv(t: int, payload: bytes) -> bytes:
@@ -82,51 +89,78 @@ def encode_packet(
     q_format: int | None = None,
     doppler_bin_mps: float | None = None,
     range_bin_m: float | None = None,
+    peak_lsb_per_db: float | None = None,
 ) -> bytes:
     """One data-port packet exactly as the out-of-box demo sends it (layout: module docstring).
 
-    TLV order follows the SDK 3.x demo: points (1 or 1020), side info (7), range profile (2),
+    TLV order follows the demos: SDK 3.x points (1 or 1020), side info (7), range profile (2),
     noise profile (3), azimuth heat map (4), range-Doppler heat map (5), azimuth/elevation heat map
-    (8), stats (6), temperature (9); SDK 1.x: 1, 2, 3, 4, 5, 6. A frame without points carries no
-    points TLV. Padding bytes are zeros (the firmware's are undefined).
+    (8), stats (6), temperature (9); SDK 1.x and 2.x: 1, 2, 3, 4, 5, 6. A frame without points
+    carries no points TLV. Padding bytes are zeros, 0x0F for SDK 2.x (its MSS fills them so; the
+    other firmwares' are undefined).
 
     Args:
         frame_number: header frame counter.
         points: structured array with x, y, z [m], v [m/s] and optionally snr, noise [dB]
             (:data:`runtime.frames.POINT_DTYPE`).
         platform: header platform, e.g. ``ChirpConfig.board_spec.platform_id``.
-        version: header version word (default SDK 3.5.0.4, or 1.2.0.5 for ``dialect="1.x"``).
-        dialect: ``"3.x"`` (40-byte header, float points) or ``"1.x"`` (36-byte header, Q-format).
-        subframe: subframe number (3.x only).
+        version: header version word (default per dialect: SDK 3.5.0.4, 2.1.0.4 or 1.2.0.5).
+        dialect: ``"3.x"`` (40-byte header, float points), ``"2.x"`` (40-byte header, Q-format
+            points, types 1-6) or ``"1.x"`` (36-byte header, Q-format points, types 1-6).
+        subframe: subframe number (3.x and 2.x).
         cpu_cycles: header time [CPU cycles].
-        side_info: send TLV 7 with snr/noise in 0.1 dB (3.x, ``guiMonitor`` detectedObjects = 1).
-        range_profile, noise_profile: uint16 ``[num_range_bins]`` (Q9 log2 magnitude).
+        side_info: send TLV 7 with snr/noise in 0.1 dB (3.x only, ``guiMonitor`` detectedObjects =
+            1; the Q dialects have no side info and ignore it).
+        range_profile, noise_profile: uint16 ``[num_range_bins]`` (log2 magnitude, the dialect's Q).
         azimuth_heatmap, azimuth_elevation_heatmap: complex ``[num_range_bins, num_virtual]``
-            (sent as int16 imag, real).
+            (sent as int16 imag, real); the latter 3.x only.
         range_doppler_heatmap: uint16 ``[num_range_bins, num_doppler_bins]``.
         stats: six values (:data:`STATS_FIELDS`), sequence or mapping.
-        temperature: twelve values (:data:`TEMPERATURE_FIELDS`), sequence or mapping.
+        temperature: twelve values (:data:`TEMPERATURE_FIELDS`), sequence or mapping (3.x only).
         compressed_units: (elevation [rad], azimuth [rad], Doppler [m/s], range [m], snr [linear])
-            per LSB: send the toolbox's compressed point cloud (1020) instead of TLV 1 (3.x).
-        q_format: SDK 1.x coordinates are ``round(m * 2**q_format)``; None picks the largest
+            per LSB: send the toolbox's compressed point cloud (1020) instead of TLV 1 (3.x only).
+        q_format: Q dialects' coordinates are ``round(m * 2**q_format)``; None: the demo's
+            ``ceil(log2(16 / range_bin_m))`` when ``range_bin_m`` is given, else the largest
             q <= 15 that fits the points.
-        doppler_bin_mps: SDK 1.x Doppler bin width [m/s] for ``dopplerIdx = round(v / bin)``
-            (0 when None).
-        range_bin_m: SDK 1.x range bin width [m] for ``rangeIdx`` (0 when None).
+        doppler_bin_mps: Q dialects' Doppler bin width [m/s] for the signed
+            ``dopplerIdx = round(v / bin)`` (0 when None).
+        range_bin_m: Q dialects' range bin width [m] for ``rangeIdx = round(|xyz| / bin)`` (0 when
+            None) and the default ``q_format``.
+        peak_lsb_per_db: Q dialects' ``peakVal`` LSBs per dB
+            (:func:`runtime.sources.uart_tlv.log2_lsb_per_db`): ``peakVal = round((snr + noise)
+            x this)``, the CFAR cell's level; 0 when None or the point has no snr/noise.
+
+    Raises:
+        ValueError: an unknown dialect, or a TLV the dialect does not have (temperature,
+            azimuth/elevation heat map, compressed points in 1.x/2.x); a wrong stats/temperature
+            count.
     """
-    if dialect not in ("3.x", "1.x"):
-        raise ValueError(f"dialect must be '3.x' or '1.x', got {dialect!r}")
-    sdk1 = dialect == "1.x"
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+    q_points = dialect != "3.x"  # SDK 1.x and 2.x: Q-format TLV 1, types 1-6 only
+    if q_points:
+        extra = [
+            name
+            for name, value in (
+                ("temperature", temperature),
+                ("azimuth_elevation_heatmap", azimuth_elevation_heatmap),
+                ("compressed_units", compressed_units),
+            )
+            if value is not None
+        ]
+        if extra:
+            raise ValueError(f"SDK {dialect} packets have no {', '.join(extra)} (SDK 3.x TLVs)")
     if version is None:
-        version = VERSION_SDK1 if sdk1 else VERSION_SDK3
+        version = _DEFAULT_VERSION[dialect]
     pts = np.asarray(points)
     nobj = len(pts)
     names = pts.dtype.names or ()
     tlvs: list[bytes] = []
 
     if nobj:
-        if sdk1:
-            tlvs.append(_tlv(1, _encode_q_points(pts, q_format, doppler_bin_mps, range_bin_m)))
+        if q_points:
+            payload = _encode_q_points(pts, q_format, doppler_bin_mps, range_bin_m, peak_lsb_per_db)
+            tlvs.append(_tlv(1, payload))
         elif compressed_units is not None:
             tlvs.append(_tlv(1020, _encode_compressed(pts, compressed_units)))
         else:
@@ -149,16 +183,17 @@ def encode_packet(
         tlvs.append(_tlv(4, _complex_payload(azimuth_heatmap)))
     if range_doppler_heatmap is not None:
         tlvs.append(_tlv(5, _u16_payload(range_doppler_heatmap)))
-    if azimuth_elevation_heatmap is not None and not sdk1:
+    if azimuth_elevation_heatmap is not None:
         tlvs.append(_tlv(8, _complex_payload(azimuth_elevation_heatmap)))
     if stats is not None:
         tlvs.append(
             _tlv(6, STATS_STRUCT.pack(*[v & 0xFFFFFFFF for v in _fields(stats, STATS_FIELDS)]))
         )
-    if temperature is not None and not sdk1:
+    if temperature is not None:
         tlvs.append(_tlv(9, TEMPERATURE_STRUCT.pack(*_fields(temperature, TEMPERATURE_FIELDS))))
 
     body = b"".join(tlvs)
+    sdk1 = dialect == "1.x"
     hdr_len = HEADER_1X_BYTES if sdk1 else HEADER_3X_BYTES
     total = hdr_len + len(body)
     total += (-total) % SEGMENT_BYTES
@@ -172,19 +207,29 @@ def encode_packet(
         len(tlvs),
     )
     header = MAGIC + (HDR_1X.pack(*head)[8:] if sdk1 else HDR_3X.pack(*head, subframe)[8:])
-    return header + body + bytes(total - hdr_len - len(body))
+    pad = bytes([SDK2_PAD_BYTE if dialect == "2.x" else 0]) * (total - hdr_len - len(body))
+    return header + body + pad
 
 
 def _encode_q_points(
-    pts: np.ndarray, q_format: int | None, doppler_bin_mps: float | None, range_bin_m: float | None
+    pts: np.ndarray,
+    q_format: int | None,
+    doppler_bin_mps: float | None,
+    range_bin_m: float | None,
+    peak_lsb_per_db: float | None,
 ) -> bytes:
+    """TLV 1 of SDK 1.x/2.x: the ``{numDetetedObj, xyzQFormat}`` descriptor, then the records."""
     n = len(pts)
     xyz = np.stack([np.asarray(pts[k], np.float64) for k in ("x", "y", "z")], axis=1)
-    if q_format is None:
+    if q_format is None and range_bin_m:
+        q_format = sdk_q_format(range_bin_m)
+    elif q_format is None:
         peak = float(np.max(np.abs(xyz))) if n else 0.0
         q_format = 15
         while q_format > 0 and peak * (1 << q_format) > 32767:
             q_format -= 1
+    if not 0 <= q_format <= 15:
+        raise ValueError(f"q_format must be 0..15, got {q_format}")
     rec = np.zeros(n, dtype=QPOINT_DTYPE)
     scaled = np.clip(np.round(xyz * (1 << q_format)), -32768, 32767).astype(np.int16)
     rec["x"], rec["y"], rec["z"] = scaled[:, 0], scaled[:, 1], scaled[:, 2]
@@ -194,6 +239,11 @@ def _encode_q_points(
     if range_bin_m:
         r = np.linalg.norm(xyz, axis=1)
         rec["range_idx"] = np.clip(np.round(r / range_bin_m), 0, 65535)
+    names = pts.dtype.names or ()
+    if peak_lsb_per_db and "snr" in names and "noise" in names:
+        level_db = np.asarray(pts["snr"], np.float64) + np.asarray(pts["noise"], np.float64)
+        level_db = np.nan_to_num(level_db, nan=0.0, posinf=0.0, neginf=0.0)
+        rec["peak_val"] = np.clip(np.round(level_db * peak_lsb_per_db), 0, 65535)
     return QDESCR.pack(n, q_format) + rec.tobytes()
 
 

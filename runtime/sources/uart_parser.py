@@ -70,6 +70,7 @@ from runtime.sources.uart_tlv import (
     MAX_SUBFRAMES,
     MAX_TLVS,
     POINT_TLVS,
+    Q_FORMAT_TLVS,
     QDESCR,
     QPOINT_DTYPE,
     SEGMENT_BYTES,
@@ -136,11 +137,16 @@ class UartPacketParser:
 
     Args:
         dialect: ``"auto"`` (from the header version: major 1 = SDK 1.x 36-byte header, else the
-            40-byte header), ``"3.x"`` (SDK 2.x/3.x) or ``"1.x"`` (xWR14xx SDK 1.x).
+            40-byte header; major 1 and 2 = Q-format points), ``"3.x"`` (40-byte header, SDK 2.x or
+            later; the version decides the points format), ``"2.x"`` (xWR16xx SDK 2.x: major 2
+            only) or ``"1.x"`` (xWR14xx SDK 1.x: major 1 only). The dialects are described in
+            :mod:`runtime.sources.uart_tlv`; a Q-format packet (SDK 1.x/2.x) with a TLV type
+            above 6 is damaged (those types do not exist there) unless ``allow_unknown_tlvs``.
         platform: expected header platform (e.g. ``ChirpConfig.board_spec.platform_id``); None
             accepts any ``0xAxxxx`` platform.
         num_range_bins: used to shape the heat maps (flat arrays when None or inconsistent).
-        doppler_bin_mps: Doppler bin width [m/s] to turn SDK 1.x/2.x Doppler indices into v.
+        doppler_bin_mps: Doppler bin width [m/s] to turn SDK 1.x/2.x (signed) Doppler indices
+            into v.
         max_packet_bytes: larger total lengths are damage.
         max_abs_position_m, max_abs_velocity_mps: a point outside this box (or not finite) makes
             the packet damaged.
@@ -165,8 +171,8 @@ class UartPacketParser:
         max_frame_gap: int = 100_000,
         stats: SourceStats | None = None,
     ) -> None:
-        if dialect not in ("auto", "3.x", "1.x"):
-            raise ValueError(f"dialect must be 'auto', '3.x' or '1.x', got {dialect!r}")
+        if dialect not in ("auto", "3.x", "2.x", "1.x"):
+            raise ValueError(f"dialect must be 'auto', '3.x', '2.x' or '1.x', got {dialect!r}")
         self.dialect = dialect
         self.platform = platform
         self.num_range_bins = num_range_bins
@@ -461,6 +467,10 @@ class UartPacketParser:
             if major != 1:
                 raise _Damaged(f"version: {version:#010x} is not SDK 1.x")
             hdr = HEADER_1X_BYTES
+        elif self.dialect == "2.x":
+            if major != 2:
+                raise _Damaged(f"version: {version:#010x} is not SDK 2.x")
+            hdr = HEADER_3X_BYTES
         elif self.dialect == "3.x":
             if not 2 <= major <= 9:
                 raise _Damaged(f"version: {version:#010x} is not SDK 2.x/3.x")
@@ -511,6 +521,7 @@ class UartPacketParser:
         if nobj * 8 > length:
             raise _Damaged(f"point count: {nobj} points cannot fit {length} B")
         q_points = hdr_len == HEADER_1X_BYTES or sdk_major(version) < 3
+        known = Q_FORMAT_TLVS if q_points else KNOWN_TLVS  # SDK 1.x/2.x define types 1-6
 
         # ---- walk the TLVs: every header inside the packet, sizes consistent
         tlvs: dict[int, tuple[int, int]] = {}
@@ -526,19 +537,20 @@ class UartPacketParser:
             off += TLV_HEADER_BYTES
             if n > length - off:
                 raise _Damaged(f"tlv length: type {t} claims {n} B, {length - off} B left")
-            if t not in KNOWN_TLVS:
+            if t not in known:
                 if not self.allow_unknown_tlvs:
-                    raise _Damaged(f"tlv type: unknown {t}")
+                    sdk = f" in SDK {sdk_major(version)}.x" if t in KNOWN_TLVS else ""
+                    raise _Damaged(f"tlv type: unknown {t}{sdk}")
                 unknown += 1
             elif t in tlvs:
                 raise _Damaged(f"tlv type: {t} repeated")
             else:
                 self._check_size(t, n, nobj, q_points)
                 tlvs[t] = (off, n)
-            if t in POINT_TLVS:
+            if t in POINT_TLVS and t in known:
                 point_types.append(t)
             else:  # an unknown TLV's size may vary: its type only
-                fixed.append((t, n if t in KNOWN_TLVS else -1))
+                fixed.append((t, n if t in known else -1))
             last = t
             off += n
         if length - off >= SEGMENT_BYTES:

@@ -5,6 +5,31 @@ demo's ``MmwDemo_transmitProcessedOutput``) and the SDK user guide section "Outp
 UART"; the compressed point cloud (1020) follows the mmWave industrial toolbox's
 ``MmwDemo_output_message_compressedPoint``. Everything is little-endian.
 
+Dialects
+--------
+Three wire dialects, named like the ``.cfg`` dialects of :mod:`firmware_cfg.parser` and picked by the
+header's SDK major version (``version >> 24``):
+
+* **SDK 3.x** (xWR14xx/16xx/18xx/68xx, SDK 3.x demos): 40-byte header, TLV 1 = float32 points,
+  TLV 7 side info (SNR/noise), TLVs 8 and 9, and the toolbox's 1020.
+* **SDK 2.x** (the xWR16xx demo of SDK 2.x, e.g. xWR1642BOOST; platform ``0xA1642``): the 40-byte
+  header (with ``subFrameNumber``), but TLV 1 is the Q-format list of SDK 1.x (a ``{numDetetedObj,
+  xyzQFormat}`` descriptor, then 12 B per point with a *signed* Doppler index, range index and CFAR
+  peak value) and only TLV types 1-6 exist (no side info, no temperature). Read from the SDK 2.x
+  xWR16xx demo: ``mmw_output.h`` (header, ``MmwDemo_output_message_dataObjDescr``, TLV types up to
+  ``MMWDEMO_OUTPUT_MSG_STATS``), ``detected_obj.h`` (``MmwDemo_detectedObj``: ``uint16 rangeIdx,
+  int16 dopplerIdx, uint16 peakVal, int16 x, y, z``; the Doppler index made signed by
+  ``DOPPLER_IDX_TO_SIGNED``), ``dss_main.c`` ``MmwDemo_dssSendProcessOutputToMSS`` (TLV order 1-6,
+  no TLV 1 when nothing was detected, frame number = frame-start interrupt count, 1 first) and
+  ``mss_main.c`` (header, then each TLV, then padding bytes of value 0x0F up to a multiple of 32).
+  ``xyzQFormat = ceil(log2(16 / range resolution [m]))`` (``dss_main.c`` data path config: 9 for
+  4.9 cm bins, so coordinates reach +-64 m). TLV 2 and 3 and ``peakVal`` are sums over the virtual
+  antennas of log2 magnitudes in Q8 (the demo's detection matrix), where SDK 1.x has their mean in Q9.
+* **SDK 1.x** (xWR14xx, SDK 1.x demo): a 36-byte header without ``subFrameNumber``, Q-format TLV 1,
+  types 1-6.
+
+:func:`log2_lsb_per_db` gives the LSB of the log2-magnitude values per dB for each Q dialect.
+
 Packet header
 -------------
 SDK 2.x / 3.x (40 bytes)::
@@ -31,16 +56,19 @@ TLV payloads (N = number of detected objects from the header, R = range bins)::
 
     1    SDK 3.x: N x {float32 x, y, z [m], v [m/s]}                          16 N B
          SDK 1.x/2.x: {uint16 numObj, uint16 xyzQFormat} then
-                      N x {uint16 rangeIdx, int16 dopplerIdx, uint16 peakVal,
-                           int16 x, y, z (metres x 2^xyzQFormat)}           4 + 12 N B
-    2    range profile, R x uint16 (log2 magnitude, Q9)                        2 R B
-    3    noise profile, R x uint16 (Q9)                                        2 R B
+                      N x {uint16 rangeIdx, int16 dopplerIdx (signed: v = idx x
+                           Doppler bin), uint16 peakVal, int16 x, y, z
+                           (metres x 2^xyzQFormat)}                          4 + 12 N B
+    2    range profile, R x uint16 (log2 magnitude at zero Doppler: SDK 1.x
+         mean over antennas in Q9, SDK 2.x xWR16xx sum in Q8)                  2 R B
+    3    noise profile, R x uint16 (as TLV 2, at the highest Doppler bin)      2 R B
     4    zero-Doppler azimuth radar cube, R x virtual(az) x {int16 imag, int16 real}
     5    range-Doppler heat map, R x Doppler x uint16 (range-major)
     6    stats: 6 x uint32 (inter-frame processing time [us], transmit output time [us],
          inter-frame margin [us], inter-chirp margin [us], active-frame CPU load [%],
          inter-frame CPU load [%])                                             24 B
     7    side info, N x {int16 snr, int16 noise} [0.1 dB]                       4 N B (SDK 3.x)
+    (7, 8, 9 and 1020 exist only in SDK 3.x; SDK 1.x and 2.x send types 1-6.)
     8    azimuth/elevation static heat map, R x virtual x {int16 imag, int16 real}
     9    temperature: int32 reportValid, uint32 time [ms], 10 x int16 [deg C]
          (RX0..3, TX0..2, PM, DIG0, DIG1)                                      28 B
@@ -54,6 +82,7 @@ The parser is :mod:`runtime.sources.uart_parser` (with the damage policy), the e
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -68,7 +97,10 @@ HEADER_1X_BYTES = 36
 SEGMENT_BYTES = 32  # MMWDEMO_OUTPUT_MSG_SEGMENT_LEN: packets are padded to a multiple of this
 TLV_HEADER_BYTES = 8
 VERSION_SDK3 = 0x03050004  # mmWave SDK 3.5.0.4
+VERSION_SDK2 = 0x02010004  # mmWave SDK 2.1.0.4
 VERSION_SDK1 = 0x01020005  # mmWave SDK 1.2.0.5
+DIALECTS = ("3.x", "2.x", "1.x")
+SDK2_PAD_BYTE = 0x0F  # the SDK 2.x xWR16xx MSS fills the padding with 0x0F (mss_main.c)
 MAX_TLVS = 32
 MAX_SUBFRAMES = 4
 STATS_FIELDS = (
@@ -133,12 +165,36 @@ class TlvType(IntEnum):
 
 
 KNOWN_TLVS = frozenset(int(t) for t in TlvType)
+Q_FORMAT_TLVS = frozenset(range(1, 7))  # the types SDK 1.x and 2.x define
 POINT_TLVS = frozenset((1, 7, 1020))  # their sizes follow the point count
 
 
 def sdk_major(version: int) -> int:
     """The SDK major version of a header version word (3 for 0x03050004)."""
     return (version >> 24) & 0xFF
+
+
+def sdk_q_format(range_bin_m: float) -> int:
+    """The demo's ``xyzQFormat`` for a range bin width [m]: ``ceil(log2(16 / bin))`` clipped to
+    0..15 (9 for 4.9 cm bins, so int16 coordinates reach +-64 m)."""
+    if not range_bin_m > 0:
+        raise ValueError(f"range bin must be > 0 m, got {range_bin_m}")
+    return max(0, min(15, math.ceil(math.log2(16.0 / range_bin_m))))
+
+
+def log2_lsb_per_db(dialect: str, num_virtual: int) -> float:
+    """LSBs per dB of the Q dialects' log2-magnitude values (range/noise profile, ``peakVal``).
+
+    SDK 1.x (xWR14xx): mean over antennas of log2 |X| in Q9, so ``512 / (20 log10 2)`` per dB.
+    SDK 2.x (xWR16xx): sum over the ``num_virtual`` virtual antennas of log2 |X| in Q8, so
+    ``256 num_virtual / (20 log10 2)`` per dB (a level ``L`` dB on every antenna).
+    """
+    per_log2 = {"1.x": 512.0, "2.x": 256.0 * num_virtual}.get(dialect)
+    if per_log2 is None:
+        raise ValueError(
+            f"log2-magnitude values are a Q-format dialect's (1.x, 2.x), not {dialect!r}"
+        )
+    return per_log2 / (20.0 * math.log10(2.0))
 
 
 @dataclass(slots=True)

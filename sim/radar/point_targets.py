@@ -42,6 +42,14 @@ Command line (writes a DCA1000 / mmWave Studio ``.bin``; deterministic for a giv
     python -m sim.radar.point_targets --cfg runtime/examples/two_people_iwr1843.cfg \\
         --target 1.5,0.6,20 --target 3.2,-1.0,-30 --frames 2 --noise 20 --seed 0 \\
         --out /tmp/capture.bin --truth /tmp/capture.truth.json
+
+An ``--out`` ending in ``.dat`` or ``.uart`` writes what the out-of-box demo would send on its UART
+data port for those frames instead (the runtime DSP chain's points in the ``.cfg``'s SDK dialect,
+:func:`sim.radar.outputs.uart_packet_from_adc`; frame numbers from 1), a byte dump that ``mmfm record
+--source replay`` and the replay source read::
+
+    python -m sim.radar.point_targets --cfg firmware_cfg/profiles/iwr1642boost_raw_activity.cfg \\
+        --target 2.0,1.0,15,0,200 --frames 20 --noise 5 --out /tmp/xwr1642.dat
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from firmware_cfg.chirp import SPEED_OF_LIGHT_M_S, ChirpConfig
+from firmware_cfg.radar_config import RadarConfig
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,7 @@ def synthesize_frames(
 
 # ---------------------------------------------------------------------------- command line
 CLI_DEFAULT_AMPLITUDE = 1000.0  # ADC counts when --target leaves AMP out
+UART_SUFFIXES = (".dat", ".uart")  # --out suffixes that write UART packets (as replay reads them)
 
 
 def parse_target(text: str) -> PointTarget:
@@ -242,7 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=1, help="number of frames")
     parser.add_argument("--noise", type=float, default=0.0, help="total noise std [ADC counts]")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
-    parser.add_argument("--out", required=True, type=Path, help="output .bin")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output .bin (raw ADC), or .dat/.uart (the demo's UART data-port bytes)",
+    )
     parser.add_argument(
         "--truth", type=Path, help="also write the targets and this command as JSON"
     )
@@ -253,9 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m sim.radar.point_targets " + shlex.join(
         list(argv) if argv is not None else sys.argv[1:]
     )
-    cfg = load_cfg(args.cfg).chirp
-    nbytes = write_capture(
-        cfg,
+    rc = load_cfg(args.cfg)
+    cfg = rc.chirp
+    write = write_uart_dump if args.out.suffix.lower() in UART_SUFFIXES else write_capture
+    nbytes = write(
+        rc if write is write_uart_dump else cfg,
         args.target,
         args.frames,
         out=args.out,
@@ -264,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         truth=args.truth,
         truth_extra={"cfg": str(args.cfg), "command": command},
     )
-    print(f"wrote {args.out} ({nbytes} bytes, {args.frames} frames of {cfg.frame_shape})")
+    what = f"SDK {rc.dialect} UART packets" if write is write_uart_dump else f"{cfg.frame_shape}"
+    print(f"wrote {args.out} ({nbytes} bytes, {args.frames} frames of {what})")
     return 0
 
 
@@ -293,10 +311,57 @@ def write_capture(
     )
     data = encode_frames(frames, cfg)
     Path(out).write_bytes(data)
+    _write_truth(truth, cfg, targets, num_frames, len(data), noise_std, seed, truth_extra)
+    return len(data)
+
+
+def write_uart_dump(
+    rc: RadarConfig,
+    targets: Sequence[PointTarget],
+    num_frames: int,
+    *,
+    out: Path,
+    noise_std: float = 0.0,
+    seed: int = 0,
+    truth: Path | None = None,
+    truth_extra: dict[str, object] | None = None,
+) -> int:
+    """Synthesise frames and write the out-of-box demo's UART data-port bytes for them (a ``.dat``).
+
+    Each frame goes through the runtime DSP chain with the ``.cfg``'s demo settings and becomes one
+    packet in the ``.cfg``'s SDK dialect (:func:`sim.radar.outputs.uart_packet_from_adc`), frame
+    numbers ``1 .. num_frames``; the same noise as :func:`write_capture` for the same arguments.
+
+    Returns:
+        bytes written to ``out``.
+    """
+    from sim.radar.outputs import uart_packet_from_adc
+
+    cfg = rc.chirp
+    frames = synthesize_frames(
+        cfg, targets, num_frames, noise_std=noise_std, rng=np.random.default_rng(seed)
+    )
+    data = b"".join(uart_packet_from_adc(f, k + 1, rc) for k, f in enumerate(frames))
+    Path(out).write_bytes(data)
+    extra = {"dialect": rc.dialect, **(truth_extra or {})}
+    _write_truth(truth, cfg, targets, num_frames, len(data), noise_std, seed, extra)
+    return len(data)
+
+
+def _write_truth(
+    truth: Path | None,
+    cfg: ChirpConfig,
+    targets: Sequence[PointTarget],
+    num_frames: int,
+    nbytes: int,
+    noise_std: float,
+    seed: int,
+    truth_extra: dict[str, object] | None,
+) -> None:
     if truth is not None:
         record: dict[str, object] = {
             "frames": num_frames,
-            "bytes": len(data),
+            "bytes": nbytes,
             "frame_shape": list(cfg.frame_shape),
             "noise_std": noise_std,
             "seed": seed,
@@ -306,7 +371,6 @@ def write_capture(
         }
         record.update(truth_extra or {})
         Path(truth).write_text(json.dumps(record, indent=2) + "\n")
-    return len(data)
 
 
 if __name__ == "__main__":
