@@ -91,7 +91,7 @@ def load_adc_windows(
 def _compute_windows(
     root: str | Path, contract: dict[str, Any], *, stride_s: float, verify: bool
 ) -> Any:
-    from training.clmp.data import WindowSet, sample_activity
+    from training.clmp.data import WindowSet, sample_activity, window_frames
 
     ds = open_dataset(root, verify=verify)
     window_s = float(contract["window_s"])
@@ -104,21 +104,15 @@ def _compute_windows(
         if rc is None:
             rc = configs[s.cfg_text] = parse_cfg_text(s.cfg_text, source=f"{root} ({s.index})")
         times = np.asarray(s.truth["frame_times_s"], dtype=np.float64)
-        dt = times[1] - times[0] if len(times) > 1 else 0.0
-        t0, t_end = times[0], times[-1] + dt
-        tol = 0.5 * dt + 1e-6  # frame times are rounded to the microsecond (data.load_windows)
-        start = t0
         texts = [c["text"] for c in s.captions]
         act = sample_activity(s.truth)
-        while start + window_s <= t_end + tol:
-            sel = np.flatnonzero((times >= start - 1e-9) & (times < start + window_s - 1e-9))
+        for sel in window_frames(times, window_s, stride_s):
             m, k = adc_window_arrays(s.adc[sel], times[sel], rc, contract)
             maps_l.append(m.astype(np.float16))
             mask_l.append(k)
             acts.append(act)
             caps.append(texts)
             samples.append(s.index)
-            start += stride_s
     if not acts:
         raise ValueError(
             f"{root}: no window of {window_s:g} s: no sample with raw ADC (generate with "

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.clmp.blocks import ConvBlock, TemporalBlock
+from training.clmp.blocks import temporal_stack
 
 
 def _conv_out(n: int, stride: int) -> int:
@@ -90,18 +90,7 @@ class AdcSequenceEncoder(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, frames, d))
         nn.init.normal_(self.pos, std=0.02)
         drop = float(cfg.get("dropout", 0.0))
-        kind = cfg.get("temporal", "transformer")
-        n = int(cfg.get("temporal_layers", 2))
-        if kind == "transformer":
-            blocks: list[nn.Module] = [
-                TemporalBlock(d, int(cfg["temporal_heads"]), int(cfg["temporal_ff"]), drop)
-                for _ in range(n)
-            ]
-        elif kind == "conv":
-            blocks = [ConvBlock(d, drop) for _ in range(n)]
-        else:
-            raise ValueError(f"unknown temporal model {kind!r} (transformer, conv)")
-        self.temporal = nn.Sequential(*blocks)
+        self.temporal = temporal_stack(cfg, d, drop)
         self.norm = nn.LayerNorm(d)
         self.proj = nn.Linear(d, embed_dim)
 

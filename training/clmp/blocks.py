@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvBlock", "TemporalBlock"]
+__all__ = ["ConvBlock", "TemporalBlock", "temporal_stack"]
 
 
 class TemporalBlock(nn.Module):
@@ -50,3 +50,16 @@ class ConvBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(self.norm(x).transpose(1, 2)).transpose(1, 2)
         return x + self.drop(F.gelu(y))
+
+
+def temporal_stack(cfg: dict, dim: int, dropout: float) -> nn.Sequential:
+    """The config's temporal model over ``[B, T, dim]``: ``temporal`` = ``transformer`` (default;
+    ``temporal_heads``, ``temporal_ff``) or ``conv``, ``temporal_layers`` blocks (default 2)."""
+    kind = cfg.get("temporal", "transformer")
+    n = int(cfg.get("temporal_layers", 2))
+    if kind == "transformer":
+        heads, ff = int(cfg["temporal_heads"]), int(cfg["temporal_ff"])
+        return nn.Sequential(*(TemporalBlock(dim, heads, ff, dropout) for _ in range(n)))
+    if kind == "conv":
+        return nn.Sequential(*(ConvBlock(dim, dropout) for _ in range(n)))
+    raise ValueError(f"unknown temporal model {kind!r} (transformer, conv)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,20 @@ def sample_activity(truth: dict[str, Any]) -> str:
     return "+".join(acts) if acts else "empty"
 
 
+def window_frames(times: np.ndarray, window_s: float, stride_s: float) -> Iterator[np.ndarray]:
+    """Indices of the frames (at ``times`` [s]) in each window of ``window_s``, every ``stride_s``
+    from the first frame; a window must end within the sample (its last frame period included)."""
+    dt = times[1] - times[0] if len(times) > 1 else 0.0
+    t_end = times[-1] + dt
+    # frame times are stored rounded to the microsecond (60 x 0.033333 s = 1.99998 s), so a window
+    # as long as the sample must fit within half a frame period, not within float epsilon
+    tol = 0.5 * dt + 1e-6
+    start = times[0]
+    while start + window_s <= t_end + tol:
+        yield np.flatnonzero((times >= start - 1e-9) & (times < start + window_s - 1e-9))
+        start += stride_s
+
+
 def load_windows(
     root: str | Path, contract: dict[str, Any], *, stride_s: float = 1.0, verify: bool = False
 ) -> WindowSet:
@@ -96,23 +110,15 @@ def load_windows(
         if not s.points:
             continue
         times = np.asarray(s.truth["frame_times_s"], dtype=np.float64)
-        dt = times[1] - times[0] if len(times) > 1 else 0.0
-        t0, t_end = times[0], times[-1] + dt
-        # frame times are stored rounded to the microsecond (60 x 0.033333 s = 1.99998 s), so a window
-        # as long as the sample must fit within half a frame period, not within float epsilon
-        tol = 0.5 * dt + 1e-6
-        start = t0
         texts = [c["text"] for c in s.captions]
         act = sample_activity(s.truth)
-        while start + window_s <= t_end + tol:
-            sel = np.flatnonzero((times >= start - 1e-9) & (times < start + window_s - 1e-9))
+        for sel in window_frames(times, window_s, stride_s):
             p, m = points_window_arrays([s.points[i] for i in sel], times[sel], contract)
             pts_l.append(p)
             mask_l.append(m)
             acts.append(act)
             caps.append(texts)
             samples.append(s.index)
-            start += stride_s
     if not acts:
         raise ValueError(
             f"{root}: no window of {window_s:g} s: no sample with point clouds (generate with "
