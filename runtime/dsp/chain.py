@@ -333,7 +333,7 @@ def detect_cells(det_db: np.ndarray, plan: DspPlan) -> tuple[np.ndarray, np.ndar
     return hit, noise_r
 
 
-def _detections(
+def cell_detections(
     cube: np.ndarray, det_db: np.ndarray, noise_db: np.ndarray, hit: np.ndarray, plan: DspPlan
 ) -> np.ndarray:
     """Angles on the detected cells -> :data:`DETECTION_DTYPE`, strongest first, angle FoV applied."""
@@ -389,7 +389,7 @@ def process_frame(
     cube, power = _cube_and_power(frame, plan, out)
     det_db = _power_to_db(power, plan.cfg.num_virtual)
     hit, noise_db = detect_cells(det_db, plan)
-    det = _detections(cube, det_db, noise_db, hit, plan)
+    det = cell_detections(cube, det_db, noise_db, hit, plan)
     return FrameResult(
         cube=cube,
         detection_db=det_db,

@@ -359,7 +359,7 @@ class RoomDetector:
 
     def frames(self, meshes: Iterable[Any], count: int) -> list[np.ndarray]:
         """``count`` frames of the same body meshes (the noise drawn afresh per frame)."""
-        from runtime.dsp.chain import _detections, detect_cells
+        from runtime.dsp.chain import cell_detections, detect_cells
         from runtime.dsp.detection import detections_to_points
 
         cube = self.static.copy()
@@ -391,7 +391,7 @@ class RoomDetector:
             power = (noisy.real**2 + noisy.imag**2).reshape(nv, self.nd, self.nr).mean(0)
             det_db = (10 * np.log10(np.maximum(power, 1e-30))).astype(np.float32)
             hit, noise_db = detect_cells(det_db, self.plan)
-            det = _detections(noisy.astype(np.complex64), det_db, noise_db, hit, self.plan)
+            det = cell_detections(noisy.astype(np.complex64), det_db, noise_db, hit, self.plan)
             out.append(detections_to_points(det))
         return out
 
