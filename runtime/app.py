@@ -300,6 +300,7 @@ class App:
         settings = self.config.questions
         if settings is None:
             return "off"
+        from runtime.llm.context import zones_words
         from runtime.questions.loader import load_answerers, text_query
         from runtime.questions.service import QuestionService
 
@@ -327,6 +328,7 @@ class App:
             query_vector=query,
             on_events=self._on_events,
             clock=self._clock,
+            rooms={i.id: zones_words(i.zones) for i in self.config.radar_infos()},
         )
         self.questions.start()
         for i in range(settings.instances):  # llama.cpp's threads inherit it

@@ -77,3 +77,35 @@ def test_queue_order_stop_and_answer_events(answerer: Any, tmp_path: Path) -> No
     late = service.ask("Anyone?", client="e").wait(0)
     assert late is not None and late.status == "busy" and "not running" in (late.error or "")
     log.close()
+
+
+class _RecordingAnswerer:
+    """Answers "ok" and keeps the keyword arguments it was called with."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def answer(self, question: str, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        yield "ok"
+
+
+def test_the_radar_zones_reach_the_answer_as_the_room_line() -> None:
+    from runtime.llm.context import format_context, zones_words
+
+    rec = _RecordingAnswerer()
+    room = zones_words(["sofa", "kitchen_counter"])
+    service = QuestionService(
+        QuestionSettings(max_tokens=4), [rec], radars=["den", "hall"], rooms={"den": room}
+    )
+    service.start()
+    try:
+        for radar in ("den", "hall"):
+            reply = service.ask("Is anyone here?", client="c", radar=radar).wait(30)
+            assert reply is not None and reply.status == "ok" and reply.answer == "ok"
+    finally:
+        assert service.stop(timeout=10)
+    assert [c["room"] for c in rec.calls] == ["zones sofa, kitchen counter", None]
+    assert format_context([], 0.0, room=rec.calls[0]["room"]).splitlines()[0] == (
+        "Room: zones sofa, kitchen counter."
+    )

@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,6 +62,7 @@ class AnswererLike(Protocol):
         now: float,
         embedding: np.ndarray | None,
         max_tokens: int = 64,
+        room: str | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -197,6 +198,8 @@ class QuestionService:
         query_vector: the question text -> its CLMP text embedding ``[D]`` (``window: nearest``).
         on_events: ``(radar, [answer event])`` for the app's event log and publishers.
         clock: the current time [s since the epoch].
+        rooms: radar -> the context's ``Room:`` text (``runtime.llm.context.zones_words`` of its
+            zones); a radar without one gets no Room line.
     """
 
     def __init__(
@@ -211,6 +214,7 @@ class QuestionService:
         query_vector: Callable[[str], np.ndarray] | None = None,
         on_events: Callable[[str, list[Event]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        rooms: Mapping[str, str | None] | None = None,
     ) -> None:
         if not answerers:
             raise ValueError("the question service needs at least one answerer")
@@ -224,6 +228,7 @@ class QuestionService:
         self.state_provider = state_provider
         self.query_vector = query_vector
         self.on_events = on_events
+        self.rooms = dict(rooms or {})
         self._clock = clock
         self._limiter = RateLimiter(settings.per_client_per_minute)
         self._pending: deque[Ticket] = deque()
@@ -408,6 +413,7 @@ class QuestionService:
                 now=trange.until,
                 embedding=facts.embedding,
                 max_tokens=s.max_tokens,
+                room=self.rooms.get(ticket.radar),
             ):
                 if ttft is None:
                     ttft = time.monotonic() - t0
