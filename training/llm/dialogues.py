@@ -95,9 +95,7 @@ def real_dialogues(
                     "command": " ".join(shlex.quote(a) for a in shown),
                     "capture": cap,
                     "question": q,
-                    "answer": (res.stdout.strip() or res.stderr.strip().splitlines()[-1:] or [""])[
-                        -1
-                    ]
+                    "answer": (res.stdout.strip().splitlines() or [""])[-1]
                     if res.returncode == 0
                     else f"(exit {res.returncode}) {res.stderr.strip()[-300:]}",
                 }
