@@ -305,12 +305,10 @@ class App:
         from runtime.questions.service import QuestionService
 
         stage = self.encoder_stage
-        answerers, described = load_answerers(
-            settings, stage.encoder.model.name if stage is not None else None
-        )
+        names = stage.encoder.model.names if stage is not None else None
+        answerers, described = load_answerers(settings, names)
         wanted = getattr(answerers[0], "encoder_name", None)
-        stage = self.encoder_stage
-        if wanted is not None and stage is not None and stage.encoder.model.name != wanted:
+        if wanted is not None and names is not None and wanted not in names:
             raise AppStartError(
                 f"questions.model expects embeddings of the CLMP model {wanted!r}, but "
                 f"activities.model is {stage.encoder.model.name!r}: use the same encoder"

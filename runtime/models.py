@@ -114,6 +114,12 @@ class ModelArtifact:
         return str(self.card["name"])
 
     @property
+    def names(self) -> frozenset[str]:
+        """What names this model: its card name and its folder name (``clmp_points_v2`` and
+        ``clmp-points-v2``); an mm-LLM card may record either for its encoder."""
+        return frozenset((self.name, self.path.name))
+
+    @property
     def kind(self) -> str:
         return str(self.card["kind"])
 

@@ -48,3 +48,14 @@ def test_auto_picks_an_installed_mm_llm_that_reads_the_activity_models_embedding
     assert "answering with the base LLM" in caplog.text and encoder in caplog.text
     # a named model is used as named, whatever the activity model
     assert model_dir(QuestionSettings(model=str(folder)), "another_clmp") == Path(folder)
+
+
+def test_the_shipped_mm_llm_reads_the_shipped_activity_models_embeddings() -> None:
+    """The shipped mm-LLM's card names its encoder by folder (``clmp-points-v2``), the activity
+    model's card by its own name (``clmp_points_v2``): either name identifies the encoder."""
+    from runtime.models import DEFAULT_MMLLM, find_model, load_mmllm, load_model
+
+    mmllm = load_mmllm(DEFAULT_MMLLM)
+    encoder = load_model(mmllm.card["encoder"])
+    assert encoder.name != encoder.path.name  # the case this guards
+    assert model_dir(QuestionSettings(), encoder.names) == find_model(DEFAULT_MMLLM)[0]

@@ -7,7 +7,7 @@ Kept apart from :mod:`runtime.questions.service` so that the service imports no 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,14 @@ logger = logging.getLogger(__name__)
 AUTO = "auto"
 
 
-def model_dir(settings: QuestionSettings, encoder: str | None = None) -> Path | None:
+def model_dir(
+    settings: QuestionSettings, encoder: str | Collection[str] | None = None
+) -> Path | None:
     """The mm-LLM folder the settings name (None = the base GGUF alone).
 
     ``auto`` is :data:`runtime.models.DEFAULT_MMLLM` when it is installed, verifies, and reads the
-    embeddings of ``encoder`` (the activity model's card name; None = activities off, any mm-LLM
-    goes), else None: a hub without the trained mm-LLM answers with the base LLM, and one that
+    embeddings of ``encoder`` (the activity model's names, :attr:`runtime.models.ModelArtifact.names`,
+    or one name; None = activities off, any mm-LLM goes), else None: a hub without the trained mm-LLM answers with the base LLM, and one that
     gains it (``models/mmllm-default`` or the user model folder) uses it on the next start.
 
     Raises:
@@ -51,24 +53,27 @@ def model_dir(settings: QuestionSettings, encoder: str | None = None) -> Path | 
         logger.warning("questions.model auto: %s; answering with the base LLM", exc)
         return None
     wanted = str(artifact.card.get("encoder"))
-    if encoder is not None and wanted != encoder:
+    names = {encoder} if isinstance(encoder, str) else encoder
+    if names is not None and wanted not in names:
         logger.warning(
             "questions.model auto: %s reads embeddings of %r, but activities.model is %r; "
             "answering with the base LLM (name the model to insist)",
             DEFAULT_MMLLM,
             wanted,
-            encoder,
+            encoder if isinstance(encoder, str) else sorted(encoder or ()),
         )
         return None
     return artifact.path
 
 
-def load_answerers(settings: QuestionSettings, encoder: str | None = None) -> tuple[list[Any], str]:
+def load_answerers(
+    settings: QuestionSettings, encoder: str | Collection[str] | None = None
+) -> tuple[list[Any], str]:
     """``settings.instances`` answerers (one per worker thread) and a one-line description.
 
     Args:
         settings: the ``questions:`` section.
-        encoder: the activity model's card name (for ``model: auto``; None = activities off).
+        encoder: the activity model's names (for ``model: auto``; None = activities off).
 
     Raises:
         LLMError / BaseModelError / ModelError: llama.cpp, the base GGUF or the model is missing
