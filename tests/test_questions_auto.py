@@ -50,12 +50,22 @@ def test_auto_picks_an_installed_mm_llm_that_reads_the_activity_models_embedding
     assert model_dir(QuestionSettings(model=str(folder)), "another_clmp") == Path(folder)
 
 
-def test_the_shipped_mm_llm_reads_the_shipped_activity_models_embeddings() -> None:
-    """The shipped mm-LLM's card names its encoder by folder (``clmp-points-v2``), the activity
-    model's card by its own name (``clmp_points_v2``): either name identifies the encoder."""
-    from runtime.models import DEFAULT_MMLLM, find_model, load_mmllm, load_model
+def test_an_mm_llm_that_names_its_encoder_by_folder_matches_the_activity_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mmfm export llm --encoder clmp-points-v2`` records the folder name; the activity model's
+    card says ``clmp_points_v2``: either name identifies the encoder."""
+    pytest.importorskip("torch")
+    from test_export_gguf import write_checkpoint
 
-    mmllm = load_mmllm(DEFAULT_MMLLM)
-    encoder = load_model(mmllm.card["encoder"])
+    from exporters.gguf import export_mmllm
+    from runtime.models import load_model
+
+    encoder = load_model("clmp-points-v2")
     assert encoder.name != encoder.path.name  # the case this guards
-    assert model_dir(QuestionSettings(), encoder.names) == find_model(DEFAULT_MMLLM)[0]
+    models = tmp_path / "models"
+    write_checkpoint(tmp_path / "ckpt")
+    folder = export_mmllm(tmp_path / "ckpt", models / "mmllm-test", encoder=encoder.path.name)
+    monkeypatch.setenv("MMFM_MODELS", str(models))
+    monkeypatch.setattr("runtime.models.DEFAULT_MMLLM", "mmllm-test")
+    assert model_dir(QuestionSettings(), encoder.names) == Path(folder)
