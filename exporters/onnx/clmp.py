@@ -61,7 +61,6 @@ ONNX_FILE = "encoder.onnx"
 INT8_FILE = "encoder.int8.onnx"
 PROTOTYPES_FILE = "text_prototypes.npz"
 OPSET = 17
-INPUT_NAMES = ("points", "mask")
 OUTPUT_NAME = "embedding"
 # Batch used while tracing: >= 2, or the exporter may specialise the batch axis to a constant.
 _TRACE_BATCH = 3
